@@ -1,0 +1,187 @@
+//! Signing in with a pasted API key: the input rules every provider shares, and a ready
+//! [`ApiKeyMethod`] a provider can offer as is.
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use thiserror::Error;
+
+use crate::auth::{AuthError, AuthKind, AuthMethod, AuthResult};
+use crate::context::AuthContext;
+use crate::credential::{Credential, CredentialKind, Provenance};
+
+/// Longest API key accepted; real keys are far shorter, so anything longer is a paste mistake.
+pub const MAX_API_KEY_LEN: usize = 4096;
+
+/// Why a pasted key was refused. Never carries the key.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ApiKeyError {
+    /// Nothing but whitespace.
+    #[error("api key is empty: paste the whole key")]
+    Empty,
+    /// Over [`MAX_API_KEY_LEN`] bytes.
+    #[error("api key is longer than {MAX_API_KEY_LEN} bytes: paste just the key")]
+    TooLong,
+    /// Holds control characters (escape sequences, tabs, NUL...).
+    #[error("api key contains control characters: paste just the key")]
+    ControlCharacters,
+    /// Holds spaces inside it.
+    #[error("api key contains spaces: paste just the key")]
+    InnerWhitespace,
+}
+
+impl From<ApiKeyError> for AuthError {
+    fn from(e: ApiKeyError) -> Self {
+        AuthError::InvalidInput(e.to_string())
+    }
+}
+
+/// Checks a pasted key and returns it without surrounding whitespace.
+pub fn validate_api_key(raw: &str) -> Result<&str, ApiKeyError> {
+    if raw.len() > MAX_API_KEY_LEN {
+        return Err(ApiKeyError::TooLong);
+    }
+    // A trailing newline or spaces from the paste are harmless; anything inside is not.
+    let key = raw.trim_matches(|c: char| c == ' ' || c == '\n' || c == '\r');
+    if key.chars().any(char::is_control) {
+        return Err(ApiKeyError::ControlCharacters);
+    }
+    if key.is_empty() || key.chars().all(char::is_whitespace) {
+        return Err(ApiKeyError::Empty);
+    }
+    if key.chars().any(char::is_whitespace) {
+        return Err(ApiKeyError::InnerWhitespace);
+    }
+    Ok(key)
+}
+
+/// A ready sign-in method that asks for an API key (hidden on a terminal, one line of stdin
+/// otherwise), checks it with [`validate_api_key`], and returns it as the target profile.
+#[derive(Debug, Clone)]
+pub struct ApiKeyMethod {
+    provider_id: &'static str,
+    label: &'static str,
+    hint: Option<&'static str>,
+    prompt: &'static str,
+    default_model: Option<&'static str>,
+    notes: Vec<String>,
+}
+
+impl ApiKeyMethod {
+    /// A method with id `api-key` for `provider_id`, shown as `label`, asking `prompt`.
+    pub fn new(provider_id: &'static str, label: &'static str, prompt: &'static str) -> Self {
+        Self {
+            provider_id,
+            label,
+            hint: None,
+            prompt,
+            default_model: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Sets the menu hint.
+    pub fn with_hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    /// Suggests a default model (`provider/model`) in the result.
+    pub fn with_default_model(mut self, model: &'static str) -> Self {
+        self.default_model = Some(model);
+        self
+    }
+
+    /// Adds a note shown after a successful sign-in.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+#[async_trait]
+impl AuthMethod for ApiKeyMethod {
+    fn id(&self) -> &str {
+        "api-key"
+    }
+
+    fn label(&self) -> &str {
+        self.label
+    }
+
+    fn hint(&self) -> Option<&str> {
+        self.hint
+    }
+
+    fn kind(&self) -> AuthKind {
+        AuthKind::ApiKey
+    }
+
+    async fn run(&self, ctx: &mut AuthContext) -> Result<AuthResult, AuthError> {
+        let profile_id = ctx
+            .target_profile(self.provider_id)
+            .map_err(|e| AuthError::InvalidInput(e.to_string()))?;
+        let pasted: SecretString = ctx.prompter.secret(self.prompt).await?;
+        let key = validate_api_key(pasted.expose_secret())?;
+
+        let mut provenance = Provenance::new();
+        provenance.insert("auth_flow".into(), "api-key".into());
+        provenance.insert("method".into(), self.id().into());
+        provenance.insert("obtained_at".into(), unix_seconds(ctx).into());
+        let credential = Credential::new(CredentialKind::ApiKey, key.into(), provenance);
+
+        let mut result = AuthResult::profile(profile_id, credential);
+        if let Some(model) = self.default_model.and_then(|m| m.parse().ok()) {
+            result = result.with_default_model(model);
+        }
+        result.notes.extend(self.notes.iter().cloned());
+        Ok(result)
+    }
+}
+
+fn unix_seconds(ctx: &AuthContext) -> u64 {
+    ctx.clock
+        .now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_keys_are_trimmed_or_refused() {
+        let long = "k".repeat(MAX_API_KEY_LEN + 1);
+        let cases: [(&str, Result<&str, ApiKeyError>); 10] = [
+            ("sk-or-v1-abc", Ok("sk-or-v1-abc")),
+            ("  sk-or-v1-abc \n", Ok("sk-or-v1-abc")),
+            ("sk-or-v1-abc\r\n", Ok("sk-or-v1-abc")),
+            ("", Err(ApiKeyError::Empty)),
+            ("   \n", Err(ApiKeyError::Empty)),
+            ("\t", Err(ApiKeyError::ControlCharacters)),
+            ("sk-\x1b[31m", Err(ApiKeyError::ControlCharacters)),
+            ("sk\0or", Err(ApiKeyError::ControlCharacters)),
+            ("sk or", Err(ApiKeyError::InnerWhitespace)),
+            (&long, Err(ApiKeyError::TooLong)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                validate_api_key(raw),
+                want,
+                "{:?}",
+                &raw[..raw.len().min(20)]
+            );
+        }
+        assert!(validate_api_key(&"k".repeat(MAX_API_KEY_LEN)).is_ok());
+    }
+
+    #[test]
+    fn refusals_never_echo_the_key() {
+        for raw in ["sk-secret\x07", "sk secret"] {
+            let shown = validate_api_key(raw).unwrap_err().to_string();
+            assert!(!shown.contains("secret"), "{shown}");
+        }
+    }
+}

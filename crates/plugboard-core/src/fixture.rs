@@ -1,0 +1,139 @@
+//! Contract fixtures: per sign-in method, a scripted context under which the method must
+//! succeed, and cases under which it must fail. Extensions register them beside their
+//! provider; the contract harness runs them for every registered provider.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+use crate::context::{AuthContext, LoginOptions};
+use crate::scripted::Answer;
+
+/// What a fixture expects of its method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expectation {
+    /// The method returns a result with at least one profile.
+    Succeeds,
+    /// The method returns an error (and so writes nothing).
+    Fails,
+}
+
+/// A context prepared for one fixture run, plus whatever must stay alive while it runs (a
+/// local double of the provider's service, say).
+pub struct PreparedFixture {
+    /// The context to run the method with.
+    pub context: AuthContext,
+    /// Dropped after the run.
+    pub guard: Option<Box<dyn Any + Send>>,
+}
+
+/// A fixture could not be set up (a port could not be bound, ...): the harness reports it as a
+/// failure of the fixture rule, not as the method's.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("cannot prepare fixture {name:?}: {reason}")]
+pub struct FixtureError {
+    /// The fixture's name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One scripted run of a sign-in method with an expected outcome.
+#[async_trait]
+pub trait ContractFixture: Send + Sync {
+    /// Names the case in reports (`empty key is refused`).
+    fn name(&self) -> &str;
+    /// The provider whose method it runs.
+    fn provider_id(&self) -> &str;
+    /// The method it runs.
+    fn method_id(&self) -> &str;
+    /// What must happen.
+    fn expectation(&self) -> Expectation;
+    /// Builds the context (and starts anything the run needs).
+    async fn prepare(&self) -> Result<PreparedFixture, FixtureError>;
+}
+
+/// The common fixture: prompt answers from a script, nothing else outside.
+#[derive(Debug, Clone)]
+pub struct ScriptedFixture {
+    name: String,
+    provider_id: String,
+    method_id: String,
+    expectation: Expectation,
+    answers: Vec<Answer>,
+    options: LoginOptions,
+    env: BTreeMap<String, String>,
+}
+
+impl ScriptedFixture {
+    /// A case where `method_id` of `provider_id` must succeed given `answers`.
+    pub fn succeeds(name: &str, provider_id: &str, method_id: &str, answers: Vec<Answer>) -> Self {
+        Self::new(name, provider_id, method_id, Expectation::Succeeds, answers)
+    }
+
+    /// A case where `method_id` of `provider_id` must fail given `answers`.
+    pub fn fails(name: &str, provider_id: &str, method_id: &str, answers: Vec<Answer>) -> Self {
+        Self::new(name, provider_id, method_id, Expectation::Fails, answers)
+    }
+
+    fn new(
+        name: &str,
+        provider_id: &str,
+        method_id: &str,
+        expectation: Expectation,
+        answers: Vec<Answer>,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            provider_id: provider_id.to_owned(),
+            method_id: method_id.to_owned(),
+            expectation,
+            answers,
+            options: LoginOptions::default(),
+            env: BTreeMap::new(),
+        }
+    }
+
+    /// Runs with these login options (a `--profile`, say).
+    pub fn with_options(mut self, options: LoginOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Runs with this environment variable set.
+    pub fn with_env(mut self, name: &str, value: &str) -> Self {
+        self.env.insert(name.to_owned(), value.to_owned());
+        self
+    }
+}
+
+#[async_trait]
+impl ContractFixture for ScriptedFixture {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn provider_id(&self) -> &str {
+        &self.provider_id
+    }
+
+    fn method_id(&self) -> &str {
+        &self.method_id
+    }
+
+    fn expectation(&self) -> Expectation {
+        self.expectation
+    }
+
+    async fn prepare(&self) -> Result<PreparedFixture, FixtureError> {
+        let mut context = AuthContext::scripted(self.answers.iter().cloned());
+        context.options = self.options.clone();
+        context.env = self.env.clone();
+        Ok(PreparedFixture {
+            context,
+            guard: None,
+        })
+    }
+}

@@ -1,0 +1,54 @@
+//! The plugboard contract: what a model provider is ([`Provider`]), how a user signs in to it
+//! ([`AuthMethod`]), the link-time registry extensions join ([`ProviderRegistration`],
+//! [`Registry`]), plugin manifests with their JSON Schema ([`Manifest`]), and the sign-in menu
+//! built from manifests alone ([`AuthMenu`]).
+//!
+//! Invariants this crate keeps:
+//! - It performs no I/O. Prompts, browsers, time, randomness, settings and the environment
+//!   reach a method through [`AuthContext`], so tests and the contract harness script them.
+//! - A method never writes the store: it returns an [`AuthResult`], and the host writes it.
+//! - Secrets travel as [`Credential`]s, whose `Debug` and `Display` are redacted.
+//! - Registry and manifest faults are typed errors naming the file and JSON pointer; nothing
+//!   here panics on bad plugin data.
+
+mod api_key;
+mod auth;
+mod context;
+mod credential;
+mod fixture;
+mod ids;
+mod manifest;
+mod menu;
+mod provider;
+mod registry;
+mod scripted;
+
+pub use api_key::{ApiKeyError, ApiKeyMethod, MAX_API_KEY_LEN, validate_api_key};
+pub use auth::{AuthError, AuthKind, AuthMethod, AuthResult, ProfileWrite};
+pub use context::{
+    AuthContext, Clock, HttpSettings, LoginOptions, OpenUrlError, Progress, PromptError, Prompter,
+    Random, Session, UrlOpener,
+};
+pub use credential::{Credential, CredentialKind, Provenance, redact};
+pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture, ScriptedFixture};
+pub use ids::{
+    DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_valid_id,
+};
+pub use manifest::{
+    AuthChoice, ChoiceGroup, MANIFEST_SCHEMA_VERSION, Manifest, ManifestError, ManifestIssue,
+    ManifestProvider, ManifestRule, manifest_schema, manifest_schema_text,
+};
+pub use menu::{AuthMenu, MenuChoice, MenuGroup};
+pub use provider::{EnvRole, EnvVar, Provider};
+pub use registry::{
+    LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,
+    registrations,
+};
+pub use scripted::{
+    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedPrompter, SilentProgress,
+};
+
+/// Re-exported so extensions implement [`AuthMethod`] with the same macro version.
+pub use async_trait::async_trait;
+/// Re-exported so extensions register with the same `inventory` the core collects from.
+pub use inventory;

@@ -1,0 +1,78 @@
+//! What a provider is: an id, a label, docs, the environment it reads, and its sign-in methods.
+
+use crate::auth::AuthMethod;
+
+/// What an environment variable a provider reads is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EnvRole {
+    /// Holds a credential; when set it wins over stored profiles (unless `--profile` is given).
+    Credential,
+    /// Holds a setting, such as a base URL.
+    Setting,
+}
+
+/// An environment variable a provider reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnvVar {
+    /// `UPPER_SNAKE` name, e.g. `OPENROUTER_API_KEY`.
+    pub name: &'static str,
+    /// What it holds.
+    pub role: EnvRole,
+}
+
+impl EnvVar {
+    /// A variable holding a credential.
+    pub const fn credential(name: &'static str) -> Self {
+        Self {
+            name,
+            role: EnvRole::Credential,
+        }
+    }
+
+    /// A variable holding a setting.
+    pub const fn setting(name: &'static str) -> Self {
+        Self {
+            name,
+            role: EnvRole::Setting,
+        }
+    }
+}
+
+/// A model provider as the host sees it. Object-safe so the registry holds `Box<dyn Provider>`.
+pub trait Provider: Send + Sync {
+    /// Unique across all plugins, `^[a-z0-9][a-z0-9-]*$`; the prefix of its profile ids and
+    /// model refs.
+    fn id(&self) -> &str;
+    /// Name shown to users.
+    fn label(&self) -> &str;
+    /// Path of its page in the docs, starting with `/` (`/providers/openrouter`).
+    fn docs_path(&self) -> &str;
+    /// Environment variables it reads; credential variables first, in precedence order.
+    fn env_vars(&self) -> &[EnvVar] {
+        &[]
+    }
+    /// A model to suggest as default, as a `provider/model` ref.
+    fn default_model(&self) -> Option<&str> {
+        None
+    }
+    /// Its sign-in methods.
+    fn auth_methods(&self) -> &[Box<dyn AuthMethod>];
+
+    /// The sign-in method with this id.
+    fn auth_method(&self, id: &str) -> Option<&dyn AuthMethod> {
+        self.auth_methods()
+            .iter()
+            .find(|m| m.id() == id)
+            .map(|m| m.as_ref())
+    }
+
+    /// Names of its credential environment variables, in precedence order.
+    fn credential_env_vars(&self) -> Vec<&'static str> {
+        self.env_vars()
+            .iter()
+            .filter(|v| v.role == EnvRole::Credential)
+            .map(|v| v.name)
+            .collect()
+    }
+}

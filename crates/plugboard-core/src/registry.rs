@@ -1,0 +1,359 @@
+//! The link-time registry: extensions `inventory::submit!` a [`ProviderRegistration`]; the
+//! host collects them once into a checked [`Registry`].
+
+use std::collections::{HashMap, HashSet};
+
+use thiserror::Error;
+
+use crate::fixture::ContractFixture;
+use crate::ids::is_valid_id;
+use crate::manifest::{Manifest, ManifestError};
+use crate::menu::AuthMenu;
+use crate::provider::Provider;
+
+/// A plugin manifest embedded in an extension (`include_str!`), with the path it was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ManifestSource {
+    /// Repository-relative path, used in error messages (`manifests/openrouter.json`).
+    pub path: &'static str,
+    /// The manifest's JSON text.
+    pub json: &'static str,
+}
+
+/// What an extension submits to the registry: its provider, the manifest that declares it, and
+/// the fixtures the contract harness runs against its methods. A plain struct of `const`
+/// values, because `inventory` needs one.
+pub struct ProviderRegistration {
+    /// The manifest declaring this provider and its sign-in choices.
+    pub manifest: ManifestSource,
+    /// Builds the provider.
+    pub provider: fn() -> Box<dyn Provider>,
+    /// Builds the contract fixtures for its methods.
+    pub fixtures: fn() -> Vec<Box<dyn ContractFixture>>,
+}
+
+inventory::collect!(ProviderRegistration);
+
+/// Every registration linked into this binary, in manifest-path order.
+pub fn registrations() -> Vec<&'static ProviderRegistration> {
+    let mut all: Vec<_> = inventory::iter::<ProviderRegistration>
+        .into_iter()
+        .collect();
+    all.sort_by_key(|r| r.manifest.path);
+    all
+}
+
+/// A registry that could not be built. Each says which file or provider is at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// A manifest failed to load.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// Two manifests share a plugin id.
+    #[error("plugin id {id:?} is used by both {first} and {second}")]
+    DuplicatePlugin {
+        /// The plugin id.
+        id: String,
+        /// First manifest.
+        first: String,
+        /// Second manifest.
+        second: String,
+    },
+    /// A provider's runtime id breaks the id syntax.
+    #[error("provider id {id:?} is invalid: use lowercase letters, digits and '-'")]
+    InvalidProviderId {
+        /// The id.
+        id: String,
+    },
+    /// Two providers share an id.
+    #[error("provider {id:?} is registered twice")]
+    DuplicateProvider {
+        /// The id.
+        id: String,
+    },
+    /// A method id breaks the id syntax.
+    #[error(
+        "provider {provider:?} has an invalid method id {method:?}: use lowercase letters, digits and '-'"
+    )]
+    InvalidMethodId {
+        /// The provider.
+        provider: String,
+        /// The method id.
+        method: String,
+    },
+    /// Two methods of one provider share an id.
+    #[error("provider {provider:?} has two methods with id {method:?}")]
+    DuplicateMethod {
+        /// The provider.
+        provider: String,
+        /// The method id.
+        method: String,
+    },
+    /// Two choices (or deprecated ids) share an id across manifests.
+    #[error("choice id {id:?} is used by both {first} and {second}")]
+    DuplicateChoice {
+        /// The choice id.
+        id: String,
+        /// First manifest.
+        first: String,
+        /// Second manifest.
+        second: String,
+    },
+    /// The manifest and the runtime provider disagree.
+    #[error("{file}: {pointer}: {message}")]
+    Mismatch {
+        /// The manifest.
+        file: String,
+        /// RFC 6901 pointer into it.
+        pointer: String,
+        /// What disagrees.
+        message: String,
+    },
+}
+
+/// A loaded manifest and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedManifest {
+    /// Its path, for messages.
+    pub path: String,
+    /// Its content.
+    pub manifest: Manifest,
+}
+
+/// One plugin's parts, before checking: its manifest text and its runtime providers.
+pub struct PluginSource<'a> {
+    /// Manifest path, for messages.
+    pub path: &'a str,
+    /// Manifest JSON.
+    pub json: &'a str,
+    /// The providers it registers.
+    pub providers: Vec<Box<dyn Provider>>,
+}
+
+/// The checked set of plugins: manifests and providers that agree with each other.
+pub struct Registry {
+    manifests: Vec<LoadedManifest>,
+    providers: Vec<Box<dyn Provider>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field(
+                "manifests",
+                &self.manifests.iter().map(|m| &m.path).collect::<Vec<_>>(),
+            )
+            .field("providers", &self.provider_ids())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Builds the registry from every registration linked into this binary.
+    pub fn load() -> Result<Self, RegistryError> {
+        Self::from_registrations(registrations())
+    }
+
+    /// Builds the registry from these registrations, grouping providers by manifest.
+    pub fn from_registrations<'a>(
+        registrations: impl IntoIterator<Item = &'a ProviderRegistration>,
+    ) -> Result<Self, RegistryError> {
+        let mut plugins: Vec<PluginSource<'static>> = Vec::new();
+        for r in registrations {
+            let provider = (r.provider)();
+            match plugins.iter_mut().find(|p| p.path == r.manifest.path) {
+                Some(p) => p.providers.push(provider),
+                None => plugins.push(PluginSource {
+                    path: r.manifest.path,
+                    json: r.manifest.json,
+                    providers: vec![provider],
+                }),
+            }
+        }
+        Self::build(plugins)
+    }
+
+    /// Checks plugins and builds the registry: manifests load, ids are valid and unique, and
+    /// every manifest choice and runtime method pair up with the same kind.
+    pub fn build<'a>(
+        plugins: impl IntoIterator<Item = PluginSource<'a>>,
+    ) -> Result<Self, RegistryError> {
+        let mut manifests = Vec::new();
+        let mut providers: Vec<Box<dyn Provider>> = Vec::new();
+        let mut plugin_ids: HashMap<String, String> = HashMap::new();
+        let mut choice_ids: HashMap<String, String> = HashMap::new();
+        let mut provider_ids: HashSet<String> = HashSet::new();
+
+        for plugin in plugins {
+            let manifest = Manifest::load(plugin.path, plugin.json)?;
+            if let Some(first) = plugin_ids.insert(manifest.id.clone(), plugin.path.to_owned()) {
+                return Err(RegistryError::DuplicatePlugin {
+                    id: manifest.id,
+                    first,
+                    second: plugin.path.to_owned(),
+                });
+            }
+            for c in &manifest.auth_choices {
+                for id in std::iter::once(&c.choice_id).chain(&c.deprecated_choice_ids) {
+                    if let Some(first) = choice_ids.insert(id.clone(), plugin.path.to_owned()) {
+                        return Err(RegistryError::DuplicateChoice {
+                            id: id.clone(),
+                            first,
+                            second: plugin.path.to_owned(),
+                        });
+                    }
+                }
+            }
+            for provider in &plugin.providers {
+                check_provider_ids(provider.as_ref(), &mut provider_ids)?;
+            }
+            check_pairing(plugin.path, &manifest, &plugin.providers)?;
+            providers.extend(plugin.providers);
+            manifests.push(LoadedManifest {
+                path: plugin.path.to_owned(),
+                manifest,
+            });
+        }
+        providers.sort_by(|a, b| a.id().cmp(b.id()));
+        manifests.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
+        Ok(Self {
+            manifests,
+            providers,
+        })
+    }
+
+    /// Providers, by id.
+    pub fn providers(&self) -> impl Iterator<Item = &dyn Provider> {
+        self.providers.iter().map(|p| p.as_ref())
+    }
+
+    /// The provider with this id.
+    pub fn provider(&self, id: &str) -> Option<&dyn Provider> {
+        self.providers().find(|p| p.id() == id)
+    }
+
+    /// Provider ids, sorted.
+    pub fn provider_ids(&self) -> Vec<&str> {
+        self.providers().map(|p| p.id()).collect()
+    }
+
+    /// Loaded manifests, by plugin id.
+    pub fn manifests(&self) -> &[LoadedManifest] {
+        &self.manifests
+    }
+
+    /// The sign-in menu; `signed_in(provider_id)` marks providers with a stored credential.
+    pub fn menu(&self, signed_in: impl Fn(&str) -> bool) -> AuthMenu {
+        AuthMenu::build(self.manifests.iter().map(|m| &m.manifest), signed_in)
+    }
+}
+
+fn check_provider_ids(
+    provider: &dyn Provider,
+    seen: &mut HashSet<String>,
+) -> Result<(), RegistryError> {
+    let id = provider.id();
+    if !is_valid_id(id) {
+        return Err(RegistryError::InvalidProviderId { id: id.to_owned() });
+    }
+    if !seen.insert(id.to_owned()) {
+        return Err(RegistryError::DuplicateProvider { id: id.to_owned() });
+    }
+    let mut methods = HashSet::new();
+    for m in provider.auth_methods() {
+        if !is_valid_id(m.id()) {
+            return Err(RegistryError::InvalidMethodId {
+                provider: id.to_owned(),
+                method: m.id().to_owned(),
+            });
+        }
+        if !methods.insert(m.id()) {
+            return Err(RegistryError::DuplicateMethod {
+                provider: id.to_owned(),
+                method: m.id().to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The manifest and the runtime providers must describe the same providers and methods.
+fn check_pairing(
+    file: &str,
+    manifest: &Manifest,
+    providers: &[Box<dyn Provider>],
+) -> Result<(), RegistryError> {
+    let mismatch = |pointer: String, message: String| RegistryError::Mismatch {
+        file: file.to_owned(),
+        pointer,
+        message,
+    };
+    for provider in providers {
+        if !manifest.providers.iter().any(|p| p.id == provider.id()) {
+            return Err(mismatch(
+                "/providers".into(),
+                format!(
+                    "provider {:?} is registered at runtime but not declared: add it to \"providers\"",
+                    provider.id()
+                ),
+            ));
+        }
+    }
+    for (i, declared) in manifest.providers.iter().enumerate() {
+        if !providers.iter().any(|p| p.id() == declared.id) {
+            return Err(mismatch(
+                format!("/providers/{i}/id"),
+                format!(
+                    "provider {:?} is declared but not registered by the plugin",
+                    declared.id
+                ),
+            ));
+        }
+    }
+    for (i, choice) in manifest.auth_choices.iter().enumerate() {
+        let method = providers
+            .iter()
+            .find(|p| p.id() == choice.provider)
+            .and_then(|p| p.auth_method(&choice.method));
+        let Some(method) = method else {
+            return Err(mismatch(
+                format!("/auth_choices/{i}/method"),
+                format!(
+                    "provider {:?} has no sign-in method {:?}",
+                    choice.provider, choice.method
+                ),
+            ));
+        };
+        if method.kind() != choice.kind {
+            return Err(mismatch(
+                format!("/auth_choices/{i}/kind"),
+                format!(
+                    "kind is {} but method {:?} is {}",
+                    choice.kind,
+                    choice.method,
+                    method.kind()
+                ),
+            ));
+        }
+    }
+    for provider in providers {
+        for method in provider.auth_methods() {
+            let offered = manifest
+                .auth_choices
+                .iter()
+                .any(|c| c.provider == provider.id() && c.method == method.id());
+            if !offered {
+                return Err(mismatch(
+                    "/auth_choices".into(),
+                    format!(
+                        "method {:?} of provider {:?} has no sign-in choice: add one",
+                        method.id(),
+                        provider.id()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,270 @@
+//! Scripted stand-ins for the outside world: a prompter that answers from a list, a browser
+//! that records (and may follow) URLs, a fixed clock and fixed randomness. Contract fixtures
+//! and tests build [`AuthContext`]s from these instead of mocking globals.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::context::{
+    AuthContext, Clock, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
+};
+
+/// One scripted answer, consumed by the next prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// Answers a [`Prompter::text`] prompt.
+    Text(String),
+    /// Answers a [`Prompter::secret`] prompt.
+    Secret(String),
+    /// Answers a [`Prompter::select`] prompt with an index.
+    Select(usize),
+    /// The user cancels whatever is asked.
+    Cancel,
+}
+
+/// A [`Prompter`] that answers from a script and records what it was asked and told.
+#[derive(Debug, Default)]
+pub struct ScriptedPrompter {
+    answers: Mutex<VecDeque<Answer>>,
+    transcript: Mutex<Vec<String>>,
+}
+
+impl ScriptedPrompter {
+    /// A prompter that gives `answers` in order, then reports end of input.
+    pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
+        Self {
+            answers: Mutex::new(answers.into_iter().collect()),
+            transcript: Mutex::default(),
+        }
+    }
+
+    /// Everything asked, noted and shown as progress so far, one entry each.
+    pub fn transcript(&self) -> Vec<String> {
+        self.transcript
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Answers not yet consumed.
+    pub fn remaining(&self) -> usize {
+        self.answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    fn record(&self, line: String) {
+        self.transcript
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
+    }
+
+    fn next(&self, asked: &str, prompt: &str) -> Result<Answer, PromptError> {
+        self.record(format!("{asked}: {prompt}"));
+        match self
+            .answers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+        {
+            Some(Answer::Cancel) => Err(PromptError::Cancelled),
+            Some(answer) => Ok(answer),
+            None => Err(PromptError::EndOfInput),
+        }
+    }
+}
+
+fn mismatch(asked: &str, got: &Answer) -> PromptError {
+    PromptError::Io(format!("script answered a {asked} prompt with {got:?}"))
+}
+
+#[async_trait]
+impl Prompter for ScriptedPrompter {
+    async fn text(&self, prompt: &str) -> Result<String, PromptError> {
+        match self.next("text", prompt)? {
+            Answer::Text(s) => Ok(s),
+            other => Err(mismatch("text", &other)),
+        }
+    }
+
+    async fn secret(&self, prompt: &str) -> Result<SecretString, PromptError> {
+        match self.next("secret", prompt)? {
+            Answer::Secret(s) => Ok(s.into()),
+            other => Err(mismatch("secret", &other)),
+        }
+    }
+
+    async fn select(&self, prompt: &str, items: &[String]) -> Result<usize, PromptError> {
+        match self.next("select", prompt)? {
+            Answer::Select(i) if i < items.len() => Ok(i),
+            other => Err(mismatch("select", &other)),
+        }
+    }
+
+    fn progress(&self, message: &str) -> Box<dyn Progress> {
+        self.record(format!("progress: {message}"));
+        Box::new(SilentProgress)
+    }
+
+    fn note(&self, message: &str) {
+        self.record(format!("note: {message}"));
+    }
+}
+
+/// A progress line that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SilentProgress;
+
+impl Progress for SilentProgress {
+    fn set_message(&mut self, _message: &str) {}
+    fn finish(self: Box<Self>, _message: &str) {}
+}
+
+/// A function a scripted browser runs on each URL it is asked to open.
+pub type FollowUrl = Box<dyn Fn(&str) -> Result<(), OpenUrlError> + Send + Sync>;
+
+/// A [`UrlOpener`] that records URLs and, if given a `follow` function, acts on them like a
+/// browser would (a test's scripted browser).
+#[derive(Default)]
+pub struct ScriptedBrowser {
+    opened: Mutex<Vec<String>>,
+    follow: Option<FollowUrl>,
+}
+
+impl ScriptedBrowser {
+    /// A browser that only records.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A browser that records and then runs `follow` on each URL.
+    pub fn following(follow: FollowUrl) -> Self {
+        Self {
+            opened: Mutex::default(),
+            follow: Some(follow),
+        }
+    }
+
+    /// URLs opened so far.
+    pub fn opened(&self) -> Vec<String> {
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl std::fmt::Debug for ScriptedBrowser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScriptedBrowser")
+            .field("opened", &self.opened())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UrlOpener for ScriptedBrowser {
+    fn open(&self, url: &str) -> Result<(), OpenUrlError> {
+        self.opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(url.to_owned());
+        match &self.follow {
+            Some(follow) => follow(url),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A clock stopped at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedClock(pub SystemTime);
+
+impl Default for FixedClock {
+    /// 2023-11-14T22:13:20Z, a recognisable instant for test output.
+    fn default() -> Self {
+        Self(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> SystemTime {
+        self.0
+    }
+}
+
+/// Deterministic "random" bytes: `seed, seed+1, seed+2, ...`, restarting at every call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FixedRandom(pub u8);
+
+impl Random for FixedRandom {
+    fn fill(&self, dest: &mut [u8]) {
+        let mut b = self.0;
+        for slot in dest {
+            *slot = b;
+            b = b.wrapping_add(1);
+        }
+    }
+}
+
+impl AuthContext {
+    /// A context whose outside world is scripted: `answers` for prompts, a recording browser,
+    /// a fixed clock and fixed randomness; non-interactive, not remote.
+    pub fn scripted(answers: impl IntoIterator<Item = Answer>) -> Self {
+        Self::new(
+            Arc::new(ScriptedPrompter::new(answers)),
+            Arc::new(ScriptedBrowser::new()),
+            Arc::new(FixedClock::default()),
+            Arc::new(FixedRandom::default()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn scripted_prompter_answers_in_order_then_ends() {
+        let p = ScriptedPrompter::new([
+            Answer::Text("a".into()),
+            Answer::Secret("s".into()),
+            Answer::Select(1),
+        ]);
+        assert_eq!(p.text("name").await.unwrap(), "a");
+        assert_eq!(p.secret("key").await.unwrap().expose_secret(), "s");
+        assert_eq!(
+            p.select("pick", &["x".into(), "y".into()]).await.unwrap(),
+            1
+        );
+        assert_eq!(p.text("more").await, Err(PromptError::EndOfInput));
+        assert_eq!(
+            p.transcript(),
+            ["text: name", "secret: key", "select: pick", "text: more"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_kind_of_answer_or_a_cancel_is_an_error() {
+        let p =
+            ScriptedPrompter::new([Answer::Text("a".into()), Answer::Cancel, Answer::Select(5)]);
+        assert!(matches!(p.secret("key").await, Err(PromptError::Io(_))));
+        assert_eq!(p.text("x").await, Err(PromptError::Cancelled));
+        assert!(p.select("pick", &["only".into()]).await.is_err());
+    }
+
+    #[test]
+    fn fixed_random_is_deterministic() {
+        let mut a = [0u8; 4];
+        FixedRandom(254).fill(&mut a);
+        assert_eq!(a, [254, 255, 0, 1]);
+    }
+}
