@@ -127,7 +127,12 @@ impl AuthMethod for ApiKeyMethod {
         let mut provenance = Provenance::new();
         provenance.insert("auth_flow".into(), "api-key".into());
         provenance.insert("method".into(), self.id().into());
-        provenance.insert("obtained_at".into(), unix_seconds(ctx).into());
+        provenance.insert(
+            "obtained_at".into(),
+            humantime::format_rfc3339_seconds(ctx.clock.now())
+                .to_string()
+                .into(),
+        );
         let credential = Credential::new(CredentialKind::ApiKey, key.into(), provenance);
 
         let mut result = AuthResult::profile(profile_id, credential);
@@ -137,14 +142,6 @@ impl AuthMethod for ApiKeyMethod {
         result.notes.extend(self.notes.iter().cloned());
         Ok(result)
     }
-}
-
-fn unix_seconds(ctx: &AuthContext) -> u64 {
-    ctx.clock
-        .now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

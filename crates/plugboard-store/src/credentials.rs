@@ -1,0 +1,789 @@
+//! The credential store: one SQLite row per profile, safe to use from many processes at once.
+
+use std::collections::BTreeSet;
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use secrecy::SecretString;
+
+use crate::error::StoreError;
+use crate::paths::{ensure_private_dir, parent_dir};
+
+/// How long to wait for another process's write before giving up. Writes are tiny, so only a
+/// stuck process holds the lock this long.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest pause between attempts to switch a fresh store to WAL.
+const MAX_WAL_RETRY_PAUSE: Duration = Duration::from_millis(20);
+
+/// Schema migrations, in order: entry `i` takes the store from `user_version` `i` to `i + 1`.
+/// Append only; never edit a released entry.
+const MIGRATIONS: &[&str] = &["CREATE TABLE profiles (
+        profile_id TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        provenance TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX profiles_provider ON profiles (provider);"];
+
+/// The newest schema this build knows.
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+const SELECT_PROFILES: &str = "SELECT profile_id, provider, name, kind, secret, provenance, created_at, updated_at FROM profiles";
+
+/// A profile as the store holds it.
+#[derive(Debug, Clone)]
+pub struct StoredProfile {
+    /// Which profile this is.
+    pub profile_id: ProfileId,
+    /// The credential, secret included.
+    pub credential: Credential,
+    /// When the profile was first written.
+    pub created_at: SystemTime,
+    /// When the profile was last written.
+    pub updated_at: SystemTime,
+}
+
+/// The SQLite credential store: a 0600 file in a 0700 directory, in WAL mode with a busy
+/// timeout so concurrent plugboard processes neither lose nor tear a write.
+#[derive(Debug)]
+pub struct CredentialStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl CredentialStore {
+    /// Opens the store at `path`, creating it (and its directory) if missing and bringing its
+    /// schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        ensure_private_dir(parent_dir(path))?;
+        create_private_file(path)?;
+        let conn = Connection::open(path).map_err(open_error(path))?;
+        let mut store = Self {
+            conn,
+            path: path.to_owned(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens the store if it exists. Read-only commands use this so that merely looking never
+    /// creates a store.
+    pub fn open_existing(path: &Path) -> Result<Option<Self>, StoreError> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // Any other problem with the file is reported by `open`, with its own message.
+            _ => Self::open(path).map(Some),
+        }
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The busy timeout comes first so that every later statement waits for other processes
+    /// instead of failing.
+    fn configure(&self) -> Result<(), StoreError> {
+        let conn = &self.conn;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(open_error(&self.path))?;
+        self.enable_wal()?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_error(&self.path))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error(&self.path))?;
+        Ok(())
+    }
+
+    /// Switches the file to WAL, which persists in the file, so this is a no-op after the first
+    /// open. While several processes open a fresh store at once, SQLite refuses all but one
+    /// switch with `SQLITE_BUSY` without consulting the busy timeout (waiting could deadlock),
+    /// so this retries until the busy timeout has passed.
+    fn enable_wal(&self) -> Result<(), StoreError> {
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            let switched = self
+                .conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| {
+                    row.get::<_, String>(0)
+                });
+            match switched {
+                // A filesystem without shared-memory support keeps the old journal mode; the
+                // store still works there, transactions and all, just with less concurrency.
+                Ok(_) => return Ok(()),
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(MAX_WAL_RETRY_PAUSE);
+                }
+                Err(e) => return Err(open_error(&self.path)(e)),
+            }
+        }
+    }
+
+    /// Applies missing migrations, one `BEGIN IMMEDIATE` transaction each. The version is
+    /// re-read inside the transaction because another process may have migrated while this
+    /// one waited for the lock.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        // The common case, an up-to-date store, must not take the write lock.
+        if check_version(&path, user_version(&self.conn).map_err(open_error(&path))?)? {
+            return Ok(());
+        }
+        loop {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(open_error(&path))?;
+            let version = user_version(&tx).map_err(open_error(&path))?;
+            if check_version(&path, version)? {
+                return Ok(());
+            }
+            let target = version + 1;
+            let migrate_error = |source| StoreError::Migrate {
+                path: path.clone(),
+                version: target,
+                source,
+            };
+            // check_version has ruled out versions outside 0..SCHEMA_VERSION.
+            let Some(sql) = usize::try_from(version)
+                .ok()
+                .and_then(|i| MIGRATIONS.get(i))
+            else {
+                return Err(StoreError::UnknownSchema {
+                    path,
+                    found: version,
+                });
+            };
+            tx.execute_batch(sql).map_err(migrate_error)?;
+            tx.pragma_update(None, "user_version", target)
+                .map_err(migrate_error)?;
+            tx.commit().map_err(migrate_error)?;
+        }
+    }
+
+    /// Writes every profile in one transaction: either all are stored or, on any error, none.
+    /// An existing profile keeps its `created_at`; every written profile gets `updated_at = now`.
+    pub fn write_profiles<'a>(
+        &mut self,
+        profiles: impl IntoIterator<Item = (&'a ProfileId, &'a Credential)>,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let now = to_millis(now);
+        // Dropping the transaction on an early return rolls it back.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(write_error(&path))?;
+        {
+            let mut upsert = tx
+                .prepare(
+                    "INSERT INTO profiles
+                         (profile_id, provider, name, kind, secret, provenance, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+                     ON CONFLICT (profile_id) DO UPDATE SET
+                         provider = excluded.provider,
+                         name = excluded.name,
+                         kind = excluded.kind,
+                         secret = excluded.secret,
+                         provenance = excluded.provenance,
+                         updated_at = excluded.updated_at",
+                )
+                .map_err(write_error(&path))?;
+            for (id, credential) in profiles {
+                // A Map of Values always serializes; the fallback only keeps the code panic-free.
+                let provenance = serde_json::to_string(credential.provenance())
+                    .unwrap_or_else(|_| String::from("{}"));
+                upsert
+                    .execute(params![
+                        id.to_string(),
+                        id.provider(),
+                        id.name(),
+                        credential.kind().as_str(),
+                        credential.expose_secret(),
+                        provenance,
+                        now,
+                    ])
+                    .map_err(write_error(&path))?;
+            }
+        }
+        tx.commit().map_err(write_error(&path))
+    }
+
+    /// Every profile, ordered by profile id.
+    pub fn list(&self) -> Result<Vec<StoredProfile>, StoreError> {
+        self.query(&format!("{SELECT_PROFILES} ORDER BY profile_id"), [])
+    }
+
+    /// The profiles of one provider, ordered by profile id.
+    pub fn list_provider(&self, provider: &str) -> Result<Vec<StoredProfile>, StoreError> {
+        self.query(
+            &format!("{SELECT_PROFILES} WHERE provider = ?1 ORDER BY profile_id"),
+            [provider],
+        )
+    }
+
+    /// One profile, if stored.
+    pub fn get(&self, id: &ProfileId) -> Result<Option<StoredProfile>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                &format!("{SELECT_PROFILES} WHERE profile_id = ?1"),
+                [id.to_string()],
+                RawRow::read,
+            )
+            .optional()
+            .map_err(read_error(&self.path))?;
+        row.map(|row| row.decode(&self.path)).transpose()
+    }
+
+    /// Deletes a profile; says whether it was there.
+    pub fn remove(&mut self, id: &ProfileId) -> Result<bool, StoreError> {
+        let deleted = self
+            .conn
+            .execute(
+                "DELETE FROM profiles WHERE profile_id = ?1",
+                [id.to_string()],
+            )
+            .map_err(write_error(&self.path))?;
+        Ok(deleted > 0)
+    }
+
+    /// The providers that have at least one stored profile.
+    pub fn providers_with_credentials(&self) -> Result<BTreeSet<String>, StoreError> {
+        let read = read_error(&self.path);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT provider FROM profiles")
+            .map_err(read)?;
+        let providers = stmt
+            .query_map([], |row| row.get::<_, String>(0))
+            .and_then(Iterator::collect)
+            .map_err(read_error(&self.path))?;
+        Ok(providers)
+    }
+
+    fn query(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<StoredProfile>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(read_error(&self.path))?;
+        let rows: Vec<RawRow> = stmt
+            .query_map(params, RawRow::read)
+            .and_then(Iterator::collect)
+            .map_err(read_error(&self.path))?;
+        let mut profiles = rows
+            .into_iter()
+            .map(|row| row.decode(&self.path))
+            .collect::<Result<Vec<_>, _>>()?;
+        // SQLite sorts the joined text, where `a-b:x` comes before `a:x`; callers expect the
+        // order of `ProfileId` itself, as in a `BTreeMap`.
+        profiles.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
+        Ok(profiles)
+    }
+}
+
+/// Whether a store at `version` is up to date; an error if it is newer than this build.
+fn check_version(path: &Path, version: i64) -> Result<bool, StoreError> {
+    if version < 0 {
+        return Err(StoreError::UnknownSchema {
+            path: path.to_owned(),
+            found: version,
+        });
+    }
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: path.to_owned(),
+            found: version,
+            known: SCHEMA_VERSION,
+        });
+    }
+    Ok(version == SCHEMA_VERSION)
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Creates the store file with mode 0600 before SQLite sees it, since SQLite would create it
+/// with the umask's default (often world-readable), and tightens an existing file that is
+/// readable by others. SQLite gives its `-wal` and `-shm` files the database file's mode.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(path)
+        .map_err(|source| StoreError::CreateStore {
+            path: path.to_owned(),
+            source,
+        })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Through the open handle, so a file swapped in meanwhile is not the one changed.
+        let mode = file
+            .metadata()
+            .map_err(|source| StoreError::Permissions {
+                path: path.to_owned(),
+                source,
+            })?
+            .permissions()
+            .mode();
+        if mode & 0o777 != 0o600 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|source| StoreError::Permissions {
+                    path: path.to_owned(),
+                    source,
+                })?;
+        }
+    }
+    drop(file);
+    Ok(())
+}
+
+/// A row as read from SQLite, before any decoding that could fail for a damaged store.
+struct RawRow {
+    profile_id: String,
+    provider: String,
+    name: String,
+    kind: String,
+    secret: String,
+    provenance: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl RawRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            profile_id: row.get(0)?,
+            provider: row.get(1)?,
+            name: row.get(2)?,
+            kind: row.get(3)?,
+            secret: row.get(4)?,
+            provenance: row.get(5)?,
+            created_at: row.get(6)?,
+            updated_at: row.get(7)?,
+        })
+    }
+
+    /// Problems are described without ever quoting the secret.
+    fn decode(self, path: &Path) -> Result<StoredProfile, StoreError> {
+        let damaged = |problem: String| StoreError::Damaged {
+            path: path.to_owned(),
+            profile_id: self.profile_id.clone(),
+            problem,
+        };
+        let profile_id: ProfileId = self
+            .profile_id
+            .parse()
+            .map_err(|e| damaged(format!("{e}")))?;
+        if profile_id.provider() != self.provider || profile_id.name() != self.name {
+            return Err(damaged(String::from(
+                "provider and name columns disagree with the id",
+            )));
+        }
+        let kind = CredentialKind::from_name(&self.kind)
+            .ok_or_else(|| damaged(format!("unknown credential kind {:?}", self.kind)))?;
+        let provenance: Provenance = serde_json::from_str(&self.provenance)
+            .map_err(|e| damaged(format!("provenance is not a JSON object: {e}")))?;
+        let created_at = from_millis(self.created_at)
+            .ok_or_else(|| damaged(String::from("creation time out of range")))?;
+        let updated_at = from_millis(self.updated_at)
+            .ok_or_else(|| damaged(String::from("update time out of range")))?;
+        Ok(StoredProfile {
+            profile_id,
+            credential: Credential::new(kind, SecretString::from(self.secret), provenance),
+            created_at,
+            updated_at,
+        })
+    }
+}
+
+/// Unix milliseconds, saturating far outside any plausible clock.
+fn to_millis(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+fn from_millis(ms: i64) -> Option<SystemTime> {
+    let offset = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        UNIX_EPOCH.checked_add(offset)
+    } else {
+        UNIX_EPOCH.checked_sub(offset)
+    }
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn open_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| {
+        if is_busy(&source) {
+            StoreError::Busy {
+                path: path.to_owned(),
+                source,
+            }
+        } else {
+            StoreError::Open {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+}
+
+fn read_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| {
+        if is_busy(&source) {
+            StoreError::Busy {
+                path: path.to_owned(),
+                source,
+            }
+        } else {
+            StoreError::Read {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+}
+
+fn write_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| {
+        if is_busy(&source) {
+            StoreError::Busy {
+                path: path.to_owned(),
+                source,
+            }
+        } else {
+            StoreError::Write {
+                path: path.to_owned(),
+                source,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tempfile::TempDir;
+
+    fn id(s: &str) -> ProfileId {
+        s.parse().unwrap()
+    }
+
+    fn credential(secret: &str, flow: &str) -> Credential {
+        let mut provenance = Provenance::new();
+        provenance.insert("auth_flow".into(), flow.into());
+        provenance.insert("user_id".into(), 42.into());
+        Credential::new(CredentialKind::ApiKey, secret.into(), provenance)
+    }
+
+    fn at(ms: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    fn fresh() -> (TempDir, PathBuf, CredentialStore) {
+        let tmp = TempDir::new().unwrap();
+        let path = tmp.path().join("home/credentials.sqlite");
+        let store = CredentialStore::open(&path).unwrap();
+        (tmp, path, store)
+    }
+
+    fn ids(profiles: &[StoredProfile]) -> Vec<String> {
+        profiles.iter().map(|p| p.profile_id.to_string()).collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn store_file_is_created_0600_in_a_0700_directory_and_so_is_its_wal() {
+        use crate::paths::tests::mode;
+        let (_tmp, path, mut store) = fresh();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().unwrap()), 0o700);
+
+        store
+            .write_profiles(
+                [(&id("openrouter:default"), &credential("sk-1", "x"))],
+                at(1),
+            )
+            .unwrap();
+        let wal = path.with_extension("sqlite-wal");
+        assert!(
+            wal.exists(),
+            "WAL file should exist while the store is open"
+        );
+        assert_eq!(mode(&wal), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_store_readable_by_others_is_tightened_to_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_tmp, path, store) = fresh();
+        drop(store);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let _store = CredentialStore::open(&path).unwrap();
+        assert_eq!(crate::paths::tests::mode(&path), 0o600);
+    }
+
+    #[test]
+    fn the_store_runs_in_wal_mode_with_the_current_schema() {
+        let (_tmp, path, store) = fresh();
+        drop(store);
+        // A fresh connection sees what was persisted in the file, not per-connection state.
+        let raw = Connection::open(&path).unwrap();
+        let mode: String = raw
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(user_version(&raw).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn profiles_round_trip_through_write_get_list_and_remove() {
+        let (_tmp, _path, mut store) = fresh();
+        let a = id("a:x");
+        let ab = id("a-b:x");
+        let or = id("openrouter:work");
+        let mut oauth = credential("sk-or-v1-oauth", "oauth-pkce");
+        oauth = Credential::new(
+            CredentialKind::OAuth,
+            oauth.expose_secret().into(),
+            oauth.provenance().clone(),
+        );
+        store
+            .write_profiles(
+                [
+                    (&or, &oauth),
+                    (&a, &credential("sk-a", "paste")),
+                    (&ab, &credential("sk-ab", "paste")),
+                ],
+                at(1_700_000_000_123),
+            )
+            .unwrap();
+
+        let got = store.get(&or).unwrap().unwrap();
+        assert_eq!(got.profile_id, or);
+        assert_eq!(got.credential.kind(), CredentialKind::OAuth);
+        assert_eq!(got.credential.expose_secret(), "sk-or-v1-oauth");
+        assert_eq!(got.credential.provenance(), oauth.provenance());
+        assert_eq!(got.created_at, at(1_700_000_000_123));
+        assert_eq!(got.updated_at, at(1_700_000_000_123));
+
+        // Ordered like ProfileId, not like the joined text (where "a-b:x" < "a:x").
+        assert_eq!(
+            ids(&store.list().unwrap()),
+            ["a:x", "a-b:x", "openrouter:work"]
+        );
+        assert_eq!(ids(&store.list_provider("a").unwrap()), ["a:x"]);
+        assert!(store.list_provider("nobody").unwrap().is_empty());
+        assert_eq!(
+            store
+                .providers_with_credentials()
+                .unwrap()
+                .into_iter()
+                .collect::<Vec<_>>(),
+            ["a", "a-b", "openrouter"]
+        );
+
+        assert!(store.remove(&a).unwrap());
+        assert!(!store.remove(&a).unwrap());
+        assert!(store.get(&a).unwrap().is_none());
+        assert_eq!(ids(&store.list().unwrap()), ["a-b:x", "openrouter:work"]);
+    }
+
+    #[test]
+    fn rewriting_a_profile_keeps_created_at_and_moves_updated_at() {
+        let (_tmp, _path, mut store) = fresh();
+        let p = id("openrouter:default");
+        store
+            .write_profiles([(&p, &credential("sk-old", "paste"))], at(1_000))
+            .unwrap();
+        store
+            .write_profiles([(&p, &credential("sk-new", "oauth-pkce"))], at(2_000))
+            .unwrap();
+
+        let got = store.get(&p).unwrap().unwrap();
+        assert_eq!(got.created_at, at(1_000));
+        assert_eq!(got.updated_at, at(2_000));
+        assert_eq!(got.credential.expose_secret(), "sk-new");
+        assert_eq!(got.credential.provenance()["auth_flow"], "oauth-pkce");
+        assert_eq!(store.list().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_failed_write_keeps_nothing_from_that_call() {
+        let (_tmp, path, mut store) = fresh();
+        let kept = id("openrouter:default");
+        store
+            .write_profiles([(&kept, &credential("sk-old", "paste"))], at(1_000))
+            .unwrap();
+        // Make the second row of the next call fail, after the first has been written.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON profiles WHEN NEW.profile_id = 'bad:x'
+                 BEGIN SELECT RAISE(ABORT, 'refused by test'); END;",
+            )
+            .unwrap();
+
+        let err = store
+            .write_profiles(
+                [
+                    (&kept, &credential("sk-changed", "paste")),
+                    (&id("new:x"), &credential("sk-new", "paste")),
+                    (&id("bad:x"), &credential("sk-bad", "paste")),
+                ],
+                at(2_000),
+            )
+            .unwrap_err();
+
+        assert!(matches!(err, StoreError::Write { .. }), "{err:?}");
+        assert!(!err.to_string().contains("sk-"), "{err}");
+        assert_eq!(ids(&store.list().unwrap()), ["openrouter:default"]);
+        let got = store.get(&kept).unwrap().unwrap();
+        assert_eq!(got.credential.expose_secret(), "sk-old");
+        assert_eq!(got.updated_at, at(1_000));
+    }
+
+    #[test]
+    fn open_existing_on_a_missing_file_returns_none_and_creates_nothing() {
+        let tmp = TempDir::new().unwrap();
+        let dir = tmp.path().join("home");
+        let path = dir.join("credentials.sqlite");
+        assert!(CredentialStore::open_existing(&path).unwrap().is_none());
+        assert!(!dir.exists());
+
+        CredentialStore::open(&path).unwrap();
+        let store = CredentialStore::open_existing(&path).unwrap().unwrap();
+        assert_eq!(store.path(), path);
+    }
+
+    #[test]
+    fn reopening_an_up_to_date_store_changes_nothing() {
+        let (_tmp, path, mut store) = fresh();
+        store
+            .write_profiles([(&id("a:x"), &credential("sk-a", "paste"))], at(1))
+            .unwrap();
+        drop(store);
+        let store = CredentialStore::open(&path).unwrap();
+        assert_eq!(user_version(&store.conn).unwrap(), SCHEMA_VERSION);
+        assert_eq!(ids(&store.list().unwrap()), ["a:x"]);
+    }
+
+    #[test]
+    fn a_store_written_by_a_newer_plugboard_is_refused() {
+        let (_tmp, path, store) = fresh();
+        drop(store);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+
+        let err = CredentialStore::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooNew { found, known, .. } if found == SCHEMA_VERSION + 1 && known == SCHEMA_VERSION),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("newer plugboard"), "{err}");
+        assert!(err.to_string().contains("upgrade plugboard"), "{err}");
+    }
+
+    #[test]
+    fn undecodable_rows_name_the_profile_and_never_the_secret() {
+        let cases = [
+            // (profile_id, provider, name, kind, provenance, what the message mentions)
+            (
+                "openrouter:a",
+                "openrouter",
+                "a",
+                "magic",
+                "{}",
+                "unknown credential kind",
+            ),
+            (
+                "openrouter:b",
+                "openrouter",
+                "b",
+                "api_key",
+                "not json",
+                "provenance",
+            ),
+            (
+                "openrouter:c",
+                "openrouter",
+                "c",
+                "api_key",
+                "[1]",
+                "provenance",
+            ),
+            (
+                "Bad Id",
+                "openrouter",
+                "d",
+                "api_key",
+                "{}",
+                "invalid profile id",
+            ),
+            ("openrouter:e", "other", "e", "api_key", "{}", "disagree"),
+        ];
+        for (profile_id, provider, name, kind, provenance, problem) in cases {
+            let (_tmp, path, store) = fresh();
+            Connection::open(&path)
+                .unwrap()
+                .execute(
+                    "INSERT INTO profiles VALUES (?1, ?2, ?3, ?4, 'sk-topsecret', ?5, 0, 0)",
+                    params![profile_id, provider, name, kind, provenance],
+                )
+                .unwrap();
+            for err in [
+                store.list().unwrap_err(),
+                store.list_provider(provider).unwrap_err(),
+            ] {
+                let msg = err.to_string();
+                assert!(
+                    matches!(err, StoreError::Damaged { .. }),
+                    "{profile_id}: {err:?}"
+                );
+                assert!(msg.contains(profile_id), "{msg}");
+                assert!(msg.contains(problem), "{msg}");
+                assert!(msg.contains("may be damaged"), "{msg}");
+                assert!(!msg.contains("topsecret"), "{msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn times_are_stored_as_unix_milliseconds() {
+        for ms in [0_i64, 1, 1_700_000_000_123, -1_500] {
+            assert_eq!(to_millis(from_millis(ms).unwrap()), ms);
+        }
+        assert_eq!(to_millis(at(1_234) + Duration::from_micros(999)), 1_234);
+    }
+}

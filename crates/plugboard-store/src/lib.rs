@@ -1,0 +1,18 @@
+//! Where plugboard keeps things: the SQLite credential store, the JSON config file, and the
+//! paths of both.
+//!
+//! Invariants this crate maintains:
+//! - directories it creates are 0700, and the store file is 0600 before any secret is written;
+//! - every [`CredentialStore`] write is one SQLite transaction, so it lands whole or not at all,
+//!   even with many plugboard processes at once;
+//! - the config file is replaced atomically and keys unknown to this build are preserved.
+
+mod config;
+mod credentials;
+mod error;
+mod paths;
+
+pub use config::{ConfigFile, apply_merge_patch};
+pub use credentials::{CredentialStore, StoredProfile};
+pub use error::StoreError;
+pub use paths::{Paths, ensure_private_dir};
