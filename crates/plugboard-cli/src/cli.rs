@@ -1,0 +1,155 @@
+//! The command line: clap definitions only; each command's behaviour lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand};
+
+const EXAMPLES: &str = "\
+Examples:
+  plugboard plugins list
+  plugboard models auth choices
+  plugboard models auth login --provider openrouter --method api-key
+  plugboard models status --json
+  plugboard models set openrouter/auto";
+
+/// Host for model-provider plugins: sign in to providers and see which credentials are in use.
+#[derive(Debug, Parser)]
+#[command(name = "plugboard", version, about, after_help = EXAMPLES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Inspect the plugins built into this binary
+    #[command(subcommand)]
+    Plugins(PluginsCommand),
+    /// Sign in to providers, see credential status, pick the default model
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginsCommand {
+    /// List plugins, their providers and sign-in methods
+    #[command(after_help = "Examples:\n  plugboard plugins list\n  plugboard plugins list --json")]
+    List(JsonFlag),
+    /// Print the JSON Schema that plugin manifests follow
+    #[command(
+        after_help = "Examples:\n  plugboard plugins schema > manifests/schema/plugin-manifest.schema.json"
+    )]
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelsCommand {
+    /// Sign in and out
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Show the credential each provider uses, and why
+    #[command(
+        after_help = "Examples:\n  plugboard models status\n  plugboard models status --json\n  plugboard models status --profile openrouter:work"
+    )]
+    Status(StatusArgs),
+    /// Set the default model (provider/model)
+    #[command(
+        after_help = "Examples:\n  plugboard models set openrouter/auto\n  plugboard models set openrouter/liquid/lfm-2.5-1.2b-instruct:free"
+    )]
+    Set(SetArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuthCommand {
+    /// List the sign-in choices, grouped by provider
+    #[command(
+        after_help = "Examples:\n  plugboard models auth choices\n  plugboard models auth choices --json"
+    )]
+    Choices(JsonFlag),
+    /// Sign in to a provider and store the credential
+    #[command(after_help = LOGIN_EXAMPLES)]
+    Login(LoginArgs),
+    /// Remove stored credentials
+    #[command(
+        after_help = "Examples:\n  plugboard models auth logout --provider openrouter\n  plugboard models auth logout --provider openrouter --profile work"
+    )]
+    Logout(LogoutArgs),
+}
+
+const LOGIN_EXAMPLES: &str = "\
+Examples:
+  plugboard models auth login                       # pick from the menu (needs a terminal)
+  plugboard models auth login --provider openrouter --method api-key
+  plugboard models auth login --choice openrouter-api-key --profile work
+  printf '%s\\n' \"$KEY\" | plugboard models auth login --provider openrouter --method api-key
+
+An API key is never taken as an argument: it is asked for (hidden) on a terminal, or read as one
+line from standard input.";
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonFlag {
+    /// Print JSON (stable, documented in docs/cli.md)
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// Provider to sign in to (see `plugboard plugins list`)
+    #[arg(long, value_name = "P")]
+    pub(crate) provider: Option<String>,
+    /// The provider's sign-in method (e.g. api-key)
+    #[arg(
+        long,
+        value_name = "M",
+        requires = "provider",
+        conflicts_with = "choice"
+    )]
+    pub(crate) method: Option<String>,
+    /// A sign-in choice from `plugboard models auth choices` (e.g. openrouter-api-key)
+    #[arg(long, value_name = "C")]
+    pub(crate) choice: Option<String>,
+    /// Store under this profile (`name` or `provider:name`) instead of `<provider>:default`
+    #[arg(long, value_name = "ID")]
+    pub(crate) profile: Option<String>,
+    /// Also make the provider's suggested model the default
+    #[arg(long)]
+    pub(crate) set_default: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// Provider to sign out of
+    #[arg(long, value_name = "P")]
+    pub(crate) provider: String,
+    /// Remove only this profile (`name` or `provider:name`); otherwise all of the provider's
+    #[arg(long, value_name = "ID")]
+    pub(crate) profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print JSON (stable, documented in docs/cli.md)
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Show what a command given `--profile ID` would use (`provider:name`)
+    #[arg(long, value_name = "ID")]
+    pub(crate) profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SetArgs {
+    /// The model, as provider/model
+    #[arg(value_name = "PROVIDER/MODEL")]
+    pub(crate) model: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,353 @@
+//! `plugboard models auth login`: pick a provider and method (from flags, or the menu on a
+//! terminal), run the method, and write what it returns in one transaction.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{Context, anyhow};
+use plugboard_core::{
+    AuthContext, AuthMenu, AuthMethod, MenuChoice, ProfileId, Prompter, Provider, Session,
+};
+use plugboard_store::apply_merge_patch;
+
+use crate::app::App;
+use crate::browser::{SystemBrowser, remote_session};
+use crate::cli::LoginArgs;
+use crate::commands::choices;
+use crate::commands::set::set_default_model;
+use crate::error::usage;
+use crate::output::{note, print};
+use crate::system::{OsRandom, SystemClock};
+use crate::terminal::TerminalPrompter;
+
+pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
+    let menu = choices::menu(app)?;
+    let prompter = TerminalPrompter::new(app.terminal);
+    let (provider_id, method_id) = pick(app, &menu, args, prompter.as_ref()).await?;
+    let provider = app.provider(&provider_id)?;
+    let method = provider
+        .auth_method(&method_id)
+        .ok_or_else(|| anyhow!("provider {provider_id} lost its method {method_id}"))?;
+
+    let profile = match &args.profile {
+        Some(p) => match ProfileId::parse_for(provider.id(), p) {
+            Ok(id) => Some(id),
+            Err(e) => {
+                return usage(format!(
+                    "{e} (a profile for {} looks like {0}:work)",
+                    provider.id()
+                ));
+            }
+        },
+        None => None,
+    };
+    if method.needs_tty() && !app.terminal.interactive {
+        return usage(format!(
+            "signing in to {} with {} needs an interactive terminal: run it in a terminal, or pick another method",
+            provider.label(),
+            method.id()
+        ));
+    }
+
+    let mut ctx = context(app, provider, prompter)?;
+    ctx.options.profile = profile;
+    let result = method.run(&mut ctx).await.with_context(|| {
+        format!(
+            "{} sign-in with {} failed, nothing was stored",
+            provider.label(),
+            method.id()
+        )
+    })?;
+
+    if result.profiles.is_empty() {
+        return Err(anyhow!(
+            "{} sign-in returned no credential, nothing was stored",
+            provider.label()
+        ));
+    }
+    if let Some(stray) = result
+        .profiles
+        .iter()
+        .find(|p| p.profile_id.provider() != provider.id())
+    {
+        return Err(anyhow!(
+            "{} sign-in tried to write profile {} of another provider, nothing was stored",
+            provider.label(),
+            stray.profile_id
+        ));
+    }
+
+    let mut store = app.store()?;
+    store.write_profiles(
+        result
+            .profiles
+            .iter()
+            .map(|p| (&p.profile_id, &p.credential)),
+        SystemTime::now(),
+    )?;
+    for p in &result.profiles {
+        print(&format!(
+            "signed in to {}: stored {} ({}) in {}",
+            provider.label(),
+            p.profile_id,
+            p.credential.redacted(),
+            store.path().display()
+        ))?;
+    }
+
+    let default_model = result.default_model.as_ref().filter(|_| args.set_default);
+    if result.config_patch.is_some() || default_model.is_some() {
+        app.config().update(|config| {
+            if let Some(patch) = &result.config_patch {
+                apply_merge_patch(config, patch);
+            }
+            if let Some(model) = default_model {
+                set_default_model(config, model);
+            }
+        })?;
+    }
+    match (&result.default_model, args.set_default) {
+        (Some(model), true) => print(&format!("default model set to {model}"))?,
+        (Some(model), false) => note(&format!(
+            "{model} is available as the default model: pass --set-default, or run `plugboard models set {model}`"
+        )),
+        (None, _) => {}
+    }
+    for line in &result.notes {
+        note(line);
+    }
+    for name in provider.credential_env_vars() {
+        if std::env::var(name).is_ok_and(|v| !v.trim().is_empty()) {
+            note(&format!(
+                "{name} is set, so it is used instead of the stored key until you unset it"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The real outside world for a method: terminal, browser, clock, randomness, config and the
+/// provider's environment variables.
+fn context(
+    app: &App,
+    provider: &dyn Provider,
+    prompter: Arc<TerminalPrompter>,
+) -> anyhow::Result<AuthContext> {
+    let mut ctx = AuthContext::new(
+        prompter,
+        Arc::new(SystemBrowser::from_env()),
+        Arc::new(SystemClock),
+        Arc::new(OsRandom),
+    );
+    ctx.session = Session::new(app.terminal.interactive, remote_session());
+    ctx.config = app.config().load()?;
+    ctx.env = provider
+        .env_vars()
+        .iter()
+        .filter_map(|v| {
+            std::env::var(v.name)
+                .ok()
+                .map(|value| (v.name.to_owned(), value))
+        })
+        .collect();
+    Ok(ctx)
+}
+
+/// Decides which provider and method to run, from `--choice`, `--provider`/`--method`, or the
+/// menu; without a terminal, anything left open is a usage error listing the valid answers.
+async fn pick(
+    app: &App,
+    menu: &AuthMenu,
+    args: &LoginArgs,
+    prompter: &dyn Prompter,
+) -> anyhow::Result<(String, String)> {
+    if let Some(id) = &args.choice {
+        let Some(choice) = menu.choice(id) else {
+            return usage(format!(
+                "unknown choice {id:?}: valid choices are {}",
+                choice_ids(menu.choices())
+            ));
+        };
+        if let Some(p) = args.provider.as_deref().filter(|p| *p != choice.provider) {
+            return usage(format!(
+                "choice {id} signs in to {}, not {p}",
+                choice.provider
+            ));
+        }
+        return Ok((choice.provider.clone(), choice.method.clone()));
+    }
+    let Some(provider_id) = &args.provider else {
+        if !app.terminal.interactive {
+            return usage(format!(
+                "no terminal to show the sign-in menu: pass --choice, or --provider and --method; choices are {}",
+                choice_ids(menu.choices())
+            ));
+        }
+        let choice = select_from_menu(menu, prompter).await?;
+        return Ok((choice.provider.clone(), choice.method.clone()));
+    };
+    let provider = app.provider(provider_id)?;
+    if let Some(method) = &args.method {
+        if provider.auth_method(method).is_none() {
+            return usage(format!(
+                "provider {provider_id} has no sign-in method {method:?}: valid methods are {}",
+                method_ids(provider.auth_methods())
+            ));
+        }
+        return Ok((provider_id.clone(), method.clone()));
+    }
+    let group = AuthMenu {
+        groups: menu
+            .groups
+            .iter()
+            .filter(|g| g.providers.contains(provider_id))
+            .cloned()
+            .collect(),
+    };
+    let only = group
+        .choices()
+        .filter(|c| &c.provider == provider_id)
+        .count()
+        == 1;
+    if only || app.terminal.interactive {
+        let choice = select_from_menu(&group, prompter).await?;
+        return Ok((choice.provider.clone(), choice.method.clone()));
+    }
+    usage(format!(
+        "provider {provider_id} has several sign-in methods: pass --method ({})",
+        method_ids(provider.auth_methods())
+    ))
+}
+
+/// The two-level menu: a group, then a method; a level with one entry is skipped.
+async fn select_from_menu<'m>(
+    menu: &'m AuthMenu,
+    prompter: &dyn Prompter,
+) -> anyhow::Result<&'m MenuChoice> {
+    let group = match menu.groups.as_slice() {
+        [] => return Err(anyhow!("no plugin offers a sign-in choice")),
+        [only] => only,
+        groups => {
+            let items: Vec<String> = groups
+                .iter()
+                .map(|g| {
+                    let hint = g
+                        .hint
+                        .as_deref()
+                        .map(|h| format!(" — {h}"))
+                        .unwrap_or_default();
+                    let signed_in = if g.signed_in { " (signed in)" } else { "" };
+                    format!("{}{hint}{signed_in}", g.label)
+                })
+                .collect();
+            &groups[prompter.select("Sign in to", &items).await?]
+        }
+    };
+    let choice = match group.choices.as_slice() {
+        [] => return Err(anyhow!("{} offers no sign-in choice", group.label)),
+        [only] => only,
+        choices => {
+            let items: Vec<String> = choices
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}{}",
+                        c.label,
+                        c.hint
+                            .as_deref()
+                            .map(|h| format!(" — {h}"))
+                            .unwrap_or_default()
+                    )
+                })
+                .collect();
+            &choices[prompter
+                .select(
+                    &format!("How do you want to sign in to {}?", group.label),
+                    &items,
+                )
+                .await?]
+        }
+    };
+    Ok(choice)
+}
+
+fn choice_ids<'a>(choices: impl Iterator<Item = &'a MenuChoice>) -> String {
+    choices
+        .map(|c| c.choice_id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn method_ids(methods: &[Box<dyn AuthMethod>]) -> String {
+    methods
+        .iter()
+        .map(|m| m.id())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use plugboard_core::{Answer, Manifest, ScriptedPrompter};
+
+    use super::*;
+
+    fn menu(groups: &[(&str, &[&str])]) -> AuthMenu {
+        let manifests: Vec<Manifest> = groups
+            .iter()
+            .map(|(provider, methods)| {
+                let choices: Vec<_> = methods
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| serde_json::json!({
+                        "choice_id": format!("{provider}-{m}"), "provider": provider, "method": m,
+                        "kind": "api_key", "label": m, "order": i,
+                        "group": {"id": provider, "label": provider}
+                    }))
+                    .collect();
+                let json = serde_json::json!({
+                    "manifest_version": 1, "id": provider, "name": provider, "version": "1",
+                    "providers": [{"id": provider, "label": provider}], "auth_choices": choices
+                });
+                Manifest::load("test.json", &json.to_string()).unwrap()
+            })
+            .collect();
+        AuthMenu::build(&manifests, |_| false)
+    }
+
+    #[tokio::test]
+    async fn a_group_with_one_choice_skips_the_method_level() {
+        let menu = menu(&[("alpha", &["api-key"]), ("beta", &["oauth", "api-key"])]);
+        let prompter = ScriptedPrompter::new([Answer::Select(0)]);
+        let choice = select_from_menu(&menu, &prompter).await.unwrap();
+        assert_eq!(choice.choice_id, "alpha-api-key");
+        assert_eq!(prompter.transcript(), ["select: Sign in to"]);
+    }
+
+    #[tokio::test]
+    async fn a_group_with_several_choices_asks_for_the_method() {
+        let menu = menu(&[("alpha", &["api-key"]), ("beta", &["oauth", "api-key"])]);
+        let prompter = ScriptedPrompter::new([Answer::Select(1), Answer::Select(1)]);
+        let choice = select_from_menu(&menu, &prompter).await.unwrap();
+        assert_eq!(choice.choice_id, "beta-api-key");
+        assert_eq!(prompter.transcript().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_single_group_with_a_single_choice_asks_nothing() {
+        let menu = menu(&[("alpha", &["api-key"])]);
+        let prompter = ScriptedPrompter::new([]);
+        assert_eq!(
+            select_from_menu(&menu, &prompter).await.unwrap().choice_id,
+            "alpha-api-key"
+        );
+        assert!(prompter.transcript().is_empty());
+    }
+
+    #[tokio::test]
+    async fn cancelling_the_menu_is_an_error() {
+        let menu = menu(&[("alpha", &["api-key"]), ("beta", &["oauth"])]);
+        let prompter = ScriptedPrompter::new([Answer::Cancel]);
+        assert!(select_from_menu(&menu, &prompter).await.is_err());
+    }
+}

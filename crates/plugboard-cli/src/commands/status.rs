@@ -1,0 +1,188 @@
+//! `plugboard models status`: where credentials live, which one each provider uses and why,
+//! and every stored profile, redacted.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use plugboard_core::{ProfileId, Provenance};
+use plugboard_store::StoredProfile;
+use serde::Serialize;
+
+use crate::app::{App, DEFAULT_MODEL_KEY};
+use crate::credentials::{Source, effective};
+use crate::error::usage;
+use crate::output::{print, print_json};
+
+#[derive(Serialize)]
+struct StatusJson {
+    store: String,
+    config: String,
+    default_model: Option<String>,
+    providers: Vec<ProviderStatus>,
+}
+
+#[derive(Serialize)]
+struct ProviderStatus {
+    id: String,
+    label: String,
+    effective: Option<EffectiveJson>,
+    profile_counts: BTreeMap<String, usize>,
+    profiles: Vec<ProfileJson>,
+}
+
+#[derive(Serialize)]
+struct EffectiveJson {
+    #[serde(flatten)]
+    source: Source,
+    kind: String,
+    redacted: String,
+}
+
+#[derive(Serialize)]
+struct ProfileJson {
+    profile_id: ProfileId,
+    kind: String,
+    redacted: String,
+    provenance: Provenance,
+    created_at: String,
+    updated_at: String,
+}
+
+pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Result<()> {
+    let profile_flag = match profile {
+        Some(p) => match p.parse::<ProfileId>() {
+            Ok(id) => {
+                app.provider(id.provider())?;
+                Some(id)
+            }
+            Err(e) => return usage(e.to_string()),
+        },
+        None => None,
+    };
+    let stored = match app.existing_store()? {
+        Some(store) => store.list()?,
+        None => Vec::new(),
+    };
+    let config = app.config().load()?;
+    let env = |name: &str| std::env::var(name).ok();
+
+    let mut providers = Vec::new();
+    for provider in app.registry.providers() {
+        let mine: Vec<StoredProfile> = stored
+            .iter()
+            .filter(|p| p.profile_id.provider() == provider.id())
+            .cloned()
+            .collect();
+        let eff = effective(provider, profile_flag.as_ref(), env, &mine)?;
+        let mut profile_counts = BTreeMap::new();
+        for p in &mine {
+            *profile_counts
+                .entry(p.credential.kind().to_string())
+                .or_insert(0) += 1;
+        }
+        providers.push(ProviderStatus {
+            id: provider.id().to_owned(),
+            label: provider.label().to_owned(),
+            effective: eff.map(|e| EffectiveJson {
+                source: e.source,
+                kind: e.credential.kind().to_string(),
+                redacted: e.credential.redacted(),
+            }),
+            profile_counts,
+            profiles: mine.iter().map(profile_json).collect(),
+        });
+    }
+    let status = StatusJson {
+        store: app.paths.store_file().display().to_string(),
+        config: app.paths.config_file().display().to_string(),
+        default_model: config
+            .get(DEFAULT_MODEL_KEY)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        providers,
+    };
+    if json {
+        print_json(&status)
+    } else {
+        print(render(&status).trim_end())
+    }
+}
+
+fn profile_json(p: &StoredProfile) -> ProfileJson {
+    ProfileJson {
+        profile_id: p.profile_id.clone(),
+        kind: p.credential.kind().to_string(),
+        redacted: p.credential.redacted(),
+        provenance: p.credential.provenance().clone(),
+        created_at: rfc3339(p.created_at),
+        updated_at: rfc3339(p.updated_at),
+    }
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn render(s: &StatusJson) -> String {
+    let mut text = format!(
+        "store          {}\nconfig         {}\ndefault model  {}\n",
+        s.store,
+        s.config,
+        s.default_model
+            .as_deref()
+            .unwrap_or("(none: set one with `plugboard models set <provider/model>`)")
+    );
+    for p in &s.providers {
+        text.push_str(&format!("\n{} ({})\n", p.label, p.id));
+        let effective = match &p.effective {
+            Some(e) => format!("{} {}", e.redacted, describe(&e.source)),
+            None => format!(
+                "none: sign in with `plugboard models auth login --provider {}`",
+                p.id
+            ),
+        };
+        text.push_str(&format!("  effective  {effective}\n"));
+        let counts: Vec<String> = p
+            .profile_counts
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}"))
+            .collect();
+        text.push_str(&format!(
+            "  profiles   {}\n",
+            if counts.is_empty() {
+                "none".to_owned()
+            } else {
+                counts.join(", ")
+            }
+        ));
+        for profile in &p.profiles {
+            let provenance: Vec<String> = profile
+                .provenance
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned)))
+                .collect();
+            text.push_str(&format!(
+                "    {}  {}  {}  updated {}{}{}\n",
+                profile.profile_id,
+                profile.kind,
+                profile.redacted,
+                profile.updated_at,
+                if provenance.is_empty() { "" } else { "  " },
+                provenance.join(" ")
+            ));
+        }
+    }
+    text
+}
+
+fn describe(source: &Source) -> String {
+    match source {
+        Source::ProfileFlag { profile_id } => format!("from profile {profile_id} (--profile)"),
+        Source::Env { env_var } => {
+            format!("from ${env_var} (set in the environment, wins over stored profiles)")
+        }
+        Source::DefaultProfile { profile_id } => {
+            format!("from profile {profile_id} (the default profile)")
+        }
+    }
+}

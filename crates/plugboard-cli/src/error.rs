@@ -1,0 +1,56 @@
+//! How failures become one line on stderr and an exit code: 0 ok, 1 failure, 2 usage.
+
+use std::process::ExitCode;
+
+use thiserror::Error;
+
+/// The user asked for something that does not exist or cannot be done as asked: exit 2.
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub(crate) struct UsageError(pub(crate) String);
+
+/// Shorthand for returning a usage error.
+pub(crate) fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
+    Err(UsageError(message.into()).into())
+}
+
+/// The exit code for an error.
+pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
+    if error.is::<UsageError>() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The error as one line: its context chain joined with ": ", with any line breaks from
+/// lower layers folded so the message stays on one line.
+pub(crate) fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+
+    use super::*;
+
+    #[test]
+    fn usage_errors_exit_2_and_others_exit_1() {
+        let usage_err: anyhow::Error = UsageError("unknown provider".into()).into();
+        assert_eq!(exit_code(&usage_err), ExitCode::from(2));
+        let other = anyhow::anyhow!("disk full");
+        assert_eq!(exit_code(&other), ExitCode::from(1));
+    }
+
+    #[test]
+    fn messages_are_folded_to_one_line() {
+        let e = Err::<(), _>(anyhow::anyhow!("line one\nline two"))
+            .context("cannot save")
+            .unwrap_err();
+        assert_eq!(one_line(&e), "cannot save: line one line two");
+    }
+}

@@ -1,0 +1,23 @@
+//! Every extension linked into the binary. `inventory` registrations vanish if nothing
+//! references the extension crate, so each one is named here, and a test asserts the registry
+//! holds exactly these providers.
+
+use plugboard_openrouter as _;
+
+/// Provider ids the linked extensions register, sorted; kept beside the `use` lines above so
+/// adding an extension means touching one file.
+#[cfg(test)]
+pub(crate) const LINKED_PROVIDERS: &[&str] = &["openrouter"];
+
+#[cfg(test)]
+mod tests {
+    use plugboard_core::Registry;
+
+    use super::LINKED_PROVIDERS;
+
+    #[test]
+    fn registry_holds_every_linked_extension() {
+        let registry = Registry::load().unwrap();
+        assert_eq!(registry.provider_ids(), LINKED_PROVIDERS);
+    }
+}

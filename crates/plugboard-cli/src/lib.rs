@@ -1,0 +1,77 @@
+//! The `plugboard` host: loads the provider plugins linked into the binary, shows the sign-in
+//! menu, signs in, and reports which credential each provider uses.
+//!
+//! This is the only crate that knows about terminals, exit codes and where files live on this
+//! machine; the providers and the core see none of it (see `docs/architecture.md`).
+
+mod app;
+mod browser;
+mod cli;
+mod commands;
+mod credentials;
+mod error;
+mod extensions;
+mod output;
+mod system;
+mod terminal;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::app::App;
+use crate::cli::{AuthCommand, Cli, Command, ModelsCommand, PluginsCommand};
+use crate::error::{exit_code, one_line};
+
+/// Runs the command line and returns the process exit code: 0 ok, 1 failure, 2 usage.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are successes; clap reports every other parse error as usage.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
+    }
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| runtime.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            output::note(&format!("error: {}", one_line(&e)));
+            exit_code(&e)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Plugins(PluginsCommand::Schema) = cli.command {
+        return commands::plugins::schema();
+    }
+    let app = App::load()?;
+    match cli.command {
+        Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list(&app, a.json),
+        Command::Plugins(PluginsCommand::Schema) => commands::plugins::schema(),
+        Command::Models(ModelsCommand::Auth(AuthCommand::Choices(a))) => {
+            commands::choices::list(&app, a.json)
+        }
+        Command::Models(ModelsCommand::Auth(AuthCommand::Login(a))) => {
+            commands::login::run(&app, &a).await
+        }
+        Command::Models(ModelsCommand::Auth(AuthCommand::Logout(a))) => {
+            commands::logout::run(&app, &a)
+        }
+        Command::Models(ModelsCommand::Status(a)) => {
+            commands::status::run(&app, a.json, a.profile.as_deref())
+        }
+        Command::Models(ModelsCommand::Set(a)) => commands::set::run(&app, &a.model),
+    }
+}
