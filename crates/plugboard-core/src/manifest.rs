@@ -27,6 +27,7 @@ pub struct Manifest {
     /// Manifest format version; this build reads version 1.
     pub manifest_version: u32,
     /// Plugin id, `^[a-z0-9][a-z0-9-]*$`.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64))]
     pub id: String,
     /// Plugin name shown to users.
     pub name: String,
@@ -47,6 +48,7 @@ pub struct Manifest {
 #[serde(deny_unknown_fields)]
 pub struct ManifestProvider {
     /// Provider id, unique across plugins.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64))]
     pub id: String,
     /// Name shown to users.
     pub label: String,
@@ -57,10 +59,13 @@ pub struct ManifestProvider {
 #[serde(deny_unknown_fields)]
 pub struct AuthChoice {
     /// Unique across all plugins; what `--choice` takes (`openrouter-oauth`).
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64))]
     pub choice_id: String,
     /// The provider this choice signs in to; declared in `providers`.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64))]
     pub provider: String,
     /// The provider's runtime method id (`oauth`, `api-key`).
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64))]
     pub method: String,
     /// How the method works; must match the runtime method.
     pub kind: AuthKind,
@@ -82,6 +87,7 @@ pub struct AuthChoice {
     pub scopes: Vec<String>,
     /// Earlier ids of this choice that `--choice` still accepts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64)))]
     pub deprecated_choice_ids: Vec<String>,
 }
 
@@ -90,6 +96,7 @@ pub struct AuthChoice {
 #[serde(deny_unknown_fields)]
 pub struct ChoiceGroup {
     /// Group id.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"), length(max = 64))]
     pub id: String,
     /// Group label.
     pub label: String,
@@ -452,6 +459,20 @@ mod tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn committed_schema_matches_the_rust_types() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../manifests/schema/plugin-manifest.schema.json"
+        );
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == manifest_schema_text(),
+            "manifests/schema/plugin-manifest.schema.json is stale; regenerate it from the workspace root with:\n  \
+             cargo run -q -p plugboard-cli -- plugins schema > manifests/schema/plugin-manifest.schema.json"
+        );
     }
 
     #[test]

@@ -357,3 +357,245 @@ fn check_pairing(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::auth::{AuthError, AuthKind, AuthMethod, AuthResult};
+    use crate::context::AuthContext;
+
+    struct Method(&'static str, AuthKind);
+
+    #[async_trait]
+    impl AuthMethod for Method {
+        fn id(&self) -> &str {
+            self.0
+        }
+        fn label(&self) -> &str {
+            "Method"
+        }
+        fn kind(&self) -> AuthKind {
+            self.1
+        }
+        async fn run(&self, _ctx: &mut AuthContext) -> Result<AuthResult, AuthError> {
+            Err(AuthError::Cancelled)
+        }
+    }
+
+    struct TestProvider {
+        id: &'static str,
+        methods: Vec<Box<dyn AuthMethod>>,
+    }
+
+    impl Provider for TestProvider {
+        fn id(&self) -> &str {
+            self.id
+        }
+        fn label(&self) -> &str {
+            "Test"
+        }
+        fn docs_path(&self) -> &str {
+            "/providers/test"
+        }
+        fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
+            &self.methods
+        }
+    }
+
+    fn provider(id: &'static str, methods: &[(&'static str, AuthKind)]) -> Box<dyn Provider> {
+        let methods = methods
+            .iter()
+            .map(|&(m, k)| Box::new(Method(m, k)) as Box<dyn AuthMethod>)
+            .collect();
+        Box::new(TestProvider { id, methods })
+    }
+
+    fn manifest(plugin: &str, provider: &str, choices: &[(&str, &str, &str)]) -> String {
+        let choices: Vec<_> = choices
+            .iter()
+            .map(|(choice, method, kind)| {
+                json!({"choice_id": choice, "provider": provider, "method": method, "kind": kind,
+                       "label": "Choice", "group": {"id": provider, "label": "Group"}})
+            })
+            .collect();
+        json!({"manifest_version": 1, "id": plugin, "name": "Plugin", "version": "1",
+               "providers": [{"id": provider, "label": "Provider"}], "auth_choices": choices})
+        .to_string()
+    }
+
+    /// One plugin: (path, manifest json, providers).
+    type Plugin = (&'static str, String, Vec<Box<dyn Provider>>);
+
+    fn build(plugins: Vec<Plugin>) -> Result<Registry, RegistryError> {
+        let jsons: Vec<String> = plugins.iter().map(|p| p.1.clone()).collect();
+        Registry::build(
+            plugins
+                .into_iter()
+                .zip(&jsons)
+                .map(|((path, _, providers), json)| PluginSource {
+                    path,
+                    json,
+                    providers,
+                }),
+        )
+    }
+
+    fn alpha() -> Plugin {
+        (
+            "alpha.json",
+            manifest("alpha", "alpha", &[("alpha-key", "api-key", "api_key")]),
+            vec![provider("alpha", &[("api-key", AuthKind::ApiKey)])],
+        )
+    }
+
+    #[test]
+    fn consistent_plugins_build_a_registry_sorted_by_provider_id() {
+        let beta = (
+            "beta.json",
+            manifest("beta", "beta", &[("beta-key", "api-key", "api_key")]),
+            vec![provider("beta", &[("api-key", AuthKind::ApiKey)])],
+        );
+        let registry = build(vec![beta, alpha()]).unwrap();
+        assert_eq!(registry.provider_ids(), ["alpha", "beta"]);
+        assert_eq!(registry.menu(|_| false).choices().count(), 2);
+    }
+
+    #[test]
+    fn inconsistent_plugins_are_typed_errors_naming_the_fault() {
+        let key = &[("api-key", AuthKind::ApiKey)];
+        let cases: Vec<(&str, Vec<Plugin>, &str)> = vec![
+            (
+                "invalid provider id in the manifest",
+                vec![(
+                    "a.json",
+                    manifest("a", "Alpha", &[]),
+                    vec![provider("Alpha", &[])],
+                )],
+                "a.json: /providers/0/id: provider id \"Alpha\" is invalid",
+            ),
+            (
+                "invalid provider id at runtime",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[]),
+                    vec![provider("Alpha", &[])],
+                )],
+                "provider id \"Alpha\" is invalid",
+            ),
+            (
+                "duplicate provider across plugins",
+                vec![
+                    alpha(),
+                    (
+                        "b.json",
+                        manifest("b", "alpha", &[("b-key", "api-key", "api_key")]),
+                        vec![provider("alpha", key)],
+                    ),
+                ],
+                "provider \"alpha\" is registered twice",
+            ),
+            (
+                "duplicate method",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[("a-key", "api-key", "api_key")]),
+                    vec![provider(
+                        "alpha",
+                        &[("api-key", AuthKind::ApiKey), ("api-key", AuthKind::ApiKey)],
+                    )],
+                )],
+                "provider \"alpha\" has two methods with id \"api-key\"",
+            ),
+            (
+                "invalid method id",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[("a-key", "api-key", "api_key")]),
+                    vec![provider(
+                        "alpha",
+                        &[("api-key", AuthKind::ApiKey), ("API", AuthKind::ApiKey)],
+                    )],
+                )],
+                "provider \"alpha\" has an invalid method id \"API\"",
+            ),
+            (
+                "choice without runtime method",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[("a-key", "token", "token")]),
+                    vec![provider("alpha", &[])],
+                )],
+                "a.json: /auth_choices/0/method: provider \"alpha\" has no sign-in method \"token\"",
+            ),
+            (
+                "kind disagrees",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[("a-key", "api-key", "oauth")]),
+                    vec![provider("alpha", key)],
+                )],
+                "a.json: /auth_choices/0/kind: kind is oauth but method \"api-key\" is api_key",
+            ),
+            (
+                "runtime method without choice",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[]),
+                    vec![provider("alpha", key)],
+                )],
+                "a.json: /auth_choices: method \"api-key\" of provider \"alpha\" has no sign-in choice",
+            ),
+            (
+                "declared provider not registered",
+                vec![("a.json", manifest("a", "alpha", &[]), vec![])],
+                "a.json: /providers/0/id: provider \"alpha\" is declared but not registered",
+            ),
+            (
+                "registered provider not declared",
+                vec![(
+                    "a.json",
+                    manifest("a", "alpha", &[]),
+                    vec![provider("alpha", &[]), provider("beta", &[])],
+                )],
+                "a.json: /providers: provider \"beta\" is registered at runtime but not declared",
+            ),
+            (
+                "duplicate choice across manifests",
+                vec![
+                    alpha(),
+                    (
+                        "b.json",
+                        manifest("b", "beta", &[("alpha-key", "api-key", "api_key")]),
+                        vec![provider("beta", key)],
+                    ),
+                ],
+                "choice id \"alpha-key\" is used by both alpha.json and b.json",
+            ),
+            (
+                "duplicate plugin id",
+                vec![
+                    alpha(),
+                    (
+                        "b.json",
+                        manifest("alpha", "beta", &[("b-key", "api-key", "api_key")]),
+                        vec![provider("beta", key)],
+                    ),
+                ],
+                "plugin id \"alpha\" is used by both alpha.json and b.json",
+            ),
+            (
+                "manifest that does not parse",
+                vec![("a.json", "{\"manifest_version\": 1".to_owned(), vec![])],
+                "a.json: ",
+            ),
+        ];
+        for (name, plugins, want) in cases {
+            let err = build(plugins).expect_err(name).to_string();
+            assert!(err.starts_with(want), "{name}: {err}");
+            assert!(!err.contains('\n'), "{name}: {err}");
+        }
+    }
+}
