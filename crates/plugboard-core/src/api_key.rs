@@ -38,11 +38,11 @@ impl From<ApiKeyError> for AuthError {
 
 /// Checks a pasted key and returns it without surrounding whitespace.
 pub fn validate_api_key(raw: &str) -> Result<&str, ApiKeyError> {
-    if raw.len() > MAX_API_KEY_LEN {
-        return Err(ApiKeyError::TooLong);
-    }
     // A trailing newline or spaces from the paste are harmless; anything inside is not.
     let key = raw.trim_matches(|c: char| c == ' ' || c == '\n' || c == '\r');
+    if key.len() > MAX_API_KEY_LEN {
+        return Err(ApiKeyError::TooLong);
+    }
     if key.chars().any(char::is_control) {
         return Err(ApiKeyError::ControlCharacters);
     }
@@ -171,7 +171,12 @@ mod tests {
                 &raw[..raw.len().min(20)]
             );
         }
-        assert!(validate_api_key(&"k".repeat(MAX_API_KEY_LEN)).is_ok());
+        let longest = "k".repeat(MAX_API_KEY_LEN);
+        assert_eq!(validate_api_key(&longest), Ok(longest.as_str()));
+        assert_eq!(
+            validate_api_key(&format!("  {longest}  \n")),
+            Ok(longest.as_str())
+        );
     }
 
     #[test]

@@ -124,8 +124,10 @@ pub struct ManifestError {
 pub enum ManifestRule {
     /// `manifest_version` is not one this build reads.
     Version,
-    /// An id breaks `^[a-z0-9][a-z0-9-]*$` (plugin, provider, group).
+    /// A plugin or group id breaks `^[a-z0-9][a-z0-9-]*$`.
     IdSyntax,
+    /// A provider id breaks the id syntax.
+    ProviderIdSyntax,
     /// A provider is declared twice.
     DuplicateProvider,
     /// A choice id breaks the id syntax.
@@ -219,13 +221,16 @@ impl Manifest {
         let mut providers = HashSet::new();
         for (i, p) in self.providers.iter().enumerate() {
             let at = format!("/providers/{i}");
+            // A badly spelt provider still counts as declared, so the choices naming it are
+            // not faulted as well.
             if !is_valid_id(&p.id) {
                 push(
-                    ManifestRule::IdSyntax,
+                    ManifestRule::ProviderIdSyntax,
                     format!("{at}/id"),
                     bad_id("provider id", &p.id),
                 );
-            } else if !providers.insert(p.id.as_str()) {
+            }
+            if !providers.insert(p.id.as_str()) {
                 push(
                     ManifestRule::DuplicateProvider,
                     format!("{at}/id"),
