@@ -1,0 +1,52 @@
+//! The entry points: one provider, a set of providers, or everything linked into the binary.
+
+use plugboard_core::registrations;
+
+use crate::report::Report;
+use crate::rules::{REGISTRY_ONLY, RULES};
+use crate::subject::Subject;
+use crate::{fixtures, manifest_rules, registry_rules, static_rules};
+
+/// Runs every per-provider rule against `subject`: its manifest, its runtime data, how the two
+/// pair up, and its fixtures. Needs a Tokio runtime with the time driver enabled (as
+/// `#[tokio::test]` provides), for the per-fixture time limit.
+pub async fn check_provider(subject: &Subject) -> Report {
+    let mut report = Report::default();
+    report.checked_provider(&subject.provider_name());
+    report.ran(
+        RULES
+            .iter()
+            .map(|r| r.id)
+            .filter(|id| !REGISTRY_ONLY.contains(id)),
+    );
+    let provider = subject.provider.as_ref();
+    let manifest = manifest_rules::check(&subject.manifest, &mut report);
+    static_rules::check_runtime(provider, &mut report);
+    if let Some(manifest) = &manifest {
+        static_rules::check_pairing(provider, manifest, &subject.manifest.path, &mut report);
+    }
+    fixtures::check(subject, &mut report).await;
+    report
+}
+
+/// Runs [`check_provider`] for each subject, then the rules across them: provider, plugin and
+/// choice ids are unique, and every provider a manifest declares is registered with it.
+/// Subjects sharing a manifest path are one plugin with several providers.
+pub async fn check_registry(subjects: &[Subject]) -> Report {
+    let mut report = Report::default();
+    for subject in subjects {
+        report.merge(check_provider(subject).await);
+    }
+    report.ran(RULES.iter().map(|r| r.id));
+    registry_rules::check(subjects, &mut report);
+    report
+}
+
+/// Runs [`check_registry`] over every provider registration linked into this binary.
+pub async fn check_linked() -> Report {
+    let subjects: Vec<Subject> = registrations()
+        .into_iter()
+        .map(Subject::from_registration)
+        .collect();
+    check_registry(&subjects).await
+}

@@ -1,0 +1,29 @@
+//! The plugboard contract harness: the same rules, run against every registered provider, so a
+//! new provider is held to the contract without new harness code.
+//!
+//! Use [`check_provider`] in an extension's own tests, and [`check_registry`] or
+//! [`check_linked`] to check providers together. `docs/contract.md` lists the rules.
+//!
+//! Invariants this crate keeps:
+//! - Every rule has a stable id in [`RULES`]; reports, docs and tests name rules by it.
+//! - Every rule has a deliberately broken provider in `tests/rules.rs` that fails it and no
+//!   other rule, and a test fails if a rule lacks one.
+//! - The harness never writes anything: it runs methods only against the contexts their
+//!   fixtures prepare, and a method's result is inspected, never stored.
+//! - A bad provider fails rules; it does not hang or crash the harness (each fixture run has a
+//!   time limit and a panic in it becomes a failure). A method that blocks its thread without
+//!   yielding cannot be interrupted, though.
+
+mod check;
+mod fixtures;
+mod manifest_rules;
+mod registry_rules;
+mod report;
+mod rules;
+mod static_rules;
+mod subject;
+
+pub use check::{check_linked, check_provider, check_registry};
+pub use report::{Failure, Report};
+pub use rules::{RULES, Rule};
+pub use subject::{ManifestText, Subject};

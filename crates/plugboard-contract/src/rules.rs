@@ -1,0 +1,123 @@
+//! The rule catalogue: every rule the harness enforces, under an id that never changes, so
+//! reports, docs and tests can name rules without depending on message wording.
+
+/// One contract rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable kebab-case id, shown in reports (`[kind-agrees] ...`).
+    pub id: &'static str,
+    /// One line on what the rule requires.
+    pub summary: &'static str,
+}
+
+pub(crate) const MANIFEST_SCHEMA: &str = "manifest-schema";
+pub(crate) const PLUGIN_ID_UNIQUE: &str = "plugin-id-unique";
+pub(crate) const PROVIDER_ID_SYNTAX: &str = "provider-id-syntax";
+pub(crate) const PROVIDER_ID_UNIQUE: &str = "provider-id-unique";
+pub(crate) const METHOD_ID_SYNTAX: &str = "method-id-syntax";
+pub(crate) const METHOD_ID_UNIQUE: &str = "method-id-unique";
+pub(crate) const CHOICE_ID_SYNTAX: &str = "choice-id-syntax";
+pub(crate) const CHOICE_ID_UNIQUE: &str = "choice-id-unique";
+pub(crate) const PROVIDER_DECLARED: &str = "provider-declared";
+pub(crate) const PROVIDER_REGISTERED: &str = "provider-registered";
+pub(crate) const CHOICE_HAS_METHOD: &str = "choice-has-method";
+pub(crate) const METHOD_HAS_CHOICE: &str = "method-has-choice";
+pub(crate) const KIND_AGREES: &str = "kind-agrees";
+pub(crate) const TEXT_NONBLANK: &str = "text-nonblank";
+pub(crate) const DOCS_PATH: &str = "docs-path";
+pub(crate) const DEFAULT_MODEL: &str = "default-model";
+pub(crate) const ENV_VARS: &str = "env-vars";
+pub(crate) const FIXTURES_PRESENT: &str = "fixtures-present";
+pub(crate) const FIXTURE_OUTCOME: &str = "fixture-outcome";
+pub(crate) const PROFILE_OWNERSHIP: &str = "profile-ownership";
+
+/// Rules that need every subject at once: [`check_provider`](crate::check_provider) cannot
+/// run them, [`check_registry`](crate::check_registry) does. (`choice-id-unique` runs in both:
+/// within a manifest per provider, across manifests in the registry.)
+pub(crate) const REGISTRY_ONLY: &[&str] =
+    &[PLUGIN_ID_UNIQUE, PROVIDER_ID_UNIQUE, PROVIDER_REGISTERED];
+
+/// Every rule, in the order the docs list them. Each has a deliberately broken provider in
+/// `tests/rules.rs` that fails it and nothing else.
+pub const RULES: &[Rule] = &[
+    Rule {
+        id: MANIFEST_SCHEMA,
+        summary: "the manifest is JSON that validates against the manifest schema and loads",
+    },
+    Rule {
+        id: PLUGIN_ID_UNIQUE,
+        summary: "no two manifests share a plugin id",
+    },
+    Rule {
+        id: PROVIDER_ID_SYNTAX,
+        summary: "provider ids, runtime and declared, match ^[a-z0-9][a-z0-9-]*$",
+    },
+    Rule {
+        id: PROVIDER_ID_UNIQUE,
+        summary: "no two registered providers share an id",
+    },
+    Rule {
+        id: METHOD_ID_SYNTAX,
+        summary: "method ids, runtime and in manifest choices, match ^[a-z0-9][a-z0-9-]*$",
+    },
+    Rule {
+        id: METHOD_ID_UNIQUE,
+        summary: "no two methods of one provider share an id",
+    },
+    Rule {
+        id: CHOICE_ID_SYNTAX,
+        summary: "choice ids and deprecated choice ids match ^[a-z0-9][a-z0-9-]*$",
+    },
+    Rule {
+        id: CHOICE_ID_UNIQUE,
+        summary: "choice ids, deprecated ones included, are unique within and across manifests",
+    },
+    Rule {
+        id: PROVIDER_DECLARED,
+        summary: "the runtime provider is declared in its manifest's providers",
+    },
+    Rule {
+        id: PROVIDER_REGISTERED,
+        summary: "every provider a manifest declares is registered with that manifest",
+    },
+    Rule {
+        id: CHOICE_HAS_METHOD,
+        summary: "every manifest choice for the provider names one of its runtime methods",
+    },
+    Rule {
+        id: METHOD_HAS_CHOICE,
+        summary: "every runtime method is offered by a manifest choice",
+    },
+    Rule {
+        id: KIND_AGREES,
+        summary: "a choice's kind equals its runtime method's kind",
+    },
+    Rule {
+        id: TEXT_NONBLANK,
+        summary: "labels are not blank, and hints, where given, are not blank",
+    },
+    Rule {
+        id: DOCS_PATH,
+        summary: "the provider's docs path starts with /",
+    },
+    Rule {
+        id: DEFAULT_MODEL,
+        summary: "the default model, if any, is a provider/model ref of this provider",
+    },
+    Rule {
+        id: ENV_VARS,
+        summary: "environment variable names are UPPER_SNAKE and not repeated",
+    },
+    Rule {
+        id: FIXTURES_PRESENT,
+        summary: "every method has a success fixture; every fixture names this provider and one of its methods",
+    },
+    Rule {
+        id: FIXTURE_OUTCOME,
+        summary: "every fixture prepares, and its run succeeds with a profile or fails, as expected, within the time limit",
+    },
+    Rule {
+        id: PROFILE_OWNERSHIP,
+        summary: "a successful run writes only this provider's profiles, and the --profile it was given",
+    },
+];

@@ -1,0 +1,184 @@
+//! Rules that need no fixture run: the runtime provider's own data, and how it pairs with its
+//! manifest.
+
+use std::collections::HashSet;
+
+use plugboard_core::{Manifest, ModelRef, Provider, is_valid_id};
+
+use crate::report::Report;
+use crate::rules::{
+    CHOICE_HAS_METHOD, DEFAULT_MODEL, DOCS_PATH, ENV_VARS, KIND_AGREES, METHOD_HAS_CHOICE,
+    METHOD_ID_SYNTAX, METHOD_ID_UNIQUE, PROVIDER_DECLARED, PROVIDER_ID_SYNTAX, TEXT_NONBLANK,
+};
+use crate::subject::provider_name;
+
+const ID_ADVICE: &str = "use lowercase letters, digits and '-', starting with a letter or digit";
+
+/// The provider's identity, texts, docs path, default model and environment variables.
+pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
+    let name = provider_name(provider);
+    let mut fail = |rule, message: String| report.fail(rule, &name, message);
+
+    if !is_valid_id(provider.id()) {
+        fail(
+            PROVIDER_ID_SYNTAX,
+            format!("provider id {:?} is invalid: {ID_ADVICE}", provider.id()),
+        );
+    }
+    if provider.label().trim().is_empty() {
+        fail(
+            TEXT_NONBLANK,
+            "provider label is blank: give it the name users know".into(),
+        );
+    }
+
+    let mut seen = HashSet::new();
+    for method in provider.auth_methods() {
+        let id = method.id();
+        if !is_valid_id(id) {
+            fail(
+                METHOD_ID_SYNTAX,
+                format!("method id {id:?} is invalid: {ID_ADVICE}"),
+            );
+        } else if !seen.insert(id) {
+            fail(
+                METHOD_ID_UNIQUE,
+                format!("two methods have id {id:?}: give each method its own id"),
+            );
+        }
+        if method.label().trim().is_empty() {
+            fail(
+                TEXT_NONBLANK,
+                format!("method {id:?} has a blank label: name it for the menu"),
+            );
+        }
+        if method.hint().is_some_and(|h| h.trim().is_empty()) {
+            fail(
+                TEXT_NONBLANK,
+                format!("method {id:?} has a blank hint: write one line or return None"),
+            );
+        }
+    }
+
+    if !provider.docs_path().starts_with('/') {
+        fail(
+            DOCS_PATH,
+            format!(
+                "docs path {:?} does not start with '/': use a site path like /providers/{}",
+                provider.docs_path(),
+                provider.id()
+            ),
+        );
+    }
+
+    if let Some(model) = provider.default_model() {
+        match model.parse::<ModelRef>() {
+            Err(_) => fail(
+                DEFAULT_MODEL,
+                format!(
+                    "default model {model:?} is not a provider/model ref: use {}/<model>",
+                    provider.id()
+                ),
+            ),
+            // An invalid provider id is already reported; no model ref could match it.
+            Ok(r) if is_valid_id(provider.id()) && r.provider() != provider.id() => fail(
+                DEFAULT_MODEL,
+                format!(
+                    "default model {model:?} belongs to provider {:?}: suggest one of this provider's models, {}/<model>",
+                    r.provider(),
+                    provider.id()
+                ),
+            ),
+            Ok(_) => {}
+        }
+    }
+
+    let mut seen = HashSet::new();
+    for var in provider.env_vars() {
+        if !is_upper_snake(var.name) {
+            fail(
+                ENV_VARS,
+                format!(
+                    "environment variable {:?} is not UPPER_SNAKE: use A-Z, 0-9 and '_', starting with a letter",
+                    var.name
+                ),
+            );
+        } else if !seen.insert(var.name) {
+            fail(
+                ENV_VARS,
+                format!(
+                    "environment variable {:?} is listed twice: list it once",
+                    var.name
+                ),
+            );
+        }
+    }
+}
+
+/// The runtime provider against a manifest that loaded: it is declared, and its methods and
+/// the manifest's choices for it pair up one to one with the same kind.
+pub(crate) fn check_pairing(
+    provider: &dyn Provider,
+    manifest: &Manifest,
+    path: &str,
+    report: &mut Report,
+) {
+    let id = provider.id();
+    if !manifest.providers.iter().any(|p| p.id == id) {
+        report.fail(
+            PROVIDER_DECLARED,
+            provider_name(provider),
+            format!("provider {id:?} is not declared in {path}: add it to \"providers\""),
+        );
+        // Every method would also lack a choice; the missing declaration is the one fault.
+        return;
+    }
+    for (i, choice) in manifest.auth_choices.iter().enumerate() {
+        if choice.provider != id {
+            continue;
+        }
+        match provider.auth_method(&choice.method) {
+            None => report.fail(
+                CHOICE_HAS_METHOD,
+                path,
+                format!(
+                    "/auth_choices/{i}/method: provider {id:?} has no method {:?}: add the method or fix the choice",
+                    choice.method
+                ),
+            ),
+            Some(method) if method.kind() != choice.kind => report.fail(
+                KIND_AGREES,
+                path,
+                format!(
+                    "/auth_choices/{i}/kind: choice says {} but method {:?} is {}: make them agree",
+                    choice.kind,
+                    choice.method,
+                    method.kind()
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
+    for method in provider.auth_methods() {
+        let offered = manifest
+            .auth_choices
+            .iter()
+            .any(|c| c.provider == id && c.method == method.id());
+        if !offered {
+            report.fail(
+                METHOD_HAS_CHOICE,
+                provider_name(provider),
+                format!(
+                    "method {:?} has no choice in {path}: add an auth_choices entry for it",
+                    method.id()
+                ),
+            );
+        }
+    }
+}
+
+fn is_upper_snake(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_uppercase())
+        && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}

@@ -1,0 +1,831 @@
+//! Every rule, shown to pass on a well-behaved provider and to fail, alone, on a provider
+//! broken in exactly the way the rule forbids.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns unwrap: a panic there is a clear test failure"
+)]
+
+use std::collections::BTreeSet;
+
+use plugboard_contract::{
+    ManifestText, RULES, Report, Subject, check_linked, check_provider, check_registry,
+};
+use plugboard_core::{
+    Answer, AuthContext, AuthError, AuthKind, AuthMethod, AuthResult, ContractFixture, Credential,
+    CredentialKind, EnvVar, Expectation, FixtureError, LoginOptions, PreparedFixture, Provenance,
+    Provider, ScriptedFixture, async_trait,
+};
+use serde_json::{Value, json};
+
+/// What a test method does once the fixture's script gives it a key. Without one (no answers,
+/// or a cancel) it always fails, like a real method refusing empty input.
+#[derive(Debug, Clone)]
+enum Behaviour {
+    /// Writes `--profile` when the fixture sets it, else this profile.
+    Writes(String),
+    /// Writes this profile whatever `--profile` says.
+    IgnoresProfileOption(String),
+    /// Succeeds without any profile.
+    WritesNothing,
+    /// Refuses every key.
+    Refuses,
+    /// Never returns.
+    Hangs,
+    /// Panics.
+    Panics,
+}
+
+#[derive(Debug, Clone)]
+struct TestMethod {
+    id: String,
+    label: String,
+    hint: Option<String>,
+    kind: AuthKind,
+    behaviour: Behaviour,
+}
+
+#[async_trait]
+impl AuthMethod for TestMethod {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    fn kind(&self) -> AuthKind {
+        self.kind
+    }
+
+    async fn run(&self, ctx: &mut AuthContext) -> Result<AuthResult, AuthError> {
+        ctx.prompter.secret("key").await?;
+        let profile = match &self.behaviour {
+            Behaviour::Writes(default) => ctx
+                .options
+                .profile
+                .clone()
+                .unwrap_or_else(|| default.parse().unwrap()),
+            Behaviour::IgnoresProfileOption(profile) => profile.parse().unwrap(),
+            Behaviour::WritesNothing => return Ok(AuthResult::default()),
+            Behaviour::Refuses => return Err(AuthError::InvalidInput("key refused".into())),
+            Behaviour::Hangs => std::future::pending().await,
+            Behaviour::Panics => panic!("test method panics on purpose"),
+        };
+        let credential = Credential::new(CredentialKind::ApiKey, "k".into(), Provenance::new());
+        Ok(AuthResult::profile(profile, credential))
+    }
+}
+
+/// A provider as plain data, so a case can edit it before it is built.
+#[derive(Debug, Clone)]
+struct ProviderSpec {
+    id: String,
+    label: String,
+    docs_path: String,
+    env_vars: Vec<EnvVar>,
+    default_model: Option<String>,
+    methods: Vec<TestMethod>,
+}
+
+/// A [`ProviderSpec`] built: the trait hands out its methods boxed.
+struct TestProvider {
+    spec: ProviderSpec,
+    methods: Vec<Box<dyn AuthMethod>>,
+}
+
+impl TestProvider {
+    fn new(spec: ProviderSpec) -> Self {
+        let methods = spec
+            .methods
+            .iter()
+            .cloned()
+            .map(|m| Box::new(m) as Box<dyn AuthMethod>)
+            .collect();
+        Self { spec, methods }
+    }
+}
+
+impl Provider for TestProvider {
+    fn id(&self) -> &str {
+        &self.spec.id
+    }
+
+    fn label(&self) -> &str {
+        &self.spec.label
+    }
+
+    fn docs_path(&self) -> &str {
+        &self.spec.docs_path
+    }
+
+    fn env_vars(&self) -> &[EnvVar] {
+        &self.spec.env_vars
+    }
+
+    fn default_model(&self) -> Option<&str> {
+        self.spec.default_model.as_deref()
+    }
+
+    fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
+        &self.methods
+    }
+}
+
+/// A fixture as plain data, so a case can edit it before it becomes a [`ContractFixture`].
+#[derive(Debug, Clone)]
+struct FixtureSpec {
+    name: String,
+    provider: String,
+    method: String,
+    expectation: Expectation,
+    answers: Vec<Answer>,
+    profile: Option<String>,
+    unpreparable: bool,
+}
+
+impl FixtureSpec {
+    fn build(self) -> Box<dyn ContractFixture> {
+        if self.unpreparable {
+            return Box::new(Unpreparable(self));
+        }
+        let new = match self.expectation {
+            Expectation::Succeeds => ScriptedFixture::succeeds,
+            Expectation::Fails => ScriptedFixture::fails,
+        };
+        let mut options = LoginOptions::default();
+        options.profile = self.profile.map(|p| p.parse().unwrap());
+        Box::new(new(&self.name, &self.provider, &self.method, self.answers).with_options(options))
+    }
+}
+
+/// A fixture whose setup always fails, as when its local service double cannot start.
+struct Unpreparable(FixtureSpec);
+
+#[async_trait]
+impl ContractFixture for Unpreparable {
+    fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    fn provider_id(&self) -> &str {
+        &self.0.provider
+    }
+
+    fn method_id(&self) -> &str {
+        &self.0.method
+    }
+
+    fn expectation(&self) -> Expectation {
+        self.0.expectation
+    }
+
+    async fn prepare(&self) -> Result<PreparedFixture, FixtureError> {
+        Err(FixtureError {
+            name: self.0.name.clone(),
+            reason: "port in use".into(),
+        })
+    }
+}
+
+/// One provider's three parts, kept editable until they become a [`Subject`].
+#[derive(Debug, Clone)]
+struct Parts {
+    manifest_path: String,
+    manifest: Value,
+    provider: ProviderSpec,
+    fixtures: Vec<FixtureSpec>,
+}
+
+impl Parts {
+    fn subject(self) -> Subject {
+        Subject::new(
+            ManifestText::new(self.manifest_path, self.manifest.to_string()),
+            Box::new(TestProvider::new(self.provider)),
+            self.fixtures.into_iter().map(FixtureSpec::build).collect(),
+        )
+    }
+
+    fn choice(&mut self, i: usize) -> &mut Value {
+        &mut self.manifest["auth_choices"][i]
+    }
+
+    fn method(&mut self, id: &str) -> &mut TestMethod {
+        self.provider
+            .methods
+            .iter_mut()
+            .find(|m| m.id == id)
+            .unwrap()
+    }
+
+    /// Renames the provider in all three parts, so only the new id itself can be at fault.
+    fn rename_provider(&mut self, to: &str) {
+        let from = std::mem::replace(&mut self.provider.id, to.to_owned());
+        for p in self.manifest["providers"].as_array_mut().unwrap() {
+            if p["id"] == from.as_str() {
+                p["id"] = to.into();
+            }
+        }
+        self.rename_in_choices("provider", &from, to);
+        for f in &mut self.fixtures {
+            if f.provider == from {
+                f.provider = to.to_owned();
+            }
+        }
+    }
+
+    /// Renames a method in all three parts.
+    fn rename_method(&mut self, from: &str, to: &str) {
+        self.method(from).id = to.to_owned();
+        self.rename_in_choices("method", from, to);
+        for f in &mut self.fixtures {
+            if f.method == from {
+                f.method = to.to_owned();
+            }
+        }
+    }
+
+    /// Points the methods' writes and the fixtures' `--profile` at `provider`'s profiles.
+    fn owns_profiles_of(&mut self, provider: &str) {
+        for m in &mut self.provider.methods {
+            m.behaviour = Behaviour::Writes(format!("{provider}:default"));
+        }
+        for f in &mut self.fixtures {
+            if f.profile.is_some() {
+                f.profile = Some(format!("{provider}:work"));
+            }
+        }
+    }
+
+    fn rename_in_choices(&mut self, field: &str, from: &str, to: &str) {
+        for c in self.manifest["auth_choices"].as_array_mut().unwrap() {
+            if c[field] == from {
+                c[field] = to.into();
+            }
+        }
+    }
+}
+
+/// A well-behaved provider `id` with an API-key and a browser method, its manifest at
+/// `manifests/<id>.json`, and for each method a plain success, a `--profile` success and a
+/// refusal.
+fn provider_named(id: &str) -> Parts {
+    let method = |method: &str, label: &str, hint: Option<&str>, kind| TestMethod {
+        id: method.to_owned(),
+        label: label.to_owned(),
+        hint: hint.map(str::to_owned),
+        kind,
+        behaviour: Behaviour::Writes(format!("{id}:default")),
+    };
+    let provider = ProviderSpec {
+        id: id.to_owned(),
+        label: "Test provider".to_owned(),
+        docs_path: format!("/providers/{id}"),
+        env_vars: vec![
+            EnvVar::credential("TEST_API_KEY"),
+            EnvVar::setting("TEST_BASE_URL"),
+        ],
+        default_model: Some(format!("{id}/auto")),
+        methods: vec![
+            method(
+                "api-key",
+                "API key",
+                Some("Paste a key you manage"),
+                AuthKind::ApiKey,
+            ),
+            method("oauth", "Browser login", None, AuthKind::OAuth),
+        ],
+    };
+    let choices: Vec<Value> = provider
+        .methods
+        .iter()
+        .map(|m| {
+            let mut choice = json!({
+                "choice_id": format!("{id}-{}", m.id),
+                "provider": id,
+                "method": m.id,
+                "kind": m.kind,
+                "label": format!("Test {}", m.label),
+                "group": {"id": id, "label": "Test provider", "hint": "API key or browser"},
+            });
+            if let Some(hint) = &m.hint {
+                choice["hint"] = hint.as_str().into();
+            }
+            choice
+        })
+        .collect();
+    let mut manifest = json!({
+        "$schema": "./schema/plugin-manifest.schema.json",
+        "manifest_version": 1,
+        "id": id,
+        "name": "Test plugin",
+        "version": "0.1.0",
+        "providers": [{"id": id, "label": "Test provider"}],
+        "auth_choices": choices,
+    });
+    manifest["auth_choices"][0]["deprecated_choice_ids"] = json!([format!("{id}-key")]);
+
+    let fixture = |method: &str, name: &str, expectation, answers: Vec<Answer>| FixtureSpec {
+        name: name.to_owned(),
+        provider: id.to_owned(),
+        method: method.to_owned(),
+        expectation,
+        answers,
+        profile: None,
+        unpreparable: false,
+    };
+    let key = || vec![Answer::Secret("k".into())];
+    let mut fixtures = Vec::new();
+    for m in &provider.methods {
+        fixtures.push(fixture(&m.id, "signs in", Expectation::Succeeds, key()));
+        fixtures.push(FixtureSpec {
+            profile: Some(format!("{id}:work")),
+            ..fixture(
+                &m.id,
+                "--profile names the profile",
+                Expectation::Succeeds,
+                key(),
+            )
+        });
+        fixtures.push(fixture(&m.id, "no input", Expectation::Fails, vec![]));
+    }
+    Parts {
+        manifest_path: format!("manifests/{id}.json"),
+        manifest,
+        provider,
+        fixtures,
+    }
+}
+
+fn good() -> Parts {
+    provider_named("demo")
+}
+
+/// A second well-behaved plugin, for registry cases.
+fn other() -> Parts {
+    provider_named("acme")
+}
+
+#[tokio::test]
+async fn a_well_behaved_provider_passes_every_rule() {
+    let report = check_provider(&good().subject()).await;
+    assert!(report.is_ok(), "{report}");
+    let shown = report.to_string();
+    assert!(
+        shown.starts_with("all ") && shown.ends_with(" rules passed for demo"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn two_well_behaved_plugins_pass_the_registry_rules() {
+    let report = check_registry(&[good().subject(), other().subject()]).await;
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(
+        report.to_string(),
+        format!("all {} rules passed for acme, demo", RULES.len())
+    );
+}
+
+#[tokio::test]
+async fn providers_sharing_a_manifest_are_one_plugin() {
+    let first = good();
+    let mut second = good();
+    second.rename_provider("demo-two");
+    let mut manifest = first.manifest.clone();
+    manifest["providers"]
+        .as_array_mut()
+        .unwrap()
+        .push(second.manifest["providers"][0].clone());
+    for mut choice in second.manifest["auth_choices"].as_array().unwrap().clone() {
+        choice["choice_id"] = format!("two-{}", choice["method"].as_str().unwrap()).into();
+        choice
+            .as_object_mut()
+            .unwrap()
+            .remove("deprecated_choice_ids");
+        manifest["auth_choices"]
+            .as_array_mut()
+            .unwrap()
+            .push(choice);
+    }
+    second.provider.default_model = Some("demo-two/auto".into());
+    second.owns_profiles_of("demo-two");
+    let subjects: Vec<Subject> = [first, second]
+        .into_iter()
+        .map(|mut p| {
+            p.manifest = manifest.clone();
+            p.subject()
+        })
+        .collect();
+
+    let report = check_registry(&subjects).await;
+    assert!(report.is_ok(), "{report}");
+
+    // Alone, the first provider's check cannot see that the manifest's second provider exists.
+    let report = check_registry(&subjects[..1]).await;
+    assert_eq!(
+        report.failed_rules(),
+        BTreeSet::from(["provider-registered"]),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn nothing_linked_is_nothing_to_fail() {
+    let report = check_linked().await;
+    assert!(report.is_ok(), "{report}");
+}
+
+#[test]
+fn checking_can_move_between_threads() {
+    fn assert_send<T: Send>(_: &T) {}
+    let subject = good().subject();
+    assert_send(&check_provider(&subject));
+    assert_send(&check_registry(std::slice::from_ref(&subject)));
+}
+
+#[test]
+fn a_runtime_without_timers_fails_fixtures_instead_of_crashing() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let report = runtime.block_on(check_provider(&good().subject()));
+    assert_eq!(
+        report.failed_rules(),
+        BTreeSet::from(["fixture-outcome"]),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("timers are disabled"),
+        "{report}"
+    );
+}
+
+#[test]
+fn rule_ids_are_unique_kebab_case_and_summarised() {
+    let mut seen = BTreeSet::new();
+    for rule in RULES {
+        assert!(plugboard_core::is_valid_id(rule.id), "{}", rule.id);
+        assert!(seen.insert(rule.id), "{} is listed twice", rule.id);
+        assert!(!rule.summary.trim().is_empty(), "{}", rule.id);
+    }
+}
+
+#[tokio::test]
+async fn a_report_prints_one_line_per_failure() {
+    let mut broken = good();
+    broken.provider.docs_path = "providers/demo".into();
+    broken.provider.env_vars.push(EnvVar::setting("lower"));
+    let report = check_provider(&broken.subject()).await;
+    let shown = report.to_string();
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), report.failures().len(), "{shown}");
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(
+        lines[0].starts_with("[docs-path] demo: docs path \"providers/demo\""),
+        "{shown}"
+    );
+    assert!(lines[1].starts_with("[env-vars] demo: "), "{shown}");
+}
+
+#[tokio::test]
+async fn merging_reports_keeps_each_failure_once() {
+    let mut broken = good();
+    broken.provider.docs_path = "x".into();
+    let mut report = Report::default();
+    report.merge(check_provider(&broken.clone().subject()).await);
+    report.merge(check_provider(&broken.subject()).await);
+    assert_eq!(report.failures().len(), 1, "{report}");
+}
+
+type Break = fn(&mut Parts);
+type BreakPair = fn(&mut Parts, &mut Parts);
+
+/// How a case breaks the baseline: one provider checked alone, or the pair `good()` and
+/// `other()` checked as a registry.
+#[derive(Clone, Copy)]
+enum Breaks {
+    Provider(Break),
+    Registry(BreakPair),
+}
+
+struct Case {
+    rule: &'static str,
+    broken: &'static str,
+    breaks: Breaks,
+}
+
+const fn provider(rule: &'static str, broken: &'static str, b: Break) -> Case {
+    Case {
+        rule,
+        broken,
+        breaks: Breaks::Provider(b),
+    }
+}
+
+const fn registry(rule: &'static str, broken: &'static str, b: BreakPair) -> Case {
+    Case {
+        rule,
+        broken,
+        breaks: Breaks::Registry(b),
+    }
+}
+
+/// For every rule, at least one provider broken so that it fails that rule and no other.
+const CASES: &[Case] = &[
+    provider("manifest-schema", "manifest with an unknown field", |p| {
+        p.manifest["colour"] = "red".into();
+    }),
+    provider("manifest-schema", "manifest missing a choice label", |p| {
+        p.choice(0).as_object_mut().unwrap().remove("label");
+    }),
+    provider(
+        "manifest-schema",
+        "manifest of an unsupported version",
+        |p| {
+            p.manifest["manifest_version"] = 2.into();
+        },
+    ),
+    provider(
+        "manifest-schema",
+        "choice for an undeclared provider",
+        |p| {
+            let mut stray = p.choice(1).clone();
+            stray["choice_id"] = "ghost-oauth".into();
+            stray["provider"] = "ghost".into();
+            p.manifest["auth_choices"]
+                .as_array_mut()
+                .unwrap()
+                .push(stray);
+        },
+    ),
+    registry(
+        "plugin-id-unique",
+        "two manifests with one plugin id",
+        |_, b| {
+            b.manifest["id"] = "demo".into();
+        },
+    ),
+    provider("provider-id-syntax", "provider id with capitals", |p| {
+        p.rename_provider("Demo");
+    }),
+    provider("provider-id-syntax", "provider id over 64 bytes", |p| {
+        p.rename_provider(&"d".repeat(65));
+    }),
+    registry(
+        "provider-id-unique",
+        "two plugins registering one provider id",
+        |_, b| {
+            b.rename_provider("demo");
+            b.provider.default_model = Some("demo/auto".into());
+            b.owns_profiles_of("demo");
+        },
+    ),
+    provider("method-id-syntax", "method id with an underscore", |p| {
+        p.rename_method("api-key", "api_key");
+    }),
+    provider("method-id-unique", "two methods with one id", |p| {
+        let mut twin = p.method("oauth").clone();
+        twin.label = "Browser login again".into();
+        p.provider.methods.push(twin);
+    }),
+    provider("choice-id-syntax", "choice id with a space", |p| {
+        p.choice(0)["choice_id"] = "demo key".into();
+    }),
+    provider(
+        "choice-id-syntax",
+        "deprecated choice id with an underscore",
+        |p| {
+            p.choice(0)["deprecated_choice_ids"] = json!(["demo_key"]);
+        },
+    ),
+    provider("choice-id-unique", "two choices with one id", |p| {
+        p.choice(1)["choice_id"] = "demo-api-key".into();
+    }),
+    provider(
+        "choice-id-unique",
+        "deprecated id reusing another choice's id",
+        |p| {
+            p.choice(1)["deprecated_choice_ids"] = json!(["demo-key"]);
+        },
+    ),
+    registry(
+        "choice-id-unique",
+        "choice id taken by another manifest",
+        |_, b| {
+            b.choice(0)["choice_id"] = "demo-oauth".into();
+        },
+    ),
+    registry(
+        "choice-id-unique",
+        "deprecated id taken by another manifest",
+        |_, b| {
+            b.choice(1)["deprecated_choice_ids"] = json!(["demo-key"]);
+        },
+    ),
+    provider(
+        "provider-declared",
+        "manifest declaring another provider",
+        |p| {
+            p.manifest["providers"][0]["id"] = "other".into();
+            p.rename_in_choices("provider", "demo", "other");
+        },
+    ),
+    registry(
+        "provider-registered",
+        "manifest declaring a provider nobody registers",
+        |a, _| {
+            a.manifest["providers"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"id": "ghost", "label": "Ghost"}));
+        },
+    ),
+    provider(
+        "choice-has-method",
+        "choice naming a method the provider lacks",
+        |p| {
+            let mut extra = p.choice(1).clone();
+            extra["choice_id"] = "demo-device".into();
+            extra["method"] = "device".into();
+            extra["kind"] = "device_code".into();
+            p.manifest["auth_choices"]
+                .as_array_mut()
+                .unwrap()
+                .push(extra);
+        },
+    ),
+    provider(
+        "method-has-choice",
+        "method missing from the manifest",
+        |p| {
+            p.manifest["auth_choices"].as_array_mut().unwrap().pop();
+        },
+    ),
+    provider(
+        "kind-agrees",
+        "choice kind differing from its method",
+        |p| {
+            p.choice(1)["kind"] = "token".into();
+        },
+    ),
+    provider("text-nonblank", "blank provider label", |p| {
+        p.provider.label = String::new();
+    }),
+    provider("text-nonblank", "blank method label", |p| {
+        p.method("oauth").label = " ".into();
+    }),
+    provider("text-nonblank", "blank method hint", |p| {
+        p.method("api-key").hint = Some("\t".into());
+    }),
+    provider("text-nonblank", "blank choice label in the manifest", |p| {
+        p.choice(0)["label"] = "  ".into();
+    }),
+    provider("text-nonblank", "blank group hint in the manifest", |p| {
+        p.choice(0)["group"]["hint"] = "".into();
+    }),
+    provider("docs-path", "relative docs path", |p| {
+        p.provider.docs_path = "providers/demo".into();
+    }),
+    provider("default-model", "default model without a provider", |p| {
+        p.provider.default_model = Some("auto".into());
+    }),
+    provider("default-model", "default model of another provider", |p| {
+        p.provider.default_model = Some("acme/auto".into());
+    }),
+    provider("env-vars", "lowercase environment variable", |p| {
+        p.provider.env_vars.push(EnvVar::setting("test_region"));
+    }),
+    provider(
+        "env-vars",
+        "environment variable starting with a digit",
+        |p| {
+            p.provider.env_vars.push(EnvVar::setting("1TEST"));
+        },
+    ),
+    provider("env-vars", "environment variable listed twice", |p| {
+        p.provider.env_vars.push(EnvVar::credential("TEST_API_KEY"));
+    }),
+    provider(
+        "fixtures-present",
+        "method with only a failure fixture",
+        |p| {
+            p.fixtures
+                .retain(|f| f.method != "oauth" || f.expectation == Expectation::Fails);
+        },
+    ),
+    provider("fixtures-present", "fixture for another provider", |p| {
+        let mut stray = p.fixtures[0].clone();
+        stray.provider = "acme".into();
+        p.fixtures.push(stray);
+    }),
+    provider(
+        "fixtures-present",
+        "fixture naming a method the provider lacks",
+        |p| {
+            let mut stray = p.fixtures[0].clone();
+            stray.method = "device".into();
+            p.fixtures.push(stray);
+        },
+    ),
+    provider("fixture-outcome", "method refusing a good key", |p| {
+        p.method("api-key").behaviour = Behaviour::Refuses;
+    }),
+    provider(
+        "fixture-outcome",
+        "method accepting what it must refuse",
+        |p| {
+            let mut lax = p.fixtures[0].clone();
+            lax.expectation = Expectation::Fails;
+            p.fixtures.push(lax);
+        },
+    ),
+    provider(
+        "fixture-outcome",
+        "method succeeding without a profile",
+        |p| {
+            p.method("oauth").behaviour = Behaviour::WritesNothing;
+        },
+    ),
+    provider("fixture-outcome", "method that never returns", |p| {
+        p.method("oauth").behaviour = Behaviour::Hangs;
+    }),
+    provider("fixture-outcome", "method that panics", |p| {
+        p.method("api-key").behaviour = Behaviour::Panics;
+    }),
+    provider("fixture-outcome", "fixture that cannot be prepared", |p| {
+        p.fixtures[0].unpreparable = true;
+    }),
+    provider(
+        "profile-ownership",
+        "method writing another provider's profile",
+        |p| {
+            p.method("api-key").behaviour = Behaviour::Writes("acme:default".into());
+        },
+    ),
+    provider("profile-ownership", "method ignoring --profile", |p| {
+        p.method("oauth").behaviour = Behaviour::IgnoresProfileOption("demo:default".into());
+    }),
+];
+
+async fn run(case: &Case) -> Report {
+    match case.breaks {
+        Breaks::Provider(b) => {
+            let mut p = good();
+            b(&mut p);
+            check_provider(&p.subject()).await
+        }
+        Breaks::Registry(b) => {
+            let (mut a, mut o) = (good(), other());
+            b(&mut a, &mut o);
+            check_registry(&[a.subject(), o.subject()]).await
+        }
+    }
+}
+
+// Paused time: the hanging method's 30 s limit passes as soon as the runtime is idle.
+#[tokio::test(start_paused = true)]
+async fn each_broken_provider_fails_exactly_its_rule() {
+    for case in CASES {
+        let report = run(case).await;
+        assert_eq!(
+            report.failed_rules(),
+            BTreeSet::from([case.rule]),
+            "{}:\n{report}",
+            case.broken
+        );
+        for failure in report.failures() {
+            assert!(
+                !failure.message.trim().is_empty(),
+                "{}: {failure}",
+                case.broken
+            );
+            assert!(!failure.subject.is_empty(), "{}: {failure}", case.broken);
+        }
+    }
+}
+
+#[test]
+fn every_rule_has_a_broken_provider_case() {
+    let covered: BTreeSet<&str> = CASES.iter().map(|c| c.rule).collect();
+    for rule in RULES {
+        assert!(
+            covered.contains(rule.id),
+            "rule {} has no broken-provider case in CASES: add one",
+            rule.id
+        );
+    }
+    let known: BTreeSet<&str> = RULES.iter().map(|r| r.id).collect();
+    for case in CASES {
+        assert!(
+            known.contains(case.rule),
+            "{}: unknown rule {}",
+            case.broken,
+            case.rule
+        );
+    }
+}
