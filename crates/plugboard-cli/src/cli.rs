@@ -12,7 +12,7 @@ Examples:
 
 /// Host for model-provider plugins: sign in to providers and see which credentials are in use.
 #[derive(Debug, Parser)]
-#[command(name = "plugboard", version, about, after_help = EXAMPLES)]
+#[command(name = "plugboard", version, after_help = EXAMPLES)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,

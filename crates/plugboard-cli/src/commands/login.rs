@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use anyhow::{Context, anyhow};
 use plugboard_core::{
-    AuthContext, AuthMenu, AuthMethod, MenuChoice, ProfileId, Prompter, Provider, Session,
+    AuthContext, AuthMenu, AuthMethod, MenuChoice, ModelRef, ProfileId, Prompter, Provider, Session,
 };
 use plugboard_store::apply_merge_patch;
 
-use crate::app::App;
+use crate::app::{App, DEFAULT_MODEL_KEY};
 use crate::browser::{SystemBrowser, remote_session};
 use crate::cli::LoginArgs;
 use crate::commands::choices;
@@ -108,10 +108,10 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     }
     match (&result.default_model, args.set_default) {
         (Some(model), true) => print(&format!("default model set to {model}"))?,
-        (Some(model), false) => note(&format!(
+        (Some(model), false) if !is_default_model(&ctx.config, model) => note(&format!(
             "{model} is available as the default model: pass --set-default, or run `plugboard models set {model}`"
         )),
-        (None, _) => {}
+        _ => {}
     }
     for line in &result.notes {
         note(line);
@@ -124,6 +124,10 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn is_default_model(config: &serde_json::Value, model: &ModelRef) -> bool {
+    config.get(DEFAULT_MODEL_KEY).and_then(|v| v.as_str()) == Some(model.to_string().as_str())
 }
 
 /// The real outside world for a method: terminal, browser, clock, randomness, config and the

@@ -1,0 +1,182 @@
+//! `plugboard models status`: which credential each provider uses, and why.
+
+use serde_json::{Value, json};
+
+use crate::support::{KEY_ENV, Plugboard, key, openrouter, redacted, tree};
+
+/// What a case is, the status arguments, the environment, and the expected `effective`.
+type PrecedenceCase<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], Value);
+
+#[test]
+fn status_reports_which_credential_wins_and_why() {
+    let pb = Plugboard::new();
+    let (default_key, work_key, env_key) = (key(60), key(61), key(62));
+    pb.login(&default_key, &[]);
+    pb.login(&work_key, &["--profile", "work"]);
+    let padded_env_key = format!("  {env_key}\n");
+
+    let cases: [PrecedenceCase; 5] = [
+        (
+            "the default profile",
+            &[],
+            &[],
+            json!({
+                "source": "default_profile",
+                "profile_id": "openrouter:default",
+                "kind": "api_key",
+                "redacted": redacted(&default_key),
+            }),
+        ),
+        (
+            "the environment variable over the default profile",
+            &[],
+            &[(KEY_ENV, &env_key)],
+            json!({
+                "source": "env",
+                "env_var": KEY_ENV,
+                "kind": "api_key",
+                "redacted": redacted(&env_key),
+            }),
+        ),
+        (
+            "the environment variable, trimmed",
+            &[],
+            &[(KEY_ENV, &padded_env_key)],
+            json!({
+                "source": "env",
+                "env_var": KEY_ENV,
+                "kind": "api_key",
+                "redacted": redacted(&env_key),
+            }),
+        ),
+        (
+            "--profile",
+            &["--profile", "openrouter:work"],
+            &[],
+            json!({
+                "source": "profile_flag",
+                "profile_id": "openrouter:work",
+                "kind": "api_key",
+                "redacted": redacted(&work_key),
+            }),
+        ),
+        (
+            "--profile over the environment variable",
+            &["--profile", "openrouter:work"],
+            &[(KEY_ENV, &env_key)],
+            json!({
+                "source": "profile_flag",
+                "profile_id": "openrouter:work",
+                "kind": "api_key",
+                "redacted": redacted(&work_key),
+            }),
+        ),
+    ];
+    for (what, args, env, want) in cases {
+        let status = pb.status(args, env);
+        assert_eq!(openrouter(&status)["effective"], want, "{what}");
+        // The plain-text form must not print the environment's key either (checked by `run`).
+        let mut plain = vec!["models", "status"];
+        plain.extend_from_slice(args);
+        pb.run(&plain, "", env).success();
+    }
+}
+
+#[test]
+fn status_with_a_profile_that_is_not_stored_fails_naming_the_login_command() {
+    let pb = Plugboard::new();
+    pb.login(&key(70), &[]);
+    for json in [true, false] {
+        let mut args = vec!["models", "status", "--profile", "openrouter:missing"];
+        if json {
+            args.push("--json");
+        }
+        let run = pb.run(&args, "", &[]);
+        assert_ne!(run.code, 0, "{run:#?}");
+        let line = run.error_line(run.code);
+        assert!(
+            line.contains("plugboard models auth login --provider openrouter --profile missing"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn read_only_commands_on_a_fresh_home_create_no_files() {
+    let commands: [(&[&str], i32); 9] = [
+        (&["models", "status"], 0),
+        (&["models", "status", "--json"], 0),
+        (&["models", "status", "--profile", "openrouter:work"], 1),
+        (&["models", "auth", "choices"], 0),
+        (&["models", "auth", "choices", "--json"], 0),
+        (&["plugins", "list"], 0),
+        (&["plugins", "list", "--json"], 0),
+        (&["plugins", "schema"], 0),
+        (&["models", "auth", "logout", "--provider", "openrouter"], 1),
+    ];
+    for (args, code) in commands {
+        let pb = Plugboard::new();
+        let run = pb.run(args, "", &[]);
+        assert_eq!(run.code, code, "{args:?}: {run:#?}");
+        assert!(
+            !pb.home().exists(),
+            "{args:?} created {:?}",
+            tree(pb.root())
+        );
+        assert!(
+            tree(pb.root()).is_empty(),
+            "{args:?} created {:?}",
+            tree(pb.root())
+        );
+    }
+}
+
+#[test]
+fn status_json_has_store_config_default_model_and_per_provider_credentials() {
+    let pb = Plugboard::new();
+    let status = pb.status(&[], &[]);
+    let store = pb.home().join("credentials.sqlite");
+    let config = pb.home().join("config.json");
+    assert_eq!(
+        status,
+        json!({
+            "store": store.to_str().unwrap(),
+            "config": config.to_str().unwrap(),
+            "default_model": null,
+            "providers": [{
+                "id": "openrouter",
+                "label": "OpenRouter",
+                "effective": null,
+                "profile_counts": {},
+                "profiles": [],
+            }],
+        })
+    );
+
+    let key = key(80);
+    pb.login(&key, &[]);
+    let status = pb.status(&[], &[]);
+    let provider = openrouter(&status);
+    assert_eq!(provider["profile_counts"], json!({"api_key": 1}));
+    let profiles = provider["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 1);
+    let mut fields: Vec<&str> = profiles[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort_unstable();
+    assert_eq!(
+        fields,
+        [
+            "created_at",
+            "kind",
+            "profile_id",
+            "provenance",
+            "redacted",
+            "updated_at"
+        ]
+    );
+    assert_eq!(provider["effective"]["source"], "default_profile");
+}

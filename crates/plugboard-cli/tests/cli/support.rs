@@ -1,0 +1,301 @@
+//! Running the real `plugboard` binary in a private, throw-away home.
+
+use std::cell::RefCell;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The credential environment variable of the OpenRouter provider.
+pub(crate) const KEY_ENV: &str = "OPENROUTER_API_KEY";
+
+/// The arguments of a plain API-key login to OpenRouter.
+pub(crate) const LOGIN: &[&str] = &[
+    "models",
+    "auth",
+    "login",
+    "--provider",
+    "openrouter",
+    "--method",
+    "api-key",
+];
+
+/// A key shaped like a real OpenRouter key: `sk-or-v1-` and 64 hex digits, different per seed.
+pub(crate) fn key(seed: u64) -> String {
+    let mut state = seed;
+    let body: String = (0..4)
+        .map(|_| {
+            state = splitmix64(state);
+            format!("{state:016x}")
+        })
+        .collect();
+    format!("sk-or-v1-{body}")
+}
+
+/// How plugboard shows `key`: its vendor prefix, `...`, and its last four characters.
+pub(crate) fn redacted(key: &str) -> String {
+    format!("sk-or-v1-...{}", &key[key.len() - 4..])
+}
+
+fn splitmix64(state: u64) -> u64 {
+    let mut z = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// What one run of plugboard did.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// The exit code.
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// Asserts the run exited 0 and returns it.
+    #[track_caller]
+    pub(crate) fn success(self) -> Self {
+        assert_eq!(self.code, 0, "expected success: {self:#?}");
+        self
+    }
+
+    /// Asserts the run exited with `code` and said why in exactly one `error: ` line on stderr
+    /// (and nothing on stdout); returns that line.
+    #[track_caller]
+    pub(crate) fn error_line(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "exit code: {self:#?}");
+        assert_eq!(self.stdout, "", "stdout of a failure: {self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "stderr is not one line: {self:#?}");
+        assert!(lines[0].starts_with("error: "), "{self:#?}");
+        lines[0]
+    }
+
+    /// Parses stdout as JSON.
+    #[track_caller]
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:#?}"))
+    }
+}
+
+/// The `plugboard` binary with `PLUGBOARD_HOME` in a fresh temporary directory. The home is a
+/// nested directory that does not exist yet, so plugboard has to create it.
+///
+/// Every key piped on stdin or passed in `OPENROUTER_API_KEY` is remembered as a secret, and
+/// every run (of this one and all later commands) asserts that no secret appears in its stdout
+/// or stderr.
+pub(crate) struct Plugboard {
+    tmp: TempDir,
+    home: PathBuf,
+    secrets: RefCell<Vec<String>>,
+}
+
+impl Plugboard {
+    pub(crate) fn new() -> Self {
+        let tmp = TempDir::new().expect("a temporary directory");
+        let home = tmp.path().join("nested").join("home");
+        Self {
+            tmp,
+            home,
+            secrets: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// `PLUGBOARD_HOME`.
+    pub(crate) fn home(&self) -> &Path {
+        &self.home
+    }
+
+    /// The temporary directory holding the home (and the working directory of every run).
+    pub(crate) fn root(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Runs plugboard with `args`, `stdin` piped in, and `env` added to a clean environment.
+    pub(crate) fn run(&self, args: &[&str], stdin: impl AsRef<[u8]>, env: &[(&str, &str)]) -> Run {
+        let stdin = stdin.as_ref();
+        let mut child = self.spawn(args, env);
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        let input = stdin.to_vec();
+        // From a thread, so a plugboard that exits without reading cannot block the test; a
+        // broken pipe then is expected and harmless.
+        let writer = std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
+        let output = child.wait_with_output().expect("plugboard runs to the end");
+        writer.join().expect("the stdin writer does not panic");
+        self.finish(stdin, env, &output)
+    }
+
+    /// Starts plugboard with piped stdin, stdout and stderr, without waiting for it. Pass the
+    /// child to [`Plugboard::wait`] with the same `stdin` and `env` to check its output.
+    pub(crate) fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> Child {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_plugboard"));
+        command
+            .args(args)
+            .current_dir(self.tmp.path())
+            .env("PLUGBOARD_HOME", &self.home)
+            .env("NO_COLOR", "1")
+            .env_remove(KEY_ENV)
+            .env_remove("OPENROUTER_BASE_URL")
+            .env_remove("BROWSER")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.spawn().expect("plugboard starts")
+    }
+
+    /// Feeds `stdin` to a child from [`Plugboard::spawn`] and closes it, without waiting.
+    pub(crate) fn feed(child: &mut Child, stdin: &str) {
+        let mut pipe = child.stdin.take().expect("stdin is piped");
+        // Far below a pipe's buffer, so this never blocks.
+        let _ = pipe.write_all(stdin.as_bytes());
+    }
+
+    /// Waits for a child from [`Plugboard::spawn`] fed `stdin`, checking its output like
+    /// [`Plugboard::run`] does.
+    pub(crate) fn wait(&self, child: Child, stdin: &str, env: &[(&str, &str)]) -> Run {
+        let output = child.wait_with_output().expect("plugboard runs to the end");
+        self.finish(stdin.as_bytes(), env, &output)
+    }
+
+    fn finish(&self, stdin: &[u8], env: &[(&str, &str)], output: &Output) -> Run {
+        {
+            let mut secrets = self.secrets.borrow_mut();
+            // Anything plugboard reads from stdin here is a key (or an attempt at one).
+            if let Ok(text) = std::str::from_utf8(stdin) {
+                remember(&mut secrets, text);
+            }
+            for (name, value) in env {
+                if *name == KEY_ENV {
+                    remember(&mut secrets, value);
+                }
+            }
+        }
+        let run = Run {
+            code: output
+                .status
+                .code()
+                .unwrap_or_else(|| panic!("plugboard was killed: {output:?}")),
+            stdout: String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8"),
+        };
+        for secret in self.secrets.borrow().iter() {
+            for (stream, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a secret leaked on {stream}: {run:#?}"
+                );
+            }
+        }
+        run
+    }
+
+    /// Logs in to `openrouter` with `key` on stdin plus `extra` arguments; asserts success.
+    pub(crate) fn login(&self, key: &str, extra: &[&str]) -> Run {
+        let args: Vec<&str> = LOGIN.iter().chain(extra).copied().collect();
+        self.run(&args, format!("{key}\n"), &[]).success()
+    }
+
+    /// `models status --json` plus `extra` arguments, asserted to succeed, parsed.
+    pub(crate) fn status(&self, extra: &[&str], env: &[(&str, &str)]) -> Value {
+        let args: Vec<&str> = ["models", "status", "--json"]
+            .iter()
+            .chain(extra)
+            .copied()
+            .collect();
+        self.run(&args, "", env).success().json()
+    }
+
+    /// The `openrouter` entry of `models status --json`, with no extra arguments.
+    pub(crate) fn openrouter_status(&self) -> Value {
+        openrouter(&self.status(&[], &[])).clone()
+    }
+}
+
+/// Remembers `text` as a secret when it could be one; keys also have their body (after the
+/// `sk-or-v1-` prefix) remembered, since printing that alone would leak as much.
+fn remember(secrets: &mut Vec<String>, text: &str) {
+    let text = text.trim();
+    if text.len() < 16 {
+        return;
+    }
+    secrets.push(text.to_owned());
+    if let Some(body) = text.strip_prefix("sk-or-v1-").filter(|b| b.len() >= 16) {
+        secrets.push(body.to_owned());
+    }
+}
+
+/// The `openrouter` entry of a `models status --json` document.
+#[track_caller]
+pub(crate) fn openrouter(status: &Value) -> &Value {
+    status["providers"]
+        .as_array()
+        .and_then(|providers| providers.iter().find(|p| p["id"] == "openrouter"))
+        .unwrap_or_else(|| panic!("no openrouter provider in {status:#}"))
+}
+
+/// The profile ids of a provider entry of `models status --json`.
+pub(crate) fn profile_ids(provider: &Value) -> Vec<String> {
+    provider["profiles"]
+        .as_array()
+        .map(|profiles| {
+            profiles
+                .iter()
+                .filter_map(|p| p["profile_id"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The stored profile `id` of a provider entry of `models status --json`.
+#[track_caller]
+pub(crate) fn profile<'a>(provider: &'a Value, id: &str) -> &'a Value {
+    provider["profiles"]
+        .as_array()
+        .and_then(|profiles| profiles.iter().find(|p| p["profile_id"] == id))
+        .unwrap_or_else(|| panic!("no profile {id} in {provider:#}"))
+}
+
+/// Every file and directory under `dir`, relative to it, sorted; empty if `dir` is missing.
+pub(crate) fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("a readable directory entry").path();
+            if path.is_dir() {
+                pending.push(path.clone());
+            }
+            found.push(
+                path.strip_prefix(dir)
+                    .expect("entries are under the directory")
+                    .to_owned(),
+            );
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The permission bits of a file or directory.
+#[cfg(unix)]
+pub(crate) fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("cannot stat {}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
