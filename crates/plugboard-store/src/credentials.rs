@@ -440,7 +440,12 @@ fn is_busy(error: &rusqlite::Error) -> bool {
     )
 }
 
-fn open_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+/// Maps a SQLite error to `Busy` when another process held the lock past the timeout, and to
+/// what `other` builds otherwise.
+fn sqlite_error(
+    path: &Path,
+    other: fn(PathBuf, rusqlite::Error) -> StoreError,
+) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |source| {
         if is_busy(&source) {
             StoreError::Busy {
@@ -448,44 +453,21 @@ fn open_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
                 source,
             }
         } else {
-            StoreError::Open {
-                path: path.to_owned(),
-                source,
-            }
+            other(path.to_owned(), source)
         }
     }
+}
+
+fn open_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    sqlite_error(path, |path, source| StoreError::Open { path, source })
 }
 
 fn read_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |source| {
-        if is_busy(&source) {
-            StoreError::Busy {
-                path: path.to_owned(),
-                source,
-            }
-        } else {
-            StoreError::Read {
-                path: path.to_owned(),
-                source,
-            }
-        }
-    }
+    sqlite_error(path, |path, source| StoreError::Read { path, source })
 }
 
 fn write_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    move |source| {
-        if is_busy(&source) {
-            StoreError::Busy {
-                path: path.to_owned(),
-                source,
-            }
-        } else {
-            StoreError::Write {
-                path: path.to_owned(),
-                source,
-            }
-        }
-    }
+    sqlite_error(path, |path, source| StoreError::Write { path, source })
 }
 
 #[cfg(test)]
