@@ -2,6 +2,7 @@
 //! and one of its methods.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -64,6 +65,7 @@ impl AuthMenu {
         signed_in: impl Fn(&str) -> bool,
     ) -> Self {
         let mut groups: Vec<MenuGroup> = Vec::new();
+        let mut by_id: HashMap<&str, usize> = HashMap::new();
         for manifest in manifests {
             for c in &manifest.auth_choices {
                 let choice = MenuChoice {
@@ -77,21 +79,19 @@ impl AuthMenu {
                     order: c.order,
                     deprecated_choice_ids: c.deprecated_choice_ids.clone(),
                 };
-                let group = match groups.iter_mut().position(|g| g.id == c.group.id) {
-                    Some(i) => &mut groups[i],
-                    None => {
-                        groups.push(MenuGroup {
-                            id: c.group.id.clone(),
-                            label: c.group.label.clone(),
-                            hint: None,
-                            providers: Vec::new(),
-                            signed_in: false,
-                            choices: Vec::new(),
-                        });
-                        let last = groups.len() - 1;
-                        &mut groups[last]
-                    }
-                };
+                // Indexed by id: with a thousand plugins a linear search per choice dominates.
+                let index = *by_id.entry(c.group.id.as_str()).or_insert_with(|| {
+                    groups.push(MenuGroup {
+                        id: c.group.id.clone(),
+                        label: c.group.label.clone(),
+                        hint: None,
+                        providers: Vec::new(),
+                        signed_in: false,
+                        choices: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
+                let group = &mut groups[index];
                 if group.hint.is_none() {
                     group.hint.clone_from(&c.group.hint);
                 }
