@@ -6,7 +6,8 @@ use std::time::SystemTime;
 
 use anyhow::{Context, anyhow};
 use plugboard_core::{
-    AuthContext, AuthMenu, AuthMethod, MenuChoice, ModelRef, ProfileId, Prompter, Provider, Session,
+    AuthContext, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef, ProfileId, Prompter,
+    Provider, Session,
 };
 use plugboard_store::apply_merge_patch;
 
@@ -59,23 +60,7 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
         )
     })?;
 
-    if result.profiles.is_empty() {
-        return Err(anyhow!(
-            "{} sign-in returned no credential, nothing was stored",
-            provider.label()
-        ));
-    }
-    if let Some(stray) = result
-        .profiles
-        .iter()
-        .find(|p| p.profile_id.provider() != provider.id())
-    {
-        return Err(anyhow!(
-            "{} sign-in tried to write profile {} of another provider, nothing was stored",
-            provider.label(),
-            stray.profile_id
-        ));
-    }
+    check_result(provider, &result)?;
 
     let mut store = app.store()?;
     store.write_profiles(
@@ -122,6 +107,35 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
                 "{name} is set, so it is used instead of the stored key until you unset it"
             ));
         }
+    }
+    Ok(())
+}
+
+/// What a method returned must be safe to write as a whole, checked before anything is
+/// written: the host, not each provider, keeps "a sign-in writes only its own profiles".
+fn check_result(provider: &dyn Provider, result: &AuthResult) -> anyhow::Result<()> {
+    let label = provider.label();
+    if result.profiles.is_empty() {
+        return Err(anyhow!(
+            "{label} sign-in returned no credential, nothing was stored"
+        ));
+    }
+    if let Some(stray) = result
+        .profiles
+        .iter()
+        .find(|p| p.profile_id.provider() != provider.id())
+    {
+        return Err(anyhow!(
+            "{label} sign-in tried to write profile {} of another provider, nothing was stored",
+            stray.profile_id
+        ));
+    }
+    // A patch that is not an object would replace the whole config, which the config file
+    // then refuses to save: after the key was stored.
+    if result.config_patch.as_ref().is_some_and(|p| !p.is_object()) {
+        return Err(anyhow!(
+            "{label} sign-in returned a config patch that is not a JSON object, nothing was stored"
+        ));
     }
     Ok(())
 }
@@ -292,7 +306,9 @@ fn method_ids(methods: &[Box<dyn AuthMethod>]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use plugboard_core::{Answer, Manifest, ScriptedPrompter};
+    use plugboard_core::{
+        Answer, Credential, CredentialKind, Manifest, ProfileWrite, Provenance, ScriptedPrompter,
+    };
 
     use super::*;
 
@@ -317,6 +333,50 @@ mod tests {
             })
             .collect();
         AuthMenu::build(&manifests, |_| false)
+    }
+
+    #[test]
+    fn results_that_are_unsafe_to_write_are_refused_whole() {
+        let provider = plugboard_openrouter::OpenRouterProvider::new();
+        let key = || {
+            Credential::new(
+                CredentialKind::ApiKey,
+                "sk-or-v1-k".into(),
+                Provenance::new(),
+            )
+        };
+        let own = || AuthResult::profile("openrouter:default".parse().unwrap(), key());
+        let mut two = own();
+        two.profiles.push(ProfileWrite {
+            profile_id: "other:default".parse().unwrap(),
+            credential: key(),
+        });
+        let cases = [
+            (own(), None),
+            (
+                own().with_config_patch(serde_json::json!({"providers": {}})),
+                None,
+            ),
+            (AuthResult::default(), Some("returned no credential")),
+            (two, Some("profile other:default of another provider")),
+            (
+                own().with_config_patch(serde_json::json!([1])),
+                Some("not a JSON object"),
+            ),
+        ];
+        for (result, want) in cases {
+            let got = check_result(&provider, &result)
+                .err()
+                .map(|e| e.to_string());
+            match (got, want) {
+                (None, None) => {}
+                (Some(got), Some(want)) => {
+                    assert!(got.contains(want), "{got}");
+                    assert!(got.ends_with("nothing was stored"), "{got}");
+                }
+                (got, want) => panic!("got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[tokio::test]
