@@ -1,6 +1,6 @@
 //! The entry points: one provider, a set of providers, or everything linked into the binary.
 
-use plugboard_core::registrations;
+use plugboard_core::{Manifest, registrations};
 
 use crate::report::Report;
 use crate::rules::{REGISTRY_ONLY, RULES};
@@ -11,6 +11,12 @@ use crate::{fixtures, manifest_rules, registry_rules, static_rules};
 /// pair up, and its fixtures. Needs a Tokio runtime with the time driver enabled (as
 /// `#[tokio::test]` provides), for the per-fixture time limit.
 pub async fn check_provider(subject: &Subject) -> Report {
+    check_subject(subject).await.0
+}
+
+/// [`check_provider`], also handing back the manifest if it loaded, so the registry rules need
+/// not examine it again.
+async fn check_subject(subject: &Subject) -> (Report, Option<Manifest>) {
     let mut report = Report::default();
     report.checked_provider(&subject.provider_name());
     report.ran(
@@ -26,7 +32,7 @@ pub async fn check_provider(subject: &Subject) -> Report {
         static_rules::check_pairing(provider, manifest, &subject.manifest.path, &mut report);
     }
     fixtures::check(subject, &mut report).await;
-    report
+    (report, manifest)
 }
 
 /// Runs [`check_provider`] for each subject, then the rules across them: provider, plugin and
@@ -34,11 +40,14 @@ pub async fn check_provider(subject: &Subject) -> Report {
 /// Subjects sharing a manifest path are one plugin with several providers.
 pub async fn check_registry(subjects: &[Subject]) -> Report {
     let mut report = Report::default();
+    let mut manifests = Vec::new();
     for subject in subjects {
-        report.merge(check_provider(subject).await);
+        let (checked, manifest) = check_subject(subject).await;
+        report.merge(checked);
+        manifests.push(manifest);
     }
     report.ran(RULES.iter().map(|r| r.id));
-    registry_rules::check(subjects, &mut report);
+    registry_rules::check(subjects, &manifests, &mut report);
     report
 }
 

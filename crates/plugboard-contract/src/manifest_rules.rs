@@ -33,12 +33,6 @@ pub(crate) fn check(text: &ManifestText, report: &mut Report) -> Option<Manifest
     examined.manifest
 }
 
-/// The manifest if it is structurally sound, without reporting: for the registry rules, which
-/// skip manifests `check` has already reported broken.
-pub(crate) fn load(text: &ManifestText) -> Option<Manifest> {
-    examine(text).manifest
-}
-
 fn examine(text: &ManifestText) -> Examined {
     let broken = |message: String| Examined {
         manifest: None,

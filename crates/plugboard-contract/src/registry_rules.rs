@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-use plugboard_core::Manifest;
+use plugboard_core::{Manifest, PairingRule, Provider, pairing_issues};
 
-use crate::manifest_rules;
 use crate::report::Report;
 use crate::rules::{CHOICE_ID_UNIQUE, PLUGIN_ID_UNIQUE, PROVIDER_ID_UNIQUE, PROVIDER_REGISTERED};
 use crate::subject::{Subject, provider_name};
 
-pub(crate) fn check(subjects: &[Subject], report: &mut Report) {
+/// `manifests[i]` is `subjects[i]`'s manifest if it loaded (broken ones are already reported).
+pub(crate) fn check(subjects: &[Subject], manifests: &[Option<Manifest>], report: &mut Report) {
     let mut registered_by: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for s in subjects {
         registered_by
@@ -33,20 +33,21 @@ pub(crate) fn check(subjects: &[Subject], report: &mut Report) {
         }
     }
 
-    // Each manifest once, however many providers it declares; broken ones are already reported.
-    let mut manifests: Vec<(&str, Manifest)> = Vec::new();
-    for s in subjects {
+    // Each manifest once, however many providers it declares.
+    let mut unique: Vec<(&str, &Manifest)> = Vec::new();
+    for (s, manifest) in subjects.iter().zip(manifests) {
         let path = s.manifest.path.as_str();
-        if manifests.iter().all(|(p, _)| *p != path) {
-            if let Some(manifest) = manifest_rules::load(&s.manifest) {
-                manifests.push((path, manifest));
-            }
+        if let Some(manifest) = manifest
+            .as_ref()
+            .filter(|_| unique.iter().all(|(p, _)| *p != path))
+        {
+            unique.push((path, manifest));
         }
     }
 
     let mut plugin_ids: BTreeMap<&str, &str> = BTreeMap::new();
     let mut choice_ids: BTreeMap<&str, &str> = BTreeMap::new();
-    for (path, manifest) in &manifests {
+    for (path, manifest) in &unique {
         if let Some(first) = plugin_ids.insert(&manifest.id, path) {
             report.fail(
                 PLUGIN_ID_UNIQUE,
@@ -57,47 +58,34 @@ pub(crate) fn check(subjects: &[Subject], report: &mut Report) {
                 ),
             );
         }
-        for (i, choice) in manifest.auth_choices.iter().enumerate() {
-            let ids = std::iter::once((format!("/auth_choices/{i}/choice_id"), &choice.choice_id))
-                .chain(
-                    choice
-                        .deprecated_choice_ids
-                        .iter()
-                        .enumerate()
-                        .map(|(j, id)| {
-                            (format!("/auth_choices/{i}/deprecated_choice_ids/{j}"), id)
-                        }),
-                );
-            for (pointer, id) in ids {
-                match choice_ids.entry(id) {
-                    Entry::Vacant(slot) => {
-                        slot.insert(path);
-                    }
-                    // Repeats within one manifest are that manifest's own issue, already filed.
-                    Entry::Occupied(first) if first.get() != path => report.fail(
-                        CHOICE_ID_UNIQUE,
-                        *path,
-                        format!(
-                            "{pointer}: choice id {id:?} is already used by {}: pick another",
-                            first.get()
-                        ),
-                    ),
-                    Entry::Occupied(_) => {}
+        for (pointer, id) in manifest.choice_ids() {
+            match choice_ids.entry(id) {
+                Entry::Vacant(slot) => {
+                    slot.insert(path);
                 }
+                // Repeats within one manifest are that manifest's own issue, already filed.
+                Entry::Occupied(first) if first.get() != path => report.fail(
+                    CHOICE_ID_UNIQUE,
+                    *path,
+                    format!(
+                        "{pointer}: choice id {id:?} is already used by {}: pick another",
+                        first.get()
+                    ),
+                ),
+                Entry::Occupied(_) => {}
             }
         }
-        for (i, declared) in manifest.providers.iter().enumerate() {
-            let registered = subjects
-                .iter()
-                .any(|s| s.manifest.path == *path && s.provider.id() == declared.id);
-            if !registered {
+        let registered: Vec<&dyn Provider> = subjects
+            .iter()
+            .filter(|s| s.manifest.path == *path)
+            .map(|s| s.provider.as_ref())
+            .collect();
+        for issue in pairing_issues(manifest, &registered) {
+            if issue.rule == PairingRule::ProviderNotRegistered {
                 report.fail(
                     PROVIDER_REGISTERED,
                     *path,
-                    format!(
-                        "/providers/{i}/id: provider {:?} is declared but not registered with this manifest: register it or remove it",
-                        declared.id
-                    ),
+                    format!("{}: {}", issue.pointer, issue.message),
                 );
             }
         }

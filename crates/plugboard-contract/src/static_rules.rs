@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use plugboard_core::{Manifest, ModelRef, Provider, is_valid_id};
+use plugboard_core::{Manifest, ModelRef, PairingRule, Provider, is_valid_id, pairing_issues};
 
 use crate::report::Report;
 use crate::rules::{
@@ -116,64 +116,24 @@ pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
 }
 
 /// The runtime provider against a manifest that loaded: it is declared, and its methods and
-/// the manifest's choices for it pair up one to one with the same kind.
+/// the manifest's choices for it pair up one to one with the same kind. Whether every declared
+/// provider is registered needs all providers at once, so that is a registry rule.
 pub(crate) fn check_pairing(
     provider: &dyn Provider,
     manifest: &Manifest,
     path: &str,
     report: &mut Report,
 ) {
-    let id = provider.id();
-    if !manifest.providers.iter().any(|p| p.id == id) {
-        report.fail(
-            PROVIDER_DECLARED,
-            provider_name(provider),
-            format!("provider {id:?} is not declared in {path}: add it to \"providers\""),
-        );
-        // Every method would also lack a choice; the missing declaration is the one fault.
-        return;
-    }
-    for (i, choice) in manifest.auth_choices.iter().enumerate() {
-        if choice.provider != id {
-            continue;
-        }
-        match provider.auth_method(&choice.method) {
-            None => report.fail(
-                CHOICE_HAS_METHOD,
-                path,
-                format!(
-                    "/auth_choices/{i}/method: provider {id:?} has no method {:?}: add the method or fix the choice",
-                    choice.method
-                ),
-            ),
-            Some(method) if method.kind() != choice.kind => report.fail(
-                KIND_AGREES,
-                path,
-                format!(
-                    "/auth_choices/{i}/kind: choice says {} but method {:?} is {}: make them agree",
-                    choice.kind,
-                    choice.method,
-                    method.kind()
-                ),
-            ),
-            Some(_) => {}
-        }
-    }
-    for method in provider.auth_methods() {
-        let offered = manifest
-            .auth_choices
-            .iter()
-            .any(|c| c.provider == id && c.method == method.id());
-        if !offered {
-            report.fail(
-                METHOD_HAS_CHOICE,
-                provider_name(provider),
-                format!(
-                    "method {:?} has no choice in {path}: add an auth_choices entry for it",
-                    method.id()
-                ),
-            );
-        }
+    for issue in pairing_issues(manifest, &[provider]) {
+        let rule = match issue.rule {
+            PairingRule::ProviderNotDeclared => PROVIDER_DECLARED,
+            PairingRule::ChoiceWithoutMethod => CHOICE_HAS_METHOD,
+            PairingRule::KindMismatch => KIND_AGREES,
+            PairingRule::MethodWithoutChoice => METHOD_HAS_CHOICE,
+            // ProviderNotRegistered needs every provider of the manifest: a registry rule.
+            _ => continue,
+        };
+        report.fail(rule, path, format!("{}: {}", issue.pointer, issue.message));
     }
 }
 

@@ -19,6 +19,7 @@ mod fixture;
 mod ids;
 mod manifest;
 mod menu;
+mod pairing;
 mod provider;
 mod registry;
 mod scripted;
@@ -39,6 +40,7 @@ pub use manifest::{
     ManifestProvider, ManifestRule, manifest_schema, manifest_schema_text,
 };
 pub use menu::{AuthMenu, MenuChoice, MenuGroup};
+pub use pairing::{PairingIssue, PairingRule, pairing_issues};
 pub use provider::{EnvRole, EnvVar, Provider};
 pub use registry::{
     LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,

@@ -246,29 +246,23 @@ impl Manifest {
             }
         }
         let mut choices = HashSet::new();
+        for (pointer, id) in self.choice_ids() {
+            if !is_valid_id(id) {
+                push(
+                    ManifestRule::ChoiceIdSyntax,
+                    pointer,
+                    bad_id("choice id", id),
+                );
+            } else if !choices.insert(id) {
+                push(
+                    ManifestRule::DuplicateChoice,
+                    pointer,
+                    format!("choice id {id:?} is used twice"),
+                );
+            }
+        }
         for (i, c) in self.auth_choices.iter().enumerate() {
             let at = format!("/auth_choices/{i}");
-            let ids = std::iter::once((format!("{at}/choice_id"), &c.choice_id)).chain(
-                c.deprecated_choice_ids
-                    .iter()
-                    .enumerate()
-                    .map(|(j, id)| (format!("{at}/deprecated_choice_ids/{j}"), id)),
-            );
-            for (pointer, id) in ids {
-                if !is_valid_id(id) {
-                    push(
-                        ManifestRule::ChoiceIdSyntax,
-                        pointer,
-                        bad_id("choice id", id),
-                    );
-                } else if !choices.insert(id.as_str()) {
-                    push(
-                        ManifestRule::DuplicateChoice,
-                        pointer,
-                        format!("choice id {id:?} is used twice"),
-                    );
-                }
-            }
             if !providers.contains(c.provider.as_str()) {
                 push(
                     ManifestRule::UnknownProvider,
@@ -307,6 +301,27 @@ impl Manifest {
             }
         }
         issues
+    }
+}
+
+impl Manifest {
+    /// Every id `--choice` accepts, with its JSON pointer: each choice's `choice_id`, then its
+    /// `deprecated_choice_ids`, in document order.
+    pub fn choice_ids(&self) -> impl Iterator<Item = (String, &str)> {
+        self.auth_choices.iter().enumerate().flat_map(|(i, c)| {
+            let current = (format!("/auth_choices/{i}/choice_id"), c.choice_id.as_str());
+            let earlier = c
+                .deprecated_choice_ids
+                .iter()
+                .enumerate()
+                .map(move |(j, id)| {
+                    (
+                        format!("/auth_choices/{i}/deprecated_choice_ids/{j}"),
+                        id.as_str(),
+                    )
+                });
+            std::iter::once(current).chain(earlier)
+        })
     }
 }
 

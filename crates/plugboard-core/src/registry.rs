@@ -9,6 +9,7 @@ use crate::fixture::ContractFixture;
 use crate::ids::is_valid_id;
 use crate::manifest::{Manifest, ManifestError};
 use crate::menu::AuthMenu;
+use crate::pairing::pairing_issues;
 use crate::provider::Provider;
 
 /// A plugin manifest embedded in an extension (`include_str!`), with the path it was read from.
@@ -194,21 +195,26 @@ impl Registry {
                     second: plugin.path.to_owned(),
                 });
             }
-            for c in &manifest.auth_choices {
-                for id in std::iter::once(&c.choice_id).chain(&c.deprecated_choice_ids) {
-                    if let Some(first) = choice_ids.insert(id.clone(), plugin.path.to_owned()) {
-                        return Err(RegistryError::DuplicateChoice {
-                            id: id.clone(),
-                            first,
-                            second: plugin.path.to_owned(),
-                        });
-                    }
+            for (_, id) in manifest.choice_ids() {
+                if let Some(first) = choice_ids.insert(id.to_owned(), plugin.path.to_owned()) {
+                    return Err(RegistryError::DuplicateChoice {
+                        id: id.to_owned(),
+                        first,
+                        second: plugin.path.to_owned(),
+                    });
                 }
             }
             for provider in &plugin.providers {
                 check_provider_ids(provider.as_ref(), &mut provider_ids)?;
             }
-            check_pairing(plugin.path, &manifest, &plugin.providers)?;
+            let runtime: Vec<&dyn Provider> = plugin.providers.iter().map(|p| p.as_ref()).collect();
+            if let Some(issue) = pairing_issues(&manifest, &runtime).into_iter().next() {
+                return Err(RegistryError::Mismatch {
+                    file: plugin.path.to_owned(),
+                    pointer: issue.pointer,
+                    message: issue.message,
+                });
+            }
             providers.extend(plugin.providers);
             manifests.push(LoadedManifest {
                 path: plugin.path.to_owned(),
@@ -273,86 +279,6 @@ fn check_provider_ids(
                 provider: id.to_owned(),
                 method: m.id().to_owned(),
             });
-        }
-    }
-    Ok(())
-}
-
-/// The manifest and the runtime providers must describe the same providers and methods.
-fn check_pairing(
-    file: &str,
-    manifest: &Manifest,
-    providers: &[Box<dyn Provider>],
-) -> Result<(), RegistryError> {
-    let mismatch = |pointer: String, message: String| RegistryError::Mismatch {
-        file: file.to_owned(),
-        pointer,
-        message,
-    };
-    for provider in providers {
-        if !manifest.providers.iter().any(|p| p.id == provider.id()) {
-            return Err(mismatch(
-                "/providers".into(),
-                format!(
-                    "provider {:?} is registered at runtime but not declared: add it to \"providers\"",
-                    provider.id()
-                ),
-            ));
-        }
-    }
-    for (i, declared) in manifest.providers.iter().enumerate() {
-        if !providers.iter().any(|p| p.id() == declared.id) {
-            return Err(mismatch(
-                format!("/providers/{i}/id"),
-                format!(
-                    "provider {:?} is declared but not registered by the plugin",
-                    declared.id
-                ),
-            ));
-        }
-    }
-    for (i, choice) in manifest.auth_choices.iter().enumerate() {
-        let method = providers
-            .iter()
-            .find(|p| p.id() == choice.provider)
-            .and_then(|p| p.auth_method(&choice.method));
-        let Some(method) = method else {
-            return Err(mismatch(
-                format!("/auth_choices/{i}/method"),
-                format!(
-                    "provider {:?} has no sign-in method {:?}",
-                    choice.provider, choice.method
-                ),
-            ));
-        };
-        if method.kind() != choice.kind {
-            return Err(mismatch(
-                format!("/auth_choices/{i}/kind"),
-                format!(
-                    "kind is {} but method {:?} is {}",
-                    choice.kind,
-                    choice.method,
-                    method.kind()
-                ),
-            ));
-        }
-    }
-    for provider in providers {
-        for method in provider.auth_methods() {
-            let offered = manifest
-                .auth_choices
-                .iter()
-                .any(|c| c.provider == provider.id() && c.method == method.id());
-            if !offered {
-                return Err(mismatch(
-                    "/auth_choices".into(),
-                    format!(
-                        "method {:?} of provider {:?} has no sign-in choice: add one",
-                        method.id(),
-                        provider.id()
-                    ),
-                ));
-            }
         }
     }
     Ok(())
