@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use thiserror::Error;
 
+use crate::http::{HttpClient, NoNetwork};
 use crate::ids::{IdError, ProfileId};
 
 /// Asks the user things. The host's terminal implementation writes prompts to stderr and,
@@ -138,7 +139,7 @@ pub struct LoginOptions {
     pub profile: Option<ProfileId>,
     /// Never open a browser; offer the paste fallback.
     pub no_browser: bool,
-    /// Pin the loopback callback port.
+    /// Pin the loopback callback port (`Some(0)`: any free port).
     pub callback_port: Option<u16>,
     /// Give up waiting for a browser callback after this long.
     pub timeout: Duration,
@@ -167,8 +168,11 @@ pub struct AuthContext {
     pub clock: Arc<dyn Clock>,
     /// Supplies random bytes.
     pub random: Arc<dyn Random>,
-    /// Network timeouts and identity.
+    /// Network timeouts and identity, for methods that build requests.
     pub http: HttpSettings,
+    /// Sends HTTP requests to the provider's service ([`NoNetwork`] unless the host or a test
+    /// supplies one).
+    pub http_client: Arc<dyn HttpClient>,
     /// Terminal and remote flags.
     pub session: Session,
     /// What the user asked for.
@@ -193,6 +197,7 @@ impl AuthContext {
             clock,
             random,
             http: HttpSettings::default(),
+            http_client: Arc::new(NoNetwork),
             session: Session::default(),
             options: LoginOptions::default(),
             config: serde_json::Value::Object(serde_json::Map::new()),

@@ -16,6 +16,7 @@ mod auth;
 mod context;
 mod credential;
 mod fixture;
+mod http;
 mod ids;
 mod manifest;
 mod menu;
@@ -31,6 +32,9 @@ pub use context::{
     Random, Session, UrlOpener,
 };
 pub use credential::{Credential, CredentialKind, Provenance, redact};
+pub use http::{
+    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse, NoNetwork,
+};
 pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture, ScriptedFixture};
 pub use ids::{
     DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_valid_id,
@@ -47,7 +51,8 @@ pub use registry::{
     registrations,
 };
 pub use scripted::{
-    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedPrompter, SilentProgress,
+    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedHttp, ScriptedPrompter,
+    SilentProgress,
 };
 
 /// Re-exported so extensions implement [`AuthMethod`] with the same macro version.

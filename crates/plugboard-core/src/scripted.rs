@@ -12,6 +12,7 @@ use secrecy::SecretString;
 use crate::context::{
     AuthContext, Clock, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
 };
+use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 
 /// One scripted answer, consumed by the next prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +180,48 @@ impl UrlOpener for ScriptedBrowser {
             Some(follow) => follow(url),
             None => Ok(()),
         }
+    }
+}
+
+/// An [`HttpClient`] that answers from a script, in order, and records every request; when the
+/// script runs out it answers [`HttpError::Unavailable`].
+#[derive(Debug, Default)]
+pub struct ScriptedHttp {
+    replies: Mutex<VecDeque<Result<HttpResponse, HttpError>>>,
+    requests: Mutex<Vec<HttpRequest>>,
+}
+
+impl ScriptedHttp {
+    /// A client that gives `replies` in order.
+    pub fn new(replies: impl IntoIterator<Item = Result<HttpResponse, HttpError>>) -> Self {
+        Self {
+            replies: Mutex::new(replies.into_iter().collect()),
+            requests: Mutex::default(),
+        }
+    }
+
+    /// The requests sent so far.
+    pub fn requests(&self) -> Vec<HttpRequest> {
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[async_trait]
+impl HttpClient for ScriptedHttp {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        let what = format!("{} {}", request.method.as_str(), request.url);
+        self.requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(request);
+        self.replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+            .unwrap_or_else(|| Err(HttpError::Unavailable(format!("no scripted reply for {what}"))))
     }
 }
 

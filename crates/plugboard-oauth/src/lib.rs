@@ -1,0 +1,12 @@
+//! Reusable parts of a browser sign-in (OAuth 2.0 authorization code with PKCE), with no
+//! knowledge of any one provider: PKCE and state, the loopback callback server, pasted-redirect
+//! parsing, the login flow that races them, and bounded HTTP for the code exchange.
+//!
+//! A provider supplies its authorize URL and its exchange; everything between the two lives
+//! here, so a second provider with a browser login reuses it unchanged.
+
+mod pkce;
+mod state;
+
+pub use pkce::{CHALLENGE_METHOD, Pkce, PkceError};
+pub use state::{LoginSecrets, State};

@@ -1,0 +1,1 @@
+//! Test-only doubles for plugboard (work in progress in this commit series).
