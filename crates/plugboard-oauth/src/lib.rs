@@ -5,8 +5,18 @@
 //! A provider supplies its authorize URL and its exchange; everything between the two lives
 //! here, so a second provider with a browser login reuses it unchanged.
 
+mod callback;
+mod flow;
+mod http;
+mod paste;
 mod pkce;
 mod state;
+#[cfg(test)]
+mod testing;
 
+pub use callback::{CallbackConfig, CallbackError, CallbackOutcome, CallbackServer, PortChoice};
+pub use flow::{Authorization, AuthorizeRequest, BrowserLogin, CodeVia, OAuthError};
+pub use http::{NetworkClient, NetworkClientError, sanitize_line, send_with_retry};
+pub use paste::{PasteError, parse_pasted_redirect};
 pub use pkce::{CHALLENGE_METHOD, Pkce, PkceError};
 pub use state::{LoginSecrets, State};

@@ -151,7 +151,11 @@ mod tests {
             (format!("{}~._-", "a".repeat(40)), Ok(())),
         ];
         for (verifier, want) in cases {
-            assert_eq!(Pkce::from_verifier(&verifier).map(|_| ()), want, "{verifier}");
+            assert_eq!(
+                Pkce::from_verifier(&verifier).map(|_| ()),
+                want,
+                "{verifier}"
+            );
         }
     }
 

@@ -1,0 +1,740 @@
+//! The browser sign-in: start the loopback callback server, show (and maybe open) the authorize
+//! URL, then take whichever arrives first, the loopback callback or a pasted redirect, within
+//! the login's timeout. The provider supplies only its authorize URL and, afterwards, its code
+//! exchange.
+
+use std::time::Duration;
+
+use plugboard_core::{AuthContext, AuthError, PromptError};
+use secrecy::SecretString;
+use thiserror::Error;
+use url::Url;
+
+use crate::callback::{CallbackConfig, CallbackError, CallbackOutcome, CallbackServer, PortChoice};
+use crate::paste::{PasteError, parse_pasted_redirect};
+use crate::pkce::Pkce;
+use crate::state::{LoginSecrets, State};
+
+/// What the paste prompt asks.
+const PASTE_PROMPT: &str = "Paste the redirect URL from your browser";
+
+/// One provider's browser sign-in: where its callback listens. Reusable across logins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserLogin {
+    /// The service's name, for messages and the browser pages ("OpenRouter").
+    pub service_name: String,
+    /// The callback path, such as `/openrouter-oauth/callback`.
+    pub callback_path: String,
+    /// The port tried first when the user did not pin one; another free port if it is taken.
+    pub default_port: u16,
+}
+
+/// What the provider needs to build its authorize URL.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeRequest<'a> {
+    /// Where the service must send the browser back (`http://localhost:PORT/<path>`).
+    pub redirect_uri: &'a Url,
+    /// The state the callback must carry.
+    pub state: &'a State,
+    /// The PKCE pair; only its challenge and method belong in the URL.
+    pub pkce: &'a Pkce,
+}
+
+/// Which way the authorization code arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeVia {
+    /// The browser reached the loopback callback server.
+    Loopback,
+    /// The user pasted the redirect URL.
+    Paste,
+}
+
+impl CodeVia {
+    /// `"loopback"` or `"paste"`, as recorded in a credential's provenance.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Loopback => "loopback",
+            Self::Paste => "paste",
+        }
+    }
+}
+
+/// A granted sign-in, ready for the provider's code exchange.
+#[derive(Debug, Clone)]
+pub struct Authorization {
+    /// The authorization code.
+    pub code: SecretString,
+    /// The PKCE pair whose challenge the authorize URL carried; the exchange sends its verifier.
+    pub pkce: Pkce,
+    /// The redirect URI the authorize URL named, for exchanges that must repeat it.
+    pub redirect_uri: Url,
+    /// Which way the code arrived.
+    pub via: CodeVia,
+}
+
+/// Why a browser sign-in did not produce a code.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum OAuthError {
+    /// The callback server could not start.
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// Neither a callback nor a paste arrived in time.
+    #[error(
+        "no sign-in arrived within {}: run the command again (--timeout SECS waits longer)",
+        human_duration(*after)
+    )]
+    TimedOut {
+        /// How long the login waited.
+        after: Duration,
+    },
+    /// The service (or the user, on its page) refused.
+    #[error("{service} refused the sign-in: {}", denial_reason(error, description.as_deref()))]
+    Denied {
+        /// The service's name.
+        service: String,
+        /// The OAuth error code, such as `access_denied`.
+        error: String,
+        /// The service's explanation, if it gave one.
+        description: Option<String>,
+    },
+    /// A pasted redirect was refused and this session cannot ask again.
+    #[error(transparent)]
+    Paste(#[from] PasteError),
+    /// The paste prompt failed.
+    #[error(transparent)]
+    Prompt(PromptError),
+    /// The user cancelled at the paste prompt.
+    #[error("sign-in cancelled")]
+    Cancelled,
+}
+
+impl From<OAuthError> for AuthError {
+    fn from(error: OAuthError) -> Self {
+        match error {
+            OAuthError::Cancelled | OAuthError::Prompt(PromptError::Cancelled) => Self::Cancelled,
+            OAuthError::Prompt(e) => Self::Prompt(e),
+            OAuthError::Paste(e) => Self::InvalidInput(e.to_string()),
+            e @ (OAuthError::TimedOut { .. }
+            | OAuthError::Callback(
+                CallbackError::PortInUse { .. } | CallbackError::NoFreePort,
+            )) => Self::Unavailable(e.to_string()),
+            e @ OAuthError::Denied { .. } => Self::Service(e.to_string()),
+            e @ OAuthError::Callback(_) => Self::other(e),
+        }
+    }
+}
+
+fn denial_reason<'a>(error: &'a str, description: Option<&'a str>) -> &'a str {
+    description.filter(|d| !d.is_empty()).unwrap_or(error)
+}
+
+/// `5m`, `1m30s`, `50ms`: short enough for a one-line error.
+fn human_duration(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs == 0 {
+        return format!("{}ms", duration.as_millis());
+    }
+    let mut out = String::new();
+    for (value, unit) in [(secs / 3600, "h"), (secs / 60 % 60, "m"), (secs % 60, "s")] {
+        if value > 0 {
+            out.push_str(&format!("{value}{unit}"));
+        }
+    }
+    out
+}
+
+impl BrowserLogin {
+    /// Runs the sign-in up to the authorization code. `authorize_url` builds the service's
+    /// authorize URL once the callback server listens; it must carry the state and the PKCE
+    /// challenge, and nothing secret, because it is always shown to the user.
+    ///
+    /// The browser is opened unless the user said `--no-browser` or the session is remote;
+    /// whenever it is not (or opening fails), a pasted redirect is accepted too, while the
+    /// loopback server keeps listening. The server is stopped before this returns.
+    pub async fn run(
+        &self,
+        ctx: &AuthContext,
+        authorize_url: impl FnOnce(&AuthorizeRequest<'_>) -> Url,
+    ) -> Result<Authorization, OAuthError> {
+        let LoginSecrets { pkce, state } = LoginSecrets::generate(&*ctx.random);
+        let port = match ctx.options.callback_port {
+            Some(port) => PortChoice::Pinned(port),
+            None => PortChoice::Preferred(self.default_port),
+        };
+        let mut server = CallbackServer::start(CallbackConfig {
+            path: self.callback_path.clone(),
+            port,
+            state: state.clone(),
+            service_name: self.service_name.clone(),
+        })
+        .await?;
+        let redirect_uri = server.redirect_uri();
+        let waited = self
+            .await_code(ctx, &mut server, &state, &pkce, authorize_url)
+            .await;
+        server.shutdown().await;
+        match waited? {
+            (CallbackOutcome::Code(code), via) => Ok(Authorization {
+                code,
+                pkce,
+                redirect_uri,
+                via,
+            }),
+            (CallbackOutcome::Denied { error, description }, _) => Err(OAuthError::Denied {
+                service: self.service_name.clone(),
+                error,
+                description,
+            }),
+        }
+    }
+
+    async fn await_code(
+        &self,
+        ctx: &AuthContext,
+        server: &mut CallbackServer,
+        state: &State,
+        pkce: &Pkce,
+        authorize_url: impl FnOnce(&AuthorizeRequest<'_>) -> Url,
+    ) -> Result<(CallbackOutcome, CodeVia), OAuthError> {
+        if server.fell_back() {
+            ctx.prompter.note(&format!(
+                "port {} is in use, so the sign-in callback listens on port {} instead",
+                self.default_port,
+                server.port()
+            ));
+        }
+        let redirect_uri = server.redirect_uri();
+        let url = authorize_url(&AuthorizeRequest {
+            redirect_uri: &redirect_uri,
+            state,
+            pkce,
+        });
+        ctx.prompter.note(&format!(
+            "Open this URL to sign in to {}:\n  {url}",
+            self.service_name
+        ));
+        let timeout = ctx.options.timeout;
+        let timed_out = OAuthError::TimedOut { after: timeout };
+
+        if self.open_browser(ctx, &url) {
+            let progress = ctx.prompter.progress("Waiting for the browser sign-in...");
+            let waited = tokio::select! {
+                outcome = server.wait() => Ok((outcome, CodeVia::Loopback)),
+                () = tokio::time::sleep(timeout) => Err(timed_out),
+            };
+            progress.finish(match &waited {
+                Ok((CallbackOutcome::Code(_), _)) => "browser sign-in received",
+                Ok((CallbackOutcome::Denied { .. }, _)) => "browser sign-in refused",
+                Err(_) => "no browser sign-in arrived",
+            });
+            return waited;
+        }
+
+        ctx.prompter.note(&format!(
+            "After signing in, the browser goes to {redirect_uri}; if that page does not load, \
+             copy the whole address from the browser's address bar and paste it here"
+        ));
+        tokio::select! {
+            biased;
+            outcome = server.wait() => Ok((outcome, CodeVia::Loopback)),
+            pasted = paste_loop(ctx, state) => pasted.map(|outcome| (outcome, CodeVia::Paste)),
+            () = tokio::time::sleep(timeout) => Err(timed_out),
+        }
+    }
+
+    /// Opens `url` if this session may; says why not when opening fails.
+    fn open_browser(&self, ctx: &AuthContext, url: &Url) -> bool {
+        if ctx.options.no_browser || ctx.session.remote {
+            return false;
+        }
+        match ctx.url_opener.open(url.as_str()) {
+            Ok(()) => true,
+            Err(e) => {
+                ctx.prompter
+                    .note(&format!("{e}: open the URL above yourself"));
+                false
+            }
+        }
+    }
+}
+
+/// Asks for the pasted redirect until one is accepted. End of input only silences this side:
+/// the loopback callback can still complete the login.
+async fn paste_loop(ctx: &AuthContext, state: &State) -> Result<CallbackOutcome, OAuthError> {
+    loop {
+        let line = match ctx.prompter.text(PASTE_PROMPT).await {
+            Ok(line) => line,
+            Err(PromptError::EndOfInput) => return std::future::pending().await,
+            Err(PromptError::Cancelled) => return Err(OAuthError::Cancelled),
+            Err(e) => return Err(OAuthError::Prompt(e)),
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_pasted_redirect(&line, state) {
+            Ok(outcome) => return Ok(outcome),
+            Err(e) if ctx.session.interactive => ctx.prompter.note(&e.to_string()),
+            Err(e) => return Err(OAuthError::Paste(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, TcpListener as StdListener};
+    use std::sync::Arc;
+
+    use plugboard_core::{
+        Answer, FixedRandom, OpenUrlError, ScriptedBrowser, ScriptedPrompter, Session,
+    };
+    use secrecy::ExposeSecret;
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::testing::get_url;
+
+    const SEED: u8 = 21;
+
+    fn login() -> BrowserLogin {
+        BrowserLogin {
+            service_name: "Example".to_owned(),
+            callback_path: "/example/callback".to_owned(),
+            // Any free port, so parallel tests never collide.
+            default_port: 0,
+        }
+    }
+
+    struct Harness {
+        ctx: AuthContext,
+        prompter: Arc<ScriptedPrompter>,
+        browser: Arc<ScriptedBrowser>,
+    }
+
+    fn harness(answers: Vec<Answer>, browser: ScriptedBrowser) -> Harness {
+        let prompter = Arc::new(ScriptedPrompter::new(answers));
+        let browser = Arc::new(browser);
+        let mut ctx = AuthContext::scripted([]);
+        ctx.prompter = prompter.clone();
+        ctx.url_opener = browser.clone();
+        ctx.random = Arc::new(FixedRandom(SEED));
+        Harness {
+            ctx,
+            prompter,
+            browser,
+        }
+    }
+
+    /// The state the login will draw from `FixedRandom(SEED)`.
+    fn predicted_state() -> String {
+        LoginSecrets::generate(&FixedRandom(SEED))
+            .state
+            .as_str()
+            .to_owned()
+    }
+
+    /// An authorize URL like OpenRouter's: the callback, with the state, as a parameter.
+    fn authorize(request: &AuthorizeRequest<'_>) -> Url {
+        let mut callback = request.redirect_uri.clone();
+        callback
+            .query_pairs_mut()
+            .append_pair("state", request.state.as_str());
+        let mut url = Url::parse("https://auth.example/authorize").unwrap();
+        url.query_pairs_mut()
+            .append_pair("callback_url", callback.as_str())
+            .append_pair("code_challenge", request.pkce.challenge())
+            .append_pair("code_challenge_method", request.pkce.method());
+        url
+    }
+
+    /// The callback URL an authorize URL names, with `extra` appended as the service would.
+    fn service_redirect(authorize_url: &str, extra: &str) -> Url {
+        let url = Url::parse(authorize_url).unwrap();
+        let (_, callback) = url
+            .query_pairs()
+            .find(|(name, _)| name == "callback_url")
+            .unwrap();
+        Url::parse(&format!("{callback}&{extra}")).unwrap()
+    }
+
+    /// A browser that, like a real one after the user approves, requests the callback. The GET
+    /// runs as a task so `open` returns at once, as a real browser launch does.
+    fn browser_approving(extra: &'static str) -> ScriptedBrowser {
+        ScriptedBrowser::following(Box::new(move |url| {
+            let target = service_redirect(url, extra);
+            tokio::spawn(async move { get_url(&target).await });
+            Ok(())
+        }))
+    }
+
+    fn paste_url(query: &str) -> Answer {
+        Answer::Text(format!(
+            "http://localhost:1/example/callback?state={}&{query}",
+            predicted_state()
+        ))
+    }
+
+    fn prompts(prompter: &ScriptedPrompter) -> usize {
+        prompter
+            .transcript()
+            .iter()
+            .filter(|line| line.starts_with("text: "))
+            .count()
+    }
+
+    #[tokio::test]
+    async fn an_opened_browser_completes_the_login_through_loopback() {
+        let h = harness(vec![], browser_approving("code=loop-code"));
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "loop-code");
+        assert_eq!(auth.via, CodeVia::Loopback);
+        assert_eq!(auth.via.as_str(), "loopback");
+        assert_eq!(auth.pkce, LoginSecrets::generate(&FixedRandom(SEED)).pkce);
+        assert_eq!(auth.redirect_uri.path(), "/example/callback");
+        let opened = h.browser.opened();
+        assert_eq!(opened.len(), 1);
+        let transcript = h.prompter.transcript();
+        assert!(
+            transcript.contains(&format!(
+                "note: Open this URL to sign in to Example:\n  {}",
+                opened[0]
+            )),
+            "{transcript:?}"
+        );
+        assert!(transcript.contains(&"progress: Waiting for the browser sign-in...".to_owned()));
+        assert_eq!(prompts(&h.prompter), 0, "{transcript:?}");
+        // FixedRandom restarts at every draw, so here the verifier and state are the same
+        // text: only the challenge can be checked for.
+        assert!(opened[0].contains(auth.pkce.challenge()));
+    }
+
+    #[tokio::test]
+    async fn the_server_is_stopped_once_the_login_returns() {
+        let h = harness(vec![], browser_approving("code=c"));
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        let port = auth.redirect_uri.port().unwrap();
+        let connected = tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await;
+        assert!(connected.is_err(), "port {port} still listens");
+    }
+
+    #[tokio::test]
+    async fn no_browser_accepts_a_pasted_redirect_and_opens_nothing() {
+        let mut h = harness(vec![paste_url("code=pasted")], ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "pasted");
+        assert_eq!(auth.via, CodeVia::Paste);
+        assert_eq!(auth.via.as_str(), "paste");
+        assert!(h.browser.opened().is_empty());
+        let transcript = h.prompter.transcript();
+        assert!(
+            transcript
+                .iter()
+                .any(|l| l.starts_with("note: Open this URL to sign in to Example:")),
+            "{transcript:?}"
+        );
+        assert!(transcript.contains(&format!("text: {PASTE_PROMPT}")));
+    }
+
+    #[tokio::test]
+    async fn a_remote_session_pastes_instead_of_opening_a_browser() {
+        let mut h = harness(vec![paste_url("code=remote")], ScriptedBrowser::new());
+        h.ctx.session = Session::new(true, true);
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "remote");
+        assert_eq!(auth.via, CodeVia::Paste);
+        assert!(h.browser.opened().is_empty());
+    }
+
+    #[tokio::test]
+    async fn empty_lines_are_asked_again() {
+        let answers = vec![
+            Answer::Text(String::new()),
+            Answer::Text("  ".to_owned()),
+            paste_url("code=third"),
+        ];
+        let mut h = harness(answers, ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "third");
+        assert_eq!(prompts(&h.prompter), 3);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_state_paste_without_a_terminal_fails_the_login() {
+        let wrong = LoginSecrets::generate(&FixedRandom(SEED + 1)).state;
+        let answers = vec![Answer::Text(format!("state={}&code=x", wrong.as_str()))];
+        let mut h = harness(answers, ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        assert!(
+            matches!(err, OAuthError::Paste(PasteError::WrongState)),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_wrong_state_paste_on_a_terminal_is_explained_and_asked_again() {
+        let wrong = LoginSecrets::generate(&FixedRandom(SEED + 1)).state;
+        let answers = vec![
+            Answer::Text(format!("state={}&code=x", wrong.as_str())),
+            paste_url("code=right"),
+        ];
+        let mut h = harness(answers, ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        h.ctx.session = Session::new(true, false);
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "right");
+        assert_eq!(prompts(&h.prompter), 2);
+        assert!(
+            h.prompter
+                .transcript()
+                .contains(&format!("note: {}", PasteError::WrongState))
+        );
+    }
+
+    #[tokio::test]
+    async fn end_of_input_leaves_the_loopback_callback_to_complete_the_login() {
+        let mut h = harness(vec![], ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        let (tx, rx) = oneshot::channel();
+        let browser = tokio::spawn(async move {
+            let authorize_url: Url = rx.await.unwrap();
+            get_url(&service_redirect(authorize_url.as_str(), "code=late")).await
+        });
+        let auth = login()
+            .run(&h.ctx, move |request| {
+                let url = authorize(request);
+                tx.send(url.clone()).unwrap();
+                url
+            })
+            .await
+            .unwrap();
+        assert_eq!(auth.code.expose_secret(), "late");
+        assert_eq!(auth.via, CodeVia::Loopback);
+        assert_eq!(prompts(&h.prompter), 1, "{:?}", h.prompter.transcript());
+        assert_eq!(browser.await.unwrap().status.as_u16(), 200);
+    }
+
+    #[tokio::test]
+    async fn nothing_arriving_in_time_is_a_timeout_that_says_what_to_do() {
+        let mut h = harness(vec![], ScriptedBrowser::new());
+        h.ctx.options.timeout = Duration::from_millis(50);
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        assert!(matches!(err, OAuthError::TimedOut { .. }), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "no sign-in arrived within 50ms: run the command again (--timeout SECS waits longer)"
+        );
+        assert_eq!(h.browser.opened().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_paste_session_times_out_too() {
+        let mut h = harness(vec![], ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        h.ctx.options.timeout = Duration::from_millis(50);
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        assert!(matches!(err, OAuthError::TimedOut { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_carrying_the_right_state_is_a_denial() {
+        let h = harness(
+            vec![],
+            browser_approving("error=access_denied&error_description=User+declined"),
+        );
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        match &err {
+            OAuthError::Denied {
+                service,
+                error,
+                description,
+            } => {
+                assert_eq!(service, "Example");
+                assert_eq!(error, "access_denied");
+                assert_eq!(description.as_deref(), Some("User declined"));
+            }
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            "Example refused the sign-in: User declined"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pasted_refusal_is_a_denial() {
+        let mut h = harness(
+            vec![paste_url("error=access_denied")],
+            ScriptedBrowser::new(),
+        );
+        h.ctx.options.no_browser = true;
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Example refused the sign-in: access_denied"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pinned_port_in_use_fails_before_anything_is_shown_or_opened() {
+        let holder = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let taken = holder.local_addr().unwrap().port();
+        let mut h = harness(vec![], ScriptedBrowser::new());
+        h.ctx.options.callback_port = Some(taken);
+        let err = login()
+            .run(&h.ctx, |_| panic!("the authorize URL must not be built"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, OAuthError::Callback(CallbackError::PortInUse { port }) if *port == taken),
+            "{err:?}"
+        );
+        assert!(h.browser.opened().is_empty());
+        assert!(h.prompter.transcript().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_occupied_default_port_is_noted_and_the_login_still_succeeds() {
+        let holder = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let taken = holder.local_addr().unwrap().port();
+        let h = harness(vec![], browser_approving("code=moved"));
+        let login = BrowserLogin {
+            default_port: taken,
+            ..login()
+        };
+        let auth = login.run(&h.ctx, authorize).await.unwrap();
+        let port = auth.redirect_uri.port().unwrap();
+        assert_ne!(port, taken);
+        assert_eq!(
+            h.prompter.transcript()[0],
+            format!(
+                "note: port {taken} is in use, so the sign-in callback listens on port {port} instead"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_browser_that_fails_to_open_falls_back_to_paste() {
+        let browser = ScriptedBrowser::following(Box::new(|_| {
+            Err(OpenUrlError {
+                reason: "no display".to_owned(),
+            })
+        }));
+        let h = harness(vec![paste_url("code=fallback")], browser);
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "fallback");
+        assert_eq!(auth.via, CodeVia::Paste);
+        assert_eq!(h.browser.opened().len(), 1);
+        assert!(
+            h.prompter.transcript().contains(
+                &"note: cannot open a browser: no display: open the URL above yourself".to_owned()
+            ),
+            "{:?}",
+            h.prompter.transcript()
+        );
+    }
+
+    #[tokio::test]
+    async fn cancelling_the_paste_prompt_cancels_the_login() {
+        let mut h = harness(vec![Answer::Cancel], ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        assert!(matches!(err, OAuthError::Cancelled), "{err:?}");
+    }
+
+    #[test]
+    fn oauth_errors_map_to_auth_errors_by_what_the_user_can_do() {
+        let cases: Vec<(OAuthError, &str, &str)> = vec![
+            (OAuthError::Cancelled, "Cancelled", "sign-in cancelled"),
+            (
+                OAuthError::Prompt(PromptError::Cancelled),
+                "Cancelled",
+                "sign-in cancelled",
+            ),
+            (
+                OAuthError::Prompt(PromptError::Io("broken".to_owned())),
+                "Prompt",
+                "cannot read input: broken",
+            ),
+            (
+                OAuthError::Paste(PasteError::BareCode),
+                "InvalidInput",
+                "that looks like a bare code",
+            ),
+            (
+                OAuthError::Callback(CallbackError::PortInUse { port: 3000 }),
+                "Unavailable",
+                "port 3000 on localhost is in use",
+            ),
+            (
+                OAuthError::Callback(CallbackError::NoFreePort),
+                "Unavailable",
+                "cannot find a port",
+            ),
+            (
+                OAuthError::Callback(CallbackError::Bind {
+                    addr: (Ipv4Addr::LOCALHOST, 80).into(),
+                    source: std::io::ErrorKind::PermissionDenied.into(),
+                }),
+                "Other",
+                "cannot listen on 127.0.0.1:80",
+            ),
+            (
+                OAuthError::TimedOut {
+                    after: Duration::from_secs(300),
+                },
+                "Unavailable",
+                "no sign-in arrived within 5m: run the command again",
+            ),
+            (
+                OAuthError::Denied {
+                    service: "OpenRouter".to_owned(),
+                    error: "access_denied".to_owned(),
+                    description: None,
+                },
+                "Service",
+                "OpenRouter refused the sign-in: access_denied",
+            ),
+        ];
+        for (error, kind, message) in cases {
+            let mapped = AuthError::from(error);
+            let got_kind = match &mapped {
+                AuthError::Cancelled => "Cancelled",
+                AuthError::Prompt(_) => "Prompt",
+                AuthError::InvalidInput(_) => "InvalidInput",
+                AuthError::Unavailable(_) => "Unavailable",
+                AuthError::Service(_) => "Service",
+                AuthError::Other(_) => "Other",
+                _ => "unknown",
+            };
+            assert_eq!(got_kind, kind, "{mapped}");
+            assert!(mapped.to_string().starts_with(message), "{mapped}");
+        }
+    }
+
+    #[test]
+    fn durations_read_short() {
+        let cases = [
+            (Duration::from_millis(50), "50ms"),
+            (Duration::from_secs(1), "1s"),
+            (Duration::from_secs(90), "1m30s"),
+            (Duration::from_secs(300), "5m"),
+            (Duration::from_secs(3600), "1h"),
+            (Duration::from_secs(3725), "1h2m5s"),
+        ];
+        for (duration, want) in cases {
+            assert_eq!(human_duration(duration), want, "{duration:?}");
+        }
+    }
+
+    #[test]
+    fn the_login_future_can_cross_threads() {
+        fn assert_send<T: Send>(_: &T) {}
+        let ctx = AuthContext::scripted([]);
+        let login = login();
+        let future = login.run(&ctx, authorize);
+        assert_send(&future);
+    }
+}
