@@ -4,12 +4,14 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
 use crate::context::{AuthContext, LoginOptions};
-use crate::scripted::Answer;
+use crate::http::{HttpError, HttpResponse};
+use crate::scripted::{Answer, ScriptedHttp};
 
 /// What a fixture expects of its method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,7 @@ pub struct ScriptedFixture {
     answers: Vec<Answer>,
     options: LoginOptions,
     env: BTreeMap<String, String>,
+    http: Vec<Result<HttpResponse, HttpError>>,
 }
 
 impl ScriptedFixture {
@@ -93,12 +96,19 @@ impl ScriptedFixture {
             answers,
             options: LoginOptions::default(),
             env: BTreeMap::new(),
+            http: Vec::new(),
         }
     }
 
     /// Runs with these login options (a `--profile`, say).
     pub fn with_options(mut self, options: LoginOptions) -> Self {
         self.options = options;
+        self
+    }
+
+    /// Answers the method's HTTP requests with `replies`, in order (see [`ScriptedHttp`]).
+    pub fn with_http(mut self, replies: Vec<Result<HttpResponse, HttpError>>) -> Self {
+        self.http = replies;
         self
     }
 
@@ -131,6 +141,9 @@ impl ContractFixture for ScriptedFixture {
         let mut context = AuthContext::scripted(self.answers.iter().cloned());
         context.options = self.options.clone();
         context.env = self.env.clone();
+        if !self.http.is_empty() {
+            context.http_client = Arc::new(ScriptedHttp::new(self.http.iter().cloned()));
+        }
         Ok(PreparedFixture {
             context,
             guard: None,

@@ -221,7 +221,10 @@ mod tests {
         let request = HttpRequest::post_json("https://x.test/a", &serde_json::json!({"k": "s3"}))
             .with_header("authorization", "Bearer sk-secret");
         let shown = format!("{request:?}");
-        assert!(!shown.contains("sk-secret") && !shown.contains("s3"), "{shown}");
+        assert!(
+            !shown.contains("sk-secret") && !shown.contains("s3"),
+            "{shown}"
+        );
         assert!(shown.contains("authorization"), "{shown}");
         let response = HttpResponse::new(200, br#"{"key":"sk-secret"}"#.to_vec());
         assert!(!format!("{response:?}").contains("sk-secret"));

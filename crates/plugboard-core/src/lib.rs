@@ -32,10 +32,11 @@ pub use context::{
     Random, Session, UrlOpener,
 };
 pub use credential::{Credential, CredentialKind, Provenance, redact};
-pub use http::{
-    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse, NoNetwork,
-};
 pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture, ScriptedFixture};
+pub use http::{
+    DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse,
+    NoNetwork,
+};
 pub use ids::{
     DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_valid_id,
 };

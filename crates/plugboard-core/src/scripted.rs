@@ -221,7 +221,11 @@ impl HttpClient for ScriptedHttp {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .pop_front()
-            .unwrap_or_else(|| Err(HttpError::Unavailable(format!("no scripted reply for {what}"))))
+            .unwrap_or_else(|| {
+                Err(HttpError::Unavailable(format!(
+                    "no scripted reply for {what}"
+                )))
+            })
     }
 }
 

@@ -1,9 +1,16 @@
 //! Contract fixtures for OpenRouter's sign-in methods: the scripted runs under which each must
 //! succeed, and the inputs it must refuse without returning anything.
 
-use plugboard_core::{Answer, ContractFixture, LoginOptions, ProfileId, ScriptedFixture};
+use std::time::Duration;
 
-use crate::provider::PROVIDER_ID;
+use plugboard_core::{
+    Answer, ContractFixture, FixedRandom, HttpError, HttpResponse, LoginOptions, ProfileId,
+    ScriptedFixture,
+};
+use plugboard_oauth::LoginSecrets;
+
+use crate::oauth::{CALLBACK_PATH, OAUTH_METHOD_ID};
+use crate::provider::{BASE_URL_ENV, PROVIDER_ID};
 
 const KEY: &str = "sk-or-v1-0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -12,7 +19,7 @@ pub(crate) fn contract_fixtures() -> Vec<Box<dyn ContractFixture>> {
     let mut named_profile = LoginOptions::default();
     named_profile.profile = ProfileId::new(PROVIDER_ID, "work").ok();
     let api_key = |name, answers| ScriptedFixture::fails(name, PROVIDER_ID, "api-key", answers);
-    vec![
+    let api_key_fixtures: Vec<Box<dyn ContractFixture>> = vec![
         Box::new(ScriptedFixture::succeeds(
             "pasted key is stored",
             PROVIDER_ID,
@@ -43,5 +50,106 @@ pub(crate) fn contract_fixtures() -> Vec<Box<dyn ContractFixture>> {
             vec![Answer::Cancel],
         )),
         Box::new(api_key("no input writes nothing", vec![])),
+    ];
+    api_key_fixtures
+        .into_iter()
+        .chain(oauth_fixtures())
+        .collect()
+}
+
+/// The OAuth method without a browser or network: the redirect is pasted (its state predicted
+/// from the scripted context's fixed randomness) and the exchange is answered by a script.
+fn oauth_fixtures() -> Vec<Box<dyn ContractFixture>> {
+    let state = LoginSecrets::generate(&FixedRandom::default()).state;
+    let redirect = |query: &str| {
+        vec![Answer::Text(format!(
+            "http://localhost:3000{CALLBACK_PATH}?state={}&{query}",
+            state.as_str()
+        ))]
+    };
+    let key_reply = || -> Vec<Result<HttpResponse, HttpError>> {
+        vec![Ok(HttpResponse::new(
+            200,
+            format!(r#"{{"key":"{KEY}","user_id":"user_fixture"}}"#),
+        ))]
+    };
+    let mut paste = LoginOptions::default();
+    paste.no_browser = true;
+    paste.callback_port = Some(0);
+    paste.timeout = Duration::from_secs(20);
+    let mut paste_work = paste.clone();
+    paste_work.profile = ProfileId::new(PROVIDER_ID, "work").ok();
+
+    let case = |fixture: ScriptedFixture, options: &LoginOptions| -> Box<dyn ContractFixture> {
+        Box::new(
+            fixture
+                .with_options(options.clone())
+                .with_env(BASE_URL_ENV, "http://127.0.0.1:9/api/v1"),
+        )
+    };
+    let fails = |name, answers| ScriptedFixture::fails(name, PROVIDER_ID, OAUTH_METHOD_ID, answers);
+    vec![
+        case(
+            ScriptedFixture::succeeds(
+                "pasted redirect is exchanged for a key",
+                PROVIDER_ID,
+                OAUTH_METHOD_ID,
+                redirect("code=fixture-code"),
+            )
+            .with_http(key_reply()),
+            &paste,
+        ),
+        case(
+            ScriptedFixture::succeeds(
+                "--profile names the OAuth profile",
+                PROVIDER_ID,
+                OAUTH_METHOD_ID,
+                redirect("code=fixture-code"),
+            )
+            .with_http(key_reply()),
+            &paste_work,
+        ),
+        case(
+            fails(
+                "pasted redirect with a wrong state is refused",
+                vec![Answer::Text(format!(
+                    "http://localhost:3000{CALLBACK_PATH}?state=forged&code=fixture-code"
+                ))],
+            )
+            .with_http(key_reply()),
+            &paste,
+        ),
+        case(
+            fails(
+                "denied sign-in writes nothing",
+                redirect("error=access_denied&error_description=denied"),
+            )
+            .with_http(key_reply()),
+            &paste,
+        ),
+        case(
+            fails("refused exchange writes nothing", redirect("code=used")).with_http(vec![Ok(
+                HttpResponse::new(403, r#"{"error":{"code":403,"message":"Invalid code"}}"#),
+            )]),
+            &paste,
+        ),
+        case(
+            fails("exchange without a key writes nothing", redirect("code=c"))
+                .with_http(vec![Ok(HttpResponse::new(200, r#"{"user_id":"u"}"#))]),
+            &paste,
+        ),
+        case(
+            fails("cancelled paste writes nothing", vec![Answer::Cancel]).with_http(key_reply()),
+            &paste,
+        ),
+        Box::new(
+            fails(
+                "plain-http base URL off this machine is refused",
+                redirect("code=c"),
+            )
+            .with_options(paste.clone())
+            .with_env(BASE_URL_ENV, "http://openrouter.example/api/v1")
+            .with_http(key_reply()),
+        ),
     ]
 }

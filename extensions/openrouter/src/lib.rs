@@ -1,11 +1,17 @@
-//! The OpenRouter provider: sign-in with an API key the user manages (`openrouter-api-key`).
+//! The OpenRouter provider: browser sign-in with OAuth PKCE (`openrouter-oauth`), whose code
+//! exchange yields an ordinary API key, and an API key the user manages (`openrouter-api-key`).
 //!
 //! The crate registers itself with the host at link time; the host binary names it in its
 //! `extensions.rs` so the linker keeps the registration.
 
+mod endpoints;
+mod exchange;
 mod fixtures;
+mod oauth;
 mod provider;
 
+pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_BASE_URL};
+pub use oauth::{CALLBACK_PATH, DEFAULT_CALLBACK_PORT, OAUTH_METHOD_ID, OAuthMethod};
 pub use provider::{
     API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, OpenRouterProvider, PROVIDER_ID, api_key_method,
 };

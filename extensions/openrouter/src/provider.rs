@@ -2,6 +2,8 @@
 
 use plugboard_core::{ApiKeyMethod, AuthMethod, EnvVar, Provider};
 
+use crate::oauth::OAuthMethod;
+
 /// The provider id: prefix of `openrouter:<profile>` and `openrouter/<model>`.
 pub const PROVIDER_ID: &str = "openrouter";
 /// Holds an API key that wins over stored profiles (unless `--profile` is given).
@@ -16,7 +18,8 @@ const ENV_VARS: &[EnvVar] = &[
     EnvVar::setting(BASE_URL_ENV),
 ];
 
-/// The OpenRouter provider.
+/// The OpenRouter provider: OAuth browser sign-in (`oauth`) and a key the user manages
+/// (`api-key`).
 pub struct OpenRouterProvider {
     methods: Vec<Box<dyn AuthMethod>>,
 }
@@ -25,7 +28,7 @@ impl OpenRouterProvider {
     /// The provider with all its sign-in methods.
     pub fn new() -> Self {
         Self {
-            methods: vec![Box::new(api_key_method())],
+            methods: vec![Box::new(OAuthMethod), Box::new(api_key_method())],
         }
     }
 }

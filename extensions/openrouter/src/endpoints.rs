@@ -1,0 +1,235 @@
+//! Where OpenRouter lives: the API base (`OPENROUTER_BASE_URL`, else config
+//! `providers.openrouter.base_url`, else `https://openrouter.ai/api/v1`) and the authorize page
+//! on the same origin. One place decides it, so sign-in and model calls can never disagree.
+
+use std::net::IpAddr;
+
+use plugboard_core::AuthContext;
+use plugboard_oauth::AuthorizeRequest;
+use thiserror::Error;
+use url::Url;
+
+use crate::provider::{BASE_URL_ENV, PROVIDER_ID};
+
+/// OpenRouter's public API.
+pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
+
+/// The config key (under `providers.openrouter`) that overrides the API base.
+pub const BASE_URL_CONFIG_KEY: &str = "base_url";
+
+/// The resolved API base and the origin its authorize page is served from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Endpoints {
+    /// The API base, without a trailing slash (`https://openrouter.ai/api/v1`).
+    api_base: String,
+    /// `scheme://host[:port]` of the API base.
+    origin: Url,
+}
+
+/// A configured base URL that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub(crate) enum EndpointError {
+    /// Not an absolute URL.
+    #[error("{source_name} is not a valid URL ({reason}): use e.g. {DEFAULT_BASE_URL}")]
+    Invalid { source_name: String, reason: String },
+    /// Plain http to a host that is not this machine: keys and codes would cross the network
+    /// in the clear.
+    #[error(
+        "{source_name} uses {scheme}:// for {host}: only https is allowed, except for a loopback host"
+    )]
+    Insecure {
+        source_name: String,
+        scheme: String,
+        host: String,
+    },
+}
+
+impl Endpoints {
+    /// Resolves the base from the context: the environment first, then config, then the default.
+    pub(crate) fn from_context(ctx: &AuthContext) -> Result<Self, EndpointError> {
+        let configured = ctx
+            .provider_config(PROVIDER_ID)
+            .and_then(|c| c.get(BASE_URL_CONFIG_KEY))
+            .and_then(|v| v.as_str());
+        Self::resolve(ctx.env_var(BASE_URL_ENV), configured)
+    }
+
+    /// Resolves from an environment value and a config value, the environment winning.
+    pub(crate) fn resolve(env: Option<&str>, config: Option<&str>) -> Result<Self, EndpointError> {
+        let (raw, source_name) = match (env.map(str::trim), config.map(str::trim)) {
+            (Some(v), _) if !v.is_empty() => (v, BASE_URL_ENV.to_owned()),
+            (_, Some(v)) if !v.is_empty() => (
+                v,
+                format!("config providers.{PROVIDER_ID}.{BASE_URL_CONFIG_KEY}"),
+            ),
+            _ => (DEFAULT_BASE_URL, "the default base URL".to_owned()),
+        };
+        let url = Url::parse(raw).map_err(|e| EndpointError::Invalid {
+            source_name: source_name.clone(),
+            reason: e.to_string(),
+        })?;
+        let host = match url.host_str() {
+            Some(h) if url.scheme() == "https" || url.scheme() == "http" => h.to_owned(),
+            _ => {
+                return Err(EndpointError::Invalid {
+                    source_name,
+                    reason: "it needs an http(s) scheme and a host".to_owned(),
+                });
+            }
+        };
+        if url.scheme() != "https" && !is_loopback_host(&host) {
+            return Err(EndpointError::Insecure {
+                source_name,
+                scheme: url.scheme().to_owned(),
+                host,
+            });
+        }
+        let mut origin = url.clone();
+        origin.set_path("");
+        origin.set_query(None);
+        origin.set_fragment(None);
+        Ok(Self {
+            api_base: url.as_str().trim_end_matches('/').to_owned(),
+            origin,
+        })
+    }
+
+    /// `<origin>/auth?callback_url=<redirect with ?state=...>&code_challenge=...&code_challenge_method=S256`.
+    ///
+    /// OpenRouter has no `state` parameter of its own; it keeps the callback URL's query and
+    /// adds `code`, so the state travels inside `callback_url` and comes back beside the code.
+    pub(crate) fn authorize_url(&self, request: &AuthorizeRequest<'_>) -> Url {
+        let mut callback = request.redirect_uri.clone();
+        callback
+            .query_pairs_mut()
+            .append_pair("state", request.state.as_str());
+        let mut url = self.origin.clone();
+        url.set_path("/auth");
+        url.query_pairs_mut()
+            .append_pair("callback_url", callback.as_str())
+            .append_pair("code_challenge", request.pkce.challenge())
+            .append_pair("code_challenge_method", request.pkce.method());
+        url
+    }
+
+    /// `POST` here to exchange a code for a key.
+    pub(crate) fn keys_url(&self) -> String {
+        format!("{}/auth/keys", self.api_base)
+    }
+
+    /// The API base, without a trailing slash.
+    #[cfg_attr(not(test), expect(dead_code, reason = "model calls (issue 5) read it"))]
+    pub(crate) fn api_base(&self) -> &str {
+        &self.api_base
+    }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`: traffic that never leaves this machine.
+fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use plugboard_core::FixedRandom;
+    use plugboard_oauth::LoginSecrets;
+
+    use super::*;
+
+    #[test]
+    fn base_url_comes_from_env_then_config_then_default() {
+        let cases = [
+            (None, None, Ok("https://openrouter.ai/api/v1")),
+            (Some(""), Some("  "), Ok("https://openrouter.ai/api/v1")),
+            (
+                Some("http://127.0.0.1:8080/api/v1/"),
+                Some("https://cfg.test/api/v1"),
+                Ok("http://127.0.0.1:8080/api/v1"),
+            ),
+            (
+                None,
+                Some("https://cfg.test/api/v1"),
+                Ok("https://cfg.test/api/v1"),
+            ),
+            (
+                Some("http://localhost:9/v1"),
+                None,
+                Ok("http://localhost:9/v1"),
+            ),
+            (Some("http://[::1]:9/v1"), None, Ok("http://[::1]:9/v1")),
+            (
+                Some("http://openrouter.ai/api/v1"),
+                None,
+                Err(
+                    "OPENROUTER_BASE_URL uses http:// for openrouter.ai: only https is allowed, except for a loopback host",
+                ),
+            ),
+            (
+                None,
+                Some("http://10.0.0.1/api/v1"),
+                Err(
+                    "config providers.openrouter.base_url uses http:// for 10.0.0.1: only https is allowed, except for a loopback host",
+                ),
+            ),
+            (
+                Some("openrouter.ai/api/v1"),
+                None,
+                Err(
+                    "OPENROUTER_BASE_URL is not a valid URL (relative URL without a base): use e.g. https://openrouter.ai/api/v1",
+                ),
+            ),
+            (
+                Some("file:///etc/passwd"),
+                None,
+                Err(
+                    "OPENROUTER_BASE_URL is not a valid URL (it needs an http(s) scheme and a host): use e.g. https://openrouter.ai/api/v1",
+                ),
+            ),
+        ];
+        for (env, config, want) in cases {
+            let got = Endpoints::resolve(env, config);
+            match want {
+                Ok(base) => assert_eq!(got.unwrap().api_base(), base, "{env:?} {config:?}"),
+                Err(message) => assert_eq!(got.unwrap_err().to_string(), message),
+            }
+        }
+    }
+
+    #[test]
+    fn authorize_url_carries_state_inside_the_encoded_callback() {
+        let endpoints = Endpoints::resolve(Some("http://127.0.0.1:8080/api/v1"), None).unwrap();
+        let secrets = LoginSecrets::generate(&FixedRandom(9));
+        let redirect = Url::parse("http://localhost:3000/openrouter-oauth/callback").unwrap();
+        let url = endpoints.authorize_url(&AuthorizeRequest {
+            redirect_uri: &redirect,
+            state: &secrets.state,
+            pkce: &secrets.pkce,
+        });
+        assert_eq!(url.origin().ascii_serialization(), "http://127.0.0.1:8080");
+        assert_eq!(url.path(), "/auth");
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let callback = format!(
+            "http://localhost:3000/openrouter-oauth/callback?state={}",
+            secrets.state.as_str()
+        );
+        assert_eq!(
+            pairs,
+            [
+                ("callback_url".to_owned(), callback),
+                (
+                    "code_challenge".to_owned(),
+                    secrets.pkce.challenge().to_owned()
+                ),
+                ("code_challenge_method".to_owned(), "S256".to_owned()),
+            ]
+        );
+        // The callback's own `?` and `=` are encoded, so OpenRouter sees one parameter.
+        assert!(url.as_str().contains("callback%3Fstate%3D"), "{url}");
+        assert_eq!(
+            endpoints.keys_url(),
+            "http://127.0.0.1:8080/api/v1/auth/keys"
+        );
+    }
+}
