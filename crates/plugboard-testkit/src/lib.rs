@@ -1,1 +1,27 @@
-//! Test-only doubles for plugboard (work in progress in this commit series).
+//! Test-only doubles for plugboard: an [`OpenRouterDouble`] (a real HTTP server on loopback that
+//! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), and a scripted
+//! browser ([`approve`], [`deny`], [`redirect_for`]) that follows its consent page in place of a
+//! human.
+//!
+//! Nothing here depends on plugboard's own crates: the double checks plugboard from the outside,
+//! against what OpenRouter does, not against what plugboard expects it to do.
+
+mod body;
+mod browser;
+mod conn;
+mod double;
+mod fault;
+mod html;
+mod routes;
+mod state;
+
+pub use body::OVERSIZED_BYTES;
+pub use browser::{
+    FollowError, FollowOutcome, approve, approve_async, approve_in_background, deny, deny_async,
+    redirect_for, redirect_for_async,
+};
+pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
+pub use fault::{Endpoint, Fault, ParseFaultError};
+pub use html::CONSENT_TITLE;
+pub use routes::{MAX_REQUEST_BYTES, NO_CREDENTIALS, UNKNOWN_KEY};
+pub use state::RequestRecord;
