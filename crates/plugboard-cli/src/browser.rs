@@ -33,9 +33,16 @@ impl UrlOpener for SystemBrowser {
 }
 
 /// Whether this session cannot show a local browser: an SSH session, or Linux without a
-/// display server.
+/// display server. A `$BROWSER` the user set wins over both: it may be a text browser, a script
+/// that hands the URL elsewhere, or a test's scripted browser, none of which need a display.
 pub(crate) fn remote_session() -> bool {
-    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    is_remote(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+fn is_remote(set: impl Fn(&str) -> bool) -> bool {
+    if set("BROWSER") {
+        return false;
+    }
     let ssh = set("SSH_CONNECTION") || set("SSH_TTY");
     let no_display = cfg!(target_os = "linux") && !set("DISPLAY") && !set("WAYLAND_DISPLAY");
     ssh || no_display
@@ -78,6 +85,22 @@ fn open_with_browser_env(list: &str, url: &str) -> Result<(), OpenUrlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browser_env_wins_then_ssh_then_a_missing_display_means_remote() {
+        let cases: &[(&[&str], bool)] = &[
+            (&["BROWSER", "SSH_CONNECTION"], false),
+            (&["BROWSER"], false),
+            (&["SSH_CONNECTION", "DISPLAY"], true),
+            (&["SSH_TTY", "WAYLAND_DISPLAY"], true),
+            (&["DISPLAY"], false),
+            (&["WAYLAND_DISPLAY"], false),
+            (&[], cfg!(target_os = "linux")),
+        ];
+        for (set, want) in cases {
+            assert_eq!(is_remote(|name| set.contains(&name)), *want, "{set:?}");
+        }
+    }
 
     #[test]
     fn browser_env_falls_through_to_a_command_that_runs() {

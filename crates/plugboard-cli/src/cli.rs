@@ -77,9 +77,15 @@ pub(crate) enum AuthCommand {
 const LOGIN_EXAMPLES: &str = "\
 Examples:
   plugboard models auth login                       # pick from the menu (needs a terminal)
-  plugboard models auth login --provider openrouter --method api-key
+  plugboard models auth login --provider openrouter --method oauth
+  plugboard models auth login --provider openrouter --method oauth --no-browser   # over SSH
   plugboard models auth login --choice openrouter-api-key --profile work
   printf '%s\\n' \"$KEY\" | plugboard models auth login --provider openrouter --method api-key
+
+Browser sign-in prints the URL and opens a browser ($BROWSER if set). Over SSH, without a display
+or with --no-browser, open the URL anywhere and paste the address the browser lands on; the
+loopback callback keeps listening meanwhile. Without a terminal, the redirect URL is read from
+standard input.
 
 An API key is never taken as an argument: it is asked for (hidden) on a terminal, or read as one
 line from standard input.";
@@ -113,6 +119,17 @@ pub(crate) struct LoginArgs {
     /// Also make the provider's suggested model the default
     #[arg(long)]
     pub(crate) set_default: bool,
+    /// Browser sign-in: never open a browser; paste the redirect URL instead (the loopback
+    /// callback still listens)
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// Browser sign-in: listen for the callback on this localhost port (0: any free port);
+    /// fails if it is taken. Default: 3000, or a free port when 3000 is taken
+    #[arg(long, value_name = "N")]
+    pub(crate) port: Option<u16>,
+    /// Browser sign-in: give up after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) timeout: u64,
 }
 
 #[derive(Debug, Args)]

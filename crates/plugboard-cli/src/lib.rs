@@ -39,10 +39,16 @@ pub fn main() -> ExitCode {
         console::set_colors_enabled_stderr(false);
     }
     let result = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
+        .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|runtime| runtime.block_on(run(cli)));
+        .and_then(|runtime| {
+            let result = runtime.block_on(run(cli));
+            // A prompt that lost a race (a paste prompt when the browser callback won) may
+            // still be blocked reading stdin; dropping the runtime would wait for it forever.
+            runtime.shutdown_background();
+            result
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -17,6 +17,8 @@ mod login;
 mod logout;
 #[path = "cli/models_set.rs"]
 mod models_set;
+#[path = "cli/oauth.rs"]
+mod oauth;
 #[path = "cli/plugins.rs"]
 mod plugins;
 #[path = "cli/status.rs"]

@@ -2,13 +2,14 @@
 //! terminal), run the method, and write what it returns in one transaction.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow};
 use plugboard_core::{
     AuthContext, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef, ProfileId, Prompter,
     Provider, Session,
 };
+use plugboard_oauth::NetworkClient;
 use plugboard_store::apply_merge_patch;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
@@ -52,6 +53,9 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
 
     let mut ctx = context(app, provider, prompter)?;
     ctx.options.profile = profile;
+    ctx.options.no_browser = args.no_browser;
+    ctx.options.callback_port = args.port;
+    ctx.options.timeout = Duration::from_secs(args.timeout);
     let result = method.run(&mut ctx).await.with_context(|| {
         format!(
             "{} sign-in with {} failed, nothing was stored",
@@ -158,6 +162,10 @@ fn context(
         Arc::new(OsRandom),
     );
     ctx.session = Session::new(app.terminal.interactive, remote_session());
+    if let Some(seconds) = http_timeout_env()? {
+        ctx.http.request_timeout = Duration::from_secs(seconds);
+    }
+    ctx.http_client = Arc::new(NetworkClient::new(&ctx.http)?);
     ctx.config = app.config().load()?;
     ctx.env = provider
         .env_vars()
@@ -170,6 +178,23 @@ fn context(
         .collect();
     Ok(ctx)
 }
+
+/// `PLUGBOARD_HTTP_TIMEOUT`: the longest a request to a provider's service may take, in whole
+/// seconds (for slow links, and for tests of a slow service).
+fn http_timeout_env() -> anyhow::Result<Option<u64>> {
+    let Some(raw) = std::env::var_os(HTTP_TIMEOUT_ENV) else {
+        return Ok(None);
+    };
+    match raw.to_str().map(str::trim).map(str::parse::<u64>) {
+        Some(Ok(seconds)) if (1..=3600).contains(&seconds) => Ok(Some(seconds)),
+        _ => usage(format!(
+            "{HTTP_TIMEOUT_ENV} must be a whole number of seconds from 1 to 3600, not {raw:?}"
+        )),
+    }
+}
+
+/// Overrides the HTTP request timeout (seconds).
+pub(crate) const HTTP_TIMEOUT_ENV: &str = "PLUGBOARD_HTTP_TIMEOUT";
 
 /// Decides which provider and method to run, from `--choice`, `--provider`/`--method`, or the
 /// menu; without a terminal, anything left open is a usage error listing the valid answers.

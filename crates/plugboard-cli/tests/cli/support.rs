@@ -299,3 +299,195 @@ pub(crate) fn mode(path: &Path) -> u32 {
         .mode()
         & 0o777
 }
+
+impl Plugboard {
+    /// Remembers `secret` (a key a double issued, say) so every later run asserts it never
+    /// appears in output.
+    pub(crate) fn remember_secret(&self, secret: &str) {
+        remember(&mut self.secrets.borrow_mut(), secret);
+    }
+
+    /// Starts plugboard like [`Plugboard::spawn`], with stderr read as it arrives, so a test
+    /// can act on what plugboard says (the URL it prints) while it runs.
+    pub(crate) fn spawn_watched(&self, args: &[&str], env: &[(&str, &str)]) -> Watched {
+        let mut child = self.spawn(args, env);
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (lines, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+                let Ok(line) = line else { break };
+                all.push_str(&line);
+                all.push('\n');
+                let _ = lines.send(line);
+            }
+            all
+        });
+        Watched {
+            child,
+            lines: rx,
+            reader,
+            env: env
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    /// Waits for a [`Watched`] run fed `stdin` and checks its output like [`Plugboard::run`].
+    pub(crate) fn wait_watched(&self, watched: Watched, stdin: &str) -> Run {
+        let Watched {
+            child, reader, env, ..
+        } = watched;
+        let output = child.wait_with_output().expect("plugboard runs to the end");
+        let stderr = reader.join().expect("the stderr reader does not panic");
+        let output = Output {
+            stderr: stderr.into_bytes(),
+            ..output
+        };
+        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        self.finish(stdin.as_bytes(), &env, &output)
+    }
+}
+
+/// A running plugboard whose stderr lines a test can wait for.
+pub(crate) struct Watched {
+    pub(crate) child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    reader: std::thread::JoinHandle<String>,
+    env: Vec<(String, String)>,
+}
+
+impl Watched {
+    /// The first stderr line from now on that contains `needle`; panics if plugboard closes
+    /// stderr (exits) first or nothing arrives within a minute.
+    #[track_caller]
+    pub(crate) fn line_containing(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no stderr line containing {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// The authorize URL plugboard printed (the line that has `/auth?`).
+    #[track_caller]
+    pub(crate) fn authorize_url(&self) -> String {
+        let line = self.line_containing("/auth?");
+        line.split_whitespace()
+            .find(|word| word.contains("/auth?"))
+            .expect("the line has the URL")
+            .to_owned()
+    }
+
+    /// Feeds `stdin` and closes it.
+    pub(crate) fn feed(&mut self, stdin: &str) {
+        Plugboard::feed(&mut self.child, stdin);
+    }
+}
+
+/// A `$BROWSER` that hands each URL to the test: a shell script appending it to a file the test
+/// polls. The test then plays the browser (see `plugboard_testkit`).
+pub(crate) struct HandoffBrowser {
+    dir: TempDir,
+}
+
+impl HandoffBrowser {
+    pub(crate) fn new() -> Self {
+        let dir = TempDir::new().expect("a temporary directory");
+        let script = dir.path().join("browser");
+        let opened = dir.path().join("opened");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{}'\n",
+                opened.display()
+            ),
+        )
+        .expect("the browser script is written");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+                .expect("the browser script is executable");
+        }
+        Self { dir }
+    }
+
+    /// The value for `$BROWSER`.
+    pub(crate) fn command(&self) -> String {
+        self.dir.path().join("browser").display().to_string()
+    }
+
+    /// The URLs opened so far.
+    pub(crate) fn opened(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("opened"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Polls until plugboard has opened a URL, and returns it; panics after a minute.
+    #[track_caller]
+    pub(crate) fn wait_for_url(&self) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Some(url) = self.opened().into_iter().next() {
+                return url;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "plugboard opened no URL within a minute"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Tests that let plugboard pick its default callback port (3000) hold this, so they do not
+/// take the port from each other; the others pass `--port 0`.
+pub(crate) static DEFAULT_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// One raw HTTP/1.1 request to `url` with `method`, for probing the callback server the way a
+/// stray or hostile client would; returns the status code and the body.
+pub(crate) fn probe(method: &str, url: &str) -> (u16, String) {
+    let url = url::Url::parse(url).expect("an absolute URL");
+    let port = url.port_or_known_default().expect("a port");
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("the callback server listens");
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    write!(
+        stream,
+        "{method} {target} HTTP/1.1\r\nHost: localhost:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("the request is sent");
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).expect("a response");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The loopback callback URL (with its state) inside an authorize URL.
+pub(crate) fn callback_in(authorize_url: &str) -> url::Url {
+    let url = url::Url::parse(authorize_url).expect("an absolute URL");
+    let callback = url
+        .query_pairs()
+        .find(|(k, _)| k == "callback_url")
+        .map(|(_, v)| v.into_owned())
+        .expect("the authorize URL has a callback_url");
+    url::Url::parse(&callback).expect("the callback is a URL")
+}
