@@ -4,6 +4,7 @@
 
 use std::io::{self, BufRead, IsTerminal, Read};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{FuzzySelect, Input, Password, Select};
@@ -42,11 +43,25 @@ impl Terminal {
 /// Prompts on the terminal, or reads answers from stdin when there is none.
 pub(crate) struct TerminalPrompter {
     terminal: Terminal,
+    /// A text prompt is drawn and waiting. A prompt can lose a race (the browser callback
+    /// arrives while a paste prompt waits); the next line drawn then replaces the prompt's
+    /// line instead of running on after it.
+    prompt_open: Arc<AtomicBool>,
 }
 
 impl TerminalPrompter {
     pub(crate) fn new(terminal: Terminal) -> Arc<Self> {
-        Arc::new(Self { terminal })
+        Arc::new(Self {
+            terminal,
+            prompt_open: Arc::default(),
+        })
+    }
+
+    /// Clears a prompt that is still drawn but no longer wanted.
+    fn close_abandoned_prompt(&self) {
+        if self.prompt_open.swap(false, Ordering::SeqCst) {
+            let _ = console::Term::stderr().clear_line();
+        }
     }
 
     fn theme(color: bool) -> Box<dyn Theme + Send> {
@@ -72,11 +87,15 @@ impl Prompter for TerminalPrompter {
     async fn text(&self, prompt: &str) -> Result<String, PromptError> {
         let (prompt, color) = (prompt.to_owned(), self.terminal.color);
         if self.terminal.interactive {
+            let open = Arc::clone(&self.prompt_open);
+            open.store(true, Ordering::SeqCst);
             Self::blocking(move || {
-                Input::<String>::with_theme(&*Self::theme(color))
+                let answer = Input::<String>::with_theme(&*Self::theme(color))
                     .with_prompt(prompt)
                     .interact_text_on(&console::Term::stderr())
-                    .map_err(dialoguer_error)
+                    .map_err(dialoguer_error);
+                open.store(false, Ordering::SeqCst);
+                answer
             })
             .await
         } else {
@@ -132,6 +151,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn progress(&self, message: &str) -> Box<dyn Progress> {
+        self.close_abandoned_prompt();
         if self.terminal.interactive {
             let bar = ProgressBar::new_spinner().with_message(message.to_owned());
             if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
@@ -145,6 +165,7 @@ impl Prompter for TerminalPrompter {
     }
 
     fn note(&self, message: &str) {
+        self.close_abandoned_prompt();
         crate::output::note(message);
     }
 }

@@ -235,12 +235,18 @@ impl BrowserLogin {
             "After signing in, the browser goes to {redirect_uri}; if that page does not load, \
              copy the whole address from the browser's address bar and paste it here"
         ));
-        tokio::select! {
+        let waited = tokio::select! {
             biased;
             outcome = server.wait() => Ok((outcome, CodeVia::Loopback)),
             pasted = paste_loop(ctx, state) => pasted.map(|outcome| (outcome, CodeVia::Paste)),
             () = tokio::time::sleep(timeout) => Err(timed_out),
+        };
+        // The paste prompt may still be showing: say why it no longer matters.
+        if let Ok((_, CodeVia::Loopback)) = &waited {
+            ctx.prompter
+                .note("the browser reached the loopback callback; nothing to paste");
         }
+        waited
     }
 
     /// Opens `url` if this session may; says why not when opening fails.
