@@ -1,0 +1,94 @@
+//! Budget (docs/performance.md): a whole OpenRouter OAuth login against the local double, with
+//! a browser that approves at once, takes under 100 ms.
+//!
+//! "Whole" means what `plugboard models auth login --method oauth` does after start-up: PKCE
+//! and state, the loopback server, the authorize URL, the browser's consent and redirect, the
+//! callback, the code exchange over HTTP, and the store write. Only the person is left out.
+#![expect(
+    clippy::expect_used,
+    reason = "a benchmark that cannot set up or whose login fails must stop loudly"
+)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use plugboard_core::{
+    AuthContext, AuthMethod, Clock, HttpSettings, OpenUrlError, Random, ScriptedBrowser,
+    ScriptedPrompter,
+};
+use plugboard_oauth::NetworkClient;
+use plugboard_openrouter::{BASE_URL_ENV, OAuthMethod};
+use plugboard_store::CredentialStore;
+use plugboard_testkit::{OpenRouterDouble, approve_in_background};
+use rand::Rng;
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, dest: &mut [u8]) {
+        rand::rng().fill_bytes(dest);
+    }
+}
+
+/// A browser that approves the consent page the moment it is asked to open it.
+fn instant_browser() -> ScriptedBrowser {
+    ScriptedBrowser::following(Box::new(|url: &str| {
+        // Off the login's thread: the login must keep serving its callback meanwhile.
+        drop(approve_in_background(url.to_owned()));
+        Ok::<(), OpenUrlError>(())
+    }))
+}
+
+fn login(c: &mut Criterion) {
+    let double = OpenRouterDouble::start().expect("the double starts");
+    let home = tempfile::tempdir().expect("a temporary directory");
+    let mut store = CredentialStore::open(&home.path().join("credentials.sqlite"))
+        .expect("the store opens");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let client: Arc<NetworkClient> =
+        Arc::new(NetworkClient::new(&HttpSettings::default()).expect("an HTTP client"));
+    let env = BTreeMap::from([(BASE_URL_ENV.to_owned(), double.api_base())]);
+
+    c.bench_function("oauth login against the double, instant browser", |b| {
+        b.iter(|| {
+            let mut ctx = AuthContext::new(
+                Arc::new(ScriptedPrompter::new([])),
+                Arc::new(instant_browser()),
+                Arc::new(SystemClock),
+                Arc::new(OsRandom),
+            );
+            ctx.http_client = client.clone();
+            ctx.env = env.clone();
+            // Any free port: the default (3000) may be held by something on this machine.
+            ctx.options.callback_port = Some(0);
+            let result = runtime
+                .block_on(OAuthMethod.run(&mut ctx))
+                .expect("the login succeeds");
+            store
+                .write_profiles(
+                    result
+                        .profiles
+                        .iter()
+                        .map(|p| (&p.profile_id, &p.credential)),
+                    SystemTime::now(),
+                )
+                .expect("the store write succeeds");
+        });
+    });
+}
+
+criterion_group!(benches, login);
+criterion_main!(benches);
