@@ -403,3 +403,15 @@ fn last_error(run: &Run, code: i32) -> &str {
     assert_eq!(run.stderr.lines().last(), Some(errors[0]), "{run:#?}");
     errors[0]
 }
+
+#[test]
+fn a_provider_with_two_methods_and_no_terminal_asks_for_method_with_exit_2() {
+    let pb = Plugboard::new();
+    let run = pb.run(
+        &["models", "auth", "login", "--provider", "openrouter"],
+        "",
+        &[],
+    );
+    let line = run.error_line(2);
+    assert!(line.contains("--method (oauth, api-key)"), "{line}");
+}

@@ -38,7 +38,7 @@ fn plugins_list_mentions_openrouter_in_plain_text() {
 }
 
 #[test]
-fn auth_choices_offer_openrouter_api_key_and_mark_openrouter_signed_in_after_a_login() {
+fn auth_choices_offer_openrouter_oauth_first_then_the_api_key_and_mark_openrouter_signed_in() {
     let pb = Plugboard::new();
     let choices = |pb: &Plugboard| {
         pb.run(&["models", "auth", "choices", "--json"], "", &[])
@@ -72,6 +72,24 @@ fn auth_choices_offer_openrouter_api_key_and_mark_openrouter_signed_in_after_a_l
     assert_eq!(choice["method"], "api-key");
     assert_eq!(choice["kind"], "api_key");
     assert_eq!(before["signed_in"], json!(false), "{before:#}");
+    assert_eq!(before["hint"], "OAuth or API key");
+    let ids: Vec<&str> = before["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["choice_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["openrouter-oauth", "openrouter-api-key"], "featured first");
+    let oauth = &before["choices"][0];
+    assert_eq!(
+        (&oauth["method"], &oauth["kind"], &oauth["hint"], &oauth["featured"]),
+        (
+            &json!("oauth"),
+            &json!("oauth"),
+            &json!("Browser sign-in"),
+            &json!(true)
+        )
+    );
 
     pb.login(&key(1), &[]);
     let after = group_of(&choices(&pb));
