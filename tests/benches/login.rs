@@ -52,8 +52,8 @@ fn instant_browser() -> ScriptedBrowser {
 fn login(c: &mut Criterion) {
     let double = OpenRouterDouble::start().expect("the double starts");
     let home = tempfile::tempdir().expect("a temporary directory");
-    let mut store = CredentialStore::open(&home.path().join("credentials.sqlite"))
-        .expect("the store opens");
+    let mut store =
+        CredentialStore::open(&home.path().join("credentials.sqlite")).expect("the store opens");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -450,18 +450,7 @@ fn page(status: StatusCode, title: &str, message_html: &str) -> Response<Full<By
 
 /// Escapes text for an HTML element's content or a quoted attribute.
 pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_safe(text).into_owned()
 }
 
 /// Text from a callback made safe to show: no control characters (a terminal would obey
@@ -722,7 +711,9 @@ mod tests {
         .await;
         assert_page_headers(&reply);
         assert!(
-            reply.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            reply
+                .body
+                .contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"),
             "{}",
             reply.body
         );
@@ -1003,6 +994,7 @@ mod tests {
             ("a & b", "a &amp; b"),
             ("\"double\"", "&quot;double&quot;"),
             ("'single'", "&#x27;single&#x27;"),
+            ("a/b", "a&#x2F;b"),
             ("&amp;", "&amp;amp;"),
             ("ünïcödé", "ünïcödé"),
             ("", ""),

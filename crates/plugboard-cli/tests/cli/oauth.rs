@@ -53,6 +53,17 @@ fn issued_key(pb: &Plugboard, double: &OpenRouterDouble) -> String {
     key
 }
 
+/// Asserts `openrouter:default` holds the key the double issued last; returns that profile from
+/// `models status --json`.
+#[track_caller]
+fn stored_default_profile(pb: &Plugboard, double: &OpenRouterDouble) -> serde_json::Value {
+    let key = issued_key(pb, double);
+    let status = pb.openrouter_status();
+    let stored = profile(&status, "openrouter:default").clone();
+    assert_eq!(stored["redacted"], redacted(&key), "{stored:#}");
+    stored
+}
+
 #[test]
 fn loopback_login_with_a_browser_stores_the_default_profile_with_oauth_provenance() {
     let _port = DEFAULT_PORT.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,11 +141,8 @@ fn paste_login_without_a_tty_reads_the_redirect_from_stdin() {
         "--no-browser opened {:?}",
         browser.opened()
     );
-    let key = issued_key(&pb, &double);
-    let status = pb.openrouter_status();
-    let stored = profile(&status, "openrouter:default");
-    assert_eq!(stored["redacted"], redacted(&key), "{run:#?}");
-    assert_eq!(stored["provenance"]["callback"], "paste");
+    let stored = stored_default_profile(&pb, &double);
+    assert_eq!(stored["provenance"]["callback"], "paste", "{run:#?}");
 }
 
 #[test]
@@ -149,12 +157,8 @@ fn end_of_stdin_does_not_end_a_paste_login_that_the_loopback_then_completes() {
     let followed = plugboard_testkit::approve(&url).unwrap();
     assert_eq!(followed.callback_status, 200, "{followed:?}");
     pb.wait_watched(login, "").success();
-    issued_key(&pb, &double);
-    let status = pb.openrouter_status();
-    assert_eq!(
-        profile(&status, "openrouter:default")["provenance"]["callback"],
-        "loopback"
-    );
+    let stored = stored_default_profile(&pb, &double);
+    assert_eq!(stored["provenance"]["callback"], "loopback");
 }
 
 #[test]
@@ -221,12 +225,7 @@ fn strays_sent_before_the_real_callback_leave_the_login_running() {
     let followed = plugboard_testkit::approve(&url).unwrap();
     assert_eq!(followed.callback_status, 200, "{followed:?}");
     pb.wait_watched(login, "").success();
-    let key = issued_key(&pb, &double);
-    let status = pb.openrouter_status();
-    assert_eq!(
-        profile(&status, "openrouter:default")["redacted"],
-        redacted(&key)
-    );
+    stored_default_profile(&pb, &double);
 }
 
 #[test]
@@ -362,12 +361,7 @@ fn a_503_from_the_exchange_is_retried_once_and_the_login_succeeds() {
     let login = start(&pb, &double, &browser, &["--port", "0"]);
     plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
     pb.wait_watched(login, "").success();
-    let key = issued_key(&pb, &double);
-    let status = pb.openrouter_status();
-    assert_eq!(
-        profile(&status, "openrouter:default")["redacted"],
-        redacted(&key)
-    );
+    stored_default_profile(&pb, &double);
 }
 
 #[test]

@@ -79,10 +79,19 @@ fn auth_choices_offer_openrouter_oauth_first_then_the_api_key_and_mark_openroute
         .iter()
         .map(|c| c["choice_id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["openrouter-oauth", "openrouter-api-key"], "featured first");
+    assert_eq!(
+        ids,
+        ["openrouter-oauth", "openrouter-api-key"],
+        "featured first"
+    );
     let oauth = &before["choices"][0];
     assert_eq!(
-        (&oauth["method"], &oauth["kind"], &oauth["hint"], &oauth["featured"]),
+        (
+            &oauth["method"],
+            &oauth["kind"],
+            &oauth["hint"],
+            &oauth["featured"]
+        ),
         (
             &json!("oauth"),
             &json!("oauth"),
