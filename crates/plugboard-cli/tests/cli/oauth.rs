@@ -305,19 +305,20 @@ fn no_callback_within_the_timeout_ends_the_login_and_writes_nothing() {
 
 #[test]
 fn every_exchange_fault_is_one_clear_line_and_the_earlier_key_stays() {
-    // (fault, what the error line says)
+    // (fault, PLUGBOARD_HTTP_TIMEOUT, what the error line says); only the slow case gets a
+    // short timeout, so a busy machine cannot turn the other cases into timeouts.
     let cases = [
-        (Fault::Status(500), "HTTP 500"),
-        (Fault::NotJson, "not the JSON"),
-        (Fault::Oversized, "larger than"),
-        (Fault::ConnectionReset, "cannot exchange the code"),
-        (Fault::MissingKey, "has no key"),
-        (Fault::EmptyKey, "has no key"),
-        (Fault::ReusedCode, "code already used"),
-        (Fault::Slow(Duration::from_secs(3)), "within 1 s"),
+        (Fault::Status(500), "30", "HTTP 500"),
+        (Fault::NotJson, "30", "not the JSON"),
+        (Fault::Oversized, "30", "larger than"),
+        (Fault::ConnectionReset, "30", "cannot exchange the code"),
+        (Fault::MissingKey, "30", "has no key"),
+        (Fault::EmptyKey, "30", "has no key"),
+        (Fault::ReusedCode, "30", "code already used"),
+        (Fault::Slow(Duration::from_secs(4)), "1", "within 1 s"),
     ];
     let double = OpenRouterDouble::start().unwrap();
-    for (fault, says) in cases {
+    for (fault, timeout, says) in cases {
         let pb = Plugboard::new();
         let earlier = key(40);
         pb.login(&earlier, &[]);
@@ -328,7 +329,7 @@ fn every_exchange_fault_is_one_clear_line_and_the_earlier_key_stays() {
         let env = [
             ("OPENROUTER_BASE_URL", double.api_base()),
             ("BROWSER", browser.command()),
-            ("PLUGBOARD_HTTP_TIMEOUT", "1".to_owned()),
+            ("PLUGBOARD_HTTP_TIMEOUT", timeout.to_owned()),
         ];
         let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let login = pb.spawn_watched(&args(&["--port", "0"]), &env);
@@ -340,6 +341,7 @@ fn every_exchange_fault_is_one_clear_line_and_the_earlier_key_stays() {
         let line = last_error(&run, 1);
         assert!(line.contains(says), "{fault:?}: {line}");
         assert!(line.contains("nothing was stored"), "{fault:?}: {line}");
+        assert!(double.issued_keys().is_empty(), "{fault:?} issued a key");
         assert_eq!(
             profile(
                 &openrouter(&pb.status(&[], &[])).clone(),
