@@ -35,7 +35,10 @@ enum Proxies {
     FromEnvironment,
     /// Every non-loopback request through this proxy URL; lets tests check the choice without
     /// setting process-wide variables.
-    #[cfg_attr(not(test), allow(dead_code))]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only tests pin a proxy; users set the variables")
+    )]
     Fixed(String),
 }
 
