@@ -277,8 +277,9 @@ fn host_label(url: &Url) -> String {
     }
 }
 
-/// Whether `url` points at this machine: `localhost`, `127.0.0.0/8` or `::1`.
-fn is_loopback(url: &Url) -> bool {
+/// Whether `url` points at this machine: `localhost`, `127.0.0.0/8` or `::1`. Such traffic is
+/// never proxied, and may use plain http.
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Domain(domain)) => {
             let domain = domain.strip_suffix('.').unwrap_or(domain);

@@ -16,7 +16,7 @@ mod testing;
 
 pub use callback::{CallbackConfig, CallbackError, CallbackOutcome, CallbackServer, PortChoice};
 pub use flow::{Authorization, AuthorizeRequest, BrowserLogin, CodeVia, OAuthError};
-pub use http::{NetworkClient, NetworkClientError, sanitize_line, send_with_retry};
+pub use http::{NetworkClient, NetworkClientError, is_loopback, sanitize_line, send_with_retry};
 pub use paste::{PasteError, parse_pasted_redirect};
 pub use pkce::{CHALLENGE_METHOD, Pkce, PkceError};
 pub use state::{LoginSecrets, State};

@@ -2,10 +2,8 @@
 //! `providers.openrouter.base_url`, else `https://openrouter.ai/api/v1`) and the authorize page
 //! on the same origin. One place decides it, so sign-in and model calls can never disagree.
 
-use std::net::IpAddr;
-
 use plugboard_core::AuthContext;
-use plugboard_oauth::AuthorizeRequest;
+use plugboard_oauth::{AuthorizeRequest, is_loopback};
 use thiserror::Error;
 use url::Url;
 
@@ -77,7 +75,7 @@ impl Endpoints {
                 });
             }
         };
-        if url.scheme() != "https" && !is_loopback_host(&host) {
+        if url.scheme() != "https" && !is_loopback(&url) {
             return Err(EndpointError::Insecure {
                 source_name,
                 scheme: url.scheme().to_owned(),
@@ -122,13 +120,6 @@ impl Endpoints {
     pub(crate) fn api_base(&self) -> &str {
         &self.api_base
     }
-}
-
-/// `localhost`, `127.0.0.0/8` or `::1`: traffic that never leaves this machine.
-fn is_loopback_host(host: &str) -> bool {
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    bare.eq_ignore_ascii_case("localhost")
-        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
