@@ -194,7 +194,7 @@ fn http_timeout_env() -> anyhow::Result<Option<u64>> {
 }
 
 /// Overrides the HTTP request timeout (seconds).
-pub(crate) const HTTP_TIMEOUT_ENV: &str = "PLUGBOARD_HTTP_TIMEOUT";
+const HTTP_TIMEOUT_ENV: &str = "PLUGBOARD_HTTP_TIMEOUT";
 
 /// Decides which provider and method to run, from `--choice`, `--provider`/`--method`, or the
 /// menu; without a terminal, anything left open is a usage error listing the valid answers.
