@@ -572,6 +572,16 @@ mod tests {
         }
     }
 
+    /// Sends the real callback (right state, `code`) and asserts the wait ends with that code.
+    async fn assert_real_callback_completes(server: &mut CallbackServer, code: &str) {
+        get(
+            v4(server),
+            &callback(&format!("{}&code={code}", right_state())),
+        )
+        .await;
+        assert_eq!(expect_code(server.wait().await), code);
+    }
+
     /// The wait has not ended: checked without sleeping, by polling once.
     async fn still_waiting(server: &mut CallbackServer) -> bool {
         tokio::select! {
@@ -788,12 +798,7 @@ mod tests {
         );
         assert!(still_waiting(&mut server).await);
 
-        get(
-            v4(&server),
-            &callback(&format!("{}&code=real", right_state())),
-        )
-        .await;
-        assert_eq!(expect_code(server.wait().await), "real");
+        assert_real_callback_completes(&mut server, "real").await;
     }
 
     #[tokio::test]
@@ -804,12 +809,7 @@ mod tests {
         half.write_all(b"GET /example/callback?state=")
             .await
             .unwrap();
-        get(
-            v4(&server),
-            &callback(&format!("{}&code=real", right_state())),
-        )
-        .await;
-        assert_eq!(expect_code(server.wait().await), "real");
+        assert_real_callback_completes(&mut server, "real").await;
     }
 
     #[tokio::test]
@@ -817,12 +817,7 @@ mod tests {
         let mut server = any_port().await;
         assert!(still_waiting(&mut server).await);
         assert!(still_waiting(&mut server).await);
-        get(
-            v4(&server),
-            &callback(&format!("{}&code=kept", right_state())),
-        )
-        .await;
-        assert_eq!(expect_code(server.wait().await), "kept");
+        assert_real_callback_completes(&mut server, "kept").await;
     }
 
     #[tokio::test]
@@ -835,8 +830,7 @@ mod tests {
         assert!(server.fell_back());
         assert_ne!(server.port(), taken);
         assert_eq!(server.redirect_uri().port(), Some(server.port()));
-        get(v4(&server), &callback(&format!("{}&code=c", right_state()))).await;
-        assert_eq!(expect_code(server.wait().await), "c");
+        assert_real_callback_completes(&mut server, "c").await;
     }
 
     #[tokio::test]
