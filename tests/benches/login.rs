@@ -18,7 +18,7 @@ use plugboard_core::{
     AuthContext, AuthMethod, Clock, HttpSettings, OpenUrlError, Random, ScriptedBrowser,
     ScriptedPrompter,
 };
-use plugboard_oauth::NetworkClient;
+use plugboard_http::NetworkClient;
 use plugboard_openrouter::{BASE_URL_ENV, OAuthMethod};
 use plugboard_store::CredentialStore;
 use plugboard_testkit::{OpenRouterDouble, approve_in_background};
