@@ -215,14 +215,25 @@ impl AuthContext {
 
     /// An environment variable the provider declared, if set and non-empty.
     pub fn env_var(&self, name: &str) -> Option<&str> {
-        self.env
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
+        env_value(&self.env, name)
     }
 
     /// The provider's settings object from config (`providers.<id>`), if any.
     pub fn provider_config(&self, provider: &str) -> Option<&serde_json::Value> {
-        self.config.get("providers")?.get(provider)
+        provider_settings(&self.config, provider)
     }
+}
+
+/// `name` from a provider's environment, if set and non-empty. Shared with the model context,
+/// so sign-in and model calls read settings the same way.
+pub(crate) fn env_value<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
+    env.get(name).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+/// `providers.<provider>` from the config file, if present.
+pub(crate) fn provider_settings<'a>(
+    config: &'a serde_json::Value,
+    provider: &str,
+) -> Option<&'a serde_json::Value> {
+    config.get("providers")?.get(provider)
 }

@@ -1,7 +1,8 @@
 //! The plugboard contract: what a model provider is ([`Provider`]), how a user signs in to it
 //! ([`AuthMethod`]), the link-time registry extensions join ([`ProviderRegistration`],
 //! [`Registry`]), plugin manifests with their JSON Schema ([`Manifest`]), and the sign-in menu
-//! built from manifests alone ([`AuthMenu`]).
+//! built from manifests alone ([`AuthMenu`]), and the capabilities a signed-in provider offers
+//! ([`ModelRunner`] for `model.run`).
 //!
 //! Invariants this crate keeps:
 //! - It performs no I/O. Prompts, browsers, time, randomness, settings and the environment
@@ -20,6 +21,7 @@ mod http;
 mod ids;
 mod manifest;
 mod menu;
+mod model;
 mod pairing;
 mod provider;
 mod registry;
@@ -45,6 +47,10 @@ pub use manifest::{
     ManifestProvider, ManifestRule, manifest_schema, manifest_schema_text,
 };
 pub use menu::{AuthMenu, MenuChoice, MenuGroup};
+pub use model::{
+    MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelExpectation, ModelFixture,
+    ModelOutput, ModelReply, ModelRequest, ModelRunner,
+};
 pub use pairing::{PairingIssue, PairingRule, pairing_issues};
 pub use provider::{EnvRole, EnvVar, Provider};
 pub use registry::{

@@ -52,6 +52,10 @@ pub struct ManifestProvider {
     pub id: String,
     /// Name shown to users.
     pub label: String,
+    /// What the provider can do once signed in, beyond signing in (`["model.run"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(regex(pattern = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")))]
+    pub capabilities: Vec<String>,
 }
 
 /// One entry of the sign-in menu: a provider's method, with how to present it.

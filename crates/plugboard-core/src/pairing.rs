@@ -3,6 +3,7 @@
 //! each under its own rule. Both ask this one function, so they cannot drift apart.
 
 use crate::manifest::Manifest;
+use crate::model::MODEL_RUN_CAPABILITY;
 use crate::provider::Provider;
 
 /// Which way a manifest and its runtime providers disagree.
@@ -19,6 +20,8 @@ pub enum PairingRule {
     KindMismatch,
     /// A runtime method has no choice in the manifest.
     MethodWithoutChoice,
+    /// The manifest's `capabilities` for a provider differ from what it offers at runtime.
+    CapabilityMismatch,
 }
 
 /// One disagreement between a manifest and its runtime providers.
@@ -57,12 +60,47 @@ pub fn pairing_issues(manifest: &Manifest, providers: &[&dyn Provider]) -> Vec<P
         );
     }
     for (i, p) in manifest.providers.iter().enumerate() {
-        if !providers.iter().any(|r| r.id() == p.id) {
+        let Some(runtime) = providers.iter().find(|r| r.id() == p.id) else {
             push(
                 PairingRule::ProviderNotRegistered,
                 format!("/providers/{i}/id"),
                 format!(
                     "provider {:?} is declared but not registered by the plugin: register it or remove it",
+                    p.id
+                ),
+            );
+            continue;
+        };
+        let declares = p.capabilities.iter().any(|c| c == MODEL_RUN_CAPABILITY);
+        let offers = runtime.model_runner().is_some();
+        if declares != offers {
+            let message = if declares {
+                format!(
+                    "provider {:?} declares {MODEL_RUN_CAPABILITY} but has no model runner: implement Provider::model_runner or remove the capability",
+                    p.id
+                )
+            } else {
+                format!(
+                    "provider {:?} has a model runner but does not declare it: add \"{MODEL_RUN_CAPABILITY}\" to its \"capabilities\"",
+                    p.id
+                )
+            };
+            push(
+                PairingRule::CapabilityMismatch,
+                format!("/providers/{i}/capabilities"),
+                message,
+            );
+        }
+        if let Some(unknown) = p
+            .capabilities
+            .iter()
+            .find(|c| c.as_str() != MODEL_RUN_CAPABILITY)
+        {
+            push(
+                PairingRule::CapabilityMismatch,
+                format!("/providers/{i}/capabilities"),
+                format!(
+                    "provider {:?} declares capability {unknown:?}, which plugboard does not know: the known one is {MODEL_RUN_CAPABILITY}",
                     p.id
                 ),
             );

@@ -1,6 +1,7 @@
 //! What a provider is: an id, a label, docs, the environment it reads, and its sign-in methods.
 
 use crate::auth::AuthMethod;
+use crate::model::ModelRunner;
 
 /// What an environment variable a provider reads is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,12 @@ pub trait Provider: Send + Sync {
     }
     /// Its sign-in methods.
     fn auth_methods(&self) -> &[Box<dyn AuthMethod>];
+
+    /// Its `model.run` capability, if it can run models with a stored credential. A provider
+    /// that has one declares `"capabilities": ["model.run"]` in its manifest.
+    fn model_runner(&self) -> Option<&dyn ModelRunner> {
+        None
+    }
 
     /// The sign-in method with this id.
     fn auth_method(&self, id: &str) -> Option<&dyn AuthMethod> {

@@ -9,6 +9,7 @@ use crate::fixture::ContractFixture;
 use crate::ids::is_valid_id;
 use crate::manifest::{Manifest, ManifestError};
 use crate::menu::AuthMenu;
+use crate::model::ModelFixture;
 use crate::pairing::pairing_issues;
 use crate::provider::Provider;
 
@@ -31,6 +32,8 @@ pub struct ProviderRegistration {
     pub provider: fn() -> Box<dyn Provider>,
     /// Builds the contract fixtures for its methods.
     pub fixtures: fn() -> Vec<Box<dyn ContractFixture>>,
+    /// Builds the contract fixtures for its `model.run` capability (`Vec::new` without one).
+    pub model_fixtures: fn() -> Vec<ModelFixture>,
 }
 
 inventory::collect!(ProviderRegistration);
