@@ -5,11 +5,12 @@ use plugboard_core::{Manifest, registrations};
 use crate::report::Report;
 use crate::rules::{REGISTRY_ONLY, RULES};
 use crate::subject::Subject;
-use crate::{fixtures, manifest_rules, registry_rules, static_rules};
+use crate::{fixtures, manifest_rules, model_fixtures, model_probes, registry_rules, static_rules};
 
 /// Runs every per-provider rule against `subject`: its manifest, its runtime data, how the two
-/// pair up, and its fixtures. Needs a Tokio runtime with the time driver enabled (as
-/// `#[tokio::test]` provides), for the per-fixture time limit.
+/// pair up, its fixtures, and its model runner (its model fixtures and the harness's own
+/// scripted calls). Needs a Tokio runtime with the time driver enabled (as `#[tokio::test]`
+/// provides), for the per-run time limit.
 pub async fn check_provider(subject: &Subject) -> Report {
     check_subject(subject).await.0
 }
@@ -32,6 +33,8 @@ async fn check_subject(subject: &Subject) -> (Report, Option<Manifest>) {
         static_rules::check_pairing(provider, manifest, &subject.manifest.path, &mut report);
     }
     fixtures::check(subject, &mut report).await;
+    model_fixtures::check(subject, &mut report).await;
+    model_probes::check(subject, &mut report).await;
     (report, manifest)
 }
 

@@ -1,26 +1,16 @@
 //! Rules that run the extension's fixtures: every method has one, each run ends the way it
 //! says, and a successful run writes only profiles its provider owns.
 //!
-//! A method is third-party code, so every run is bounded in time and a panic in it becomes a
-//! failure: a bad provider fails its rules instead of hanging or crashing the suite.
-
-use std::any::Any;
-use std::future::{Future, poll_fn};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::task::Poll;
-use std::time::Duration;
+//! A method is third-party code, so every run is [`guarded`].
 
 use plugboard_core::{
     AuthMethod, AuthResult, ContractFixture, Expectation, ProfileId, Provider, is_valid_id,
 };
 
+use crate::guard::guarded;
 use crate::report::Report;
 use crate::rules::{FIXTURE_OUTCOME, FIXTURES_PRESENT, PROFILE_OWNERSHIP};
 use crate::subject::Subject;
-
-/// Longest a fixture may take to prepare, and a method to run. A scripted run needs
-/// milliseconds; this only has to catch a method that waits for something that never comes.
-const TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// `fixtures-present`, then `fixture-outcome` and `profile-ownership` for each fixture that
 /// names a method of this provider.
@@ -184,43 +174,4 @@ fn check_ownership(
             _ => {}
         }
     }
-}
-
-/// Why a guarded future produced nothing.
-enum Trouble {
-    TimedOut,
-    Panicked(String),
-}
-
-impl std::fmt::Display for Trouble {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::TimedOut => write!(f, "did not finish within {} s", TIME_LIMIT.as_secs()),
-            Self::Panicked(message) => write!(f, "panicked ({message})"),
-        }
-    }
-}
-
-/// Runs `work` with [`TIME_LIMIT`], turning a panic while polling it into [`Trouble`]. The
-/// timer is created inside the guard too: on a runtime without a time driver, creating it
-/// panics, and that must be a failure rather than a crash.
-async fn guarded<T>(work: impl Future<Output = T>) -> Result<T, Trouble> {
-    let mut timed = std::pin::pin!(async { tokio::time::timeout(TIME_LIMIT, work).await });
-    poll_fn(
-        move |cx| match catch_unwind(AssertUnwindSafe(|| timed.as_mut().poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(Ok(value))) => Poll::Ready(Ok(value)),
-            Ok(Poll::Ready(Err(_elapsed))) => Poll::Ready(Err(Trouble::TimedOut)),
-            Err(payload) => Poll::Ready(Err(Trouble::Panicked(panic_message(payload.as_ref())))),
-        },
-    )
-    .await
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".to_owned())
 }

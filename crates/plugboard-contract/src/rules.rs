@@ -23,6 +23,7 @@ pub(crate) const PROVIDER_REGISTERED: &str = "provider-registered";
 pub(crate) const CHOICE_HAS_METHOD: &str = "choice-has-method";
 pub(crate) const METHOD_HAS_CHOICE: &str = "method-has-choice";
 pub(crate) const KIND_AGREES: &str = "kind-agrees";
+pub(crate) const CAPABILITY_DECLARED: &str = "capability-declared";
 pub(crate) const TEXT_NONBLANK: &str = "text-nonblank";
 pub(crate) const DOCS_PATH: &str = "docs-path";
 pub(crate) const DEFAULT_MODEL: &str = "default-model";
@@ -30,6 +31,10 @@ pub(crate) const ENV_VARS: &str = "env-vars";
 pub(crate) const FIXTURES_PRESENT: &str = "fixtures-present";
 pub(crate) const FIXTURE_OUTCOME: &str = "fixture-outcome";
 pub(crate) const PROFILE_OWNERSHIP: &str = "profile-ownership";
+pub(crate) const MODEL_FIXTURES_PRESENT: &str = "model-fixtures-present";
+pub(crate) const MODEL_FIXTURE_OUTCOME: &str = "model-fixture-outcome";
+pub(crate) const MODEL_KEY_REJECTED: &str = "model-key-rejected";
+pub(crate) const MODEL_SECRET_HIDDEN: &str = "model-secret-hidden";
 
 /// Rules that need every subject at once: [`check_provider`](crate::check_provider) cannot
 /// run them, [`check_registry`](crate::check_registry) does. (`choice-id-unique` runs in both:
@@ -93,6 +98,10 @@ pub const RULES: &[Rule] = &[
         summary: "a choice's kind equals its runtime method's kind",
     },
     Rule {
+        id: CAPABILITY_DECLARED,
+        summary: "the manifest declares model.run exactly when the provider has a model runner, and no unknown capability",
+    },
+    Rule {
         id: TEXT_NONBLANK,
         summary: "labels are not blank, and hints, where given, are not blank",
     },
@@ -119,5 +128,21 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: PROFILE_OWNERSHIP,
         summary: "a successful run writes only this provider's profiles, and the --profile it was given",
+    },
+    Rule {
+        id: MODEL_FIXTURES_PRESENT,
+        summary: "a model runner has a model fixture under which it must reply; a provider without one registers no model fixtures",
+    },
+    Rule {
+        id: MODEL_FIXTURE_OUTCOME,
+        summary: "every model fixture's call replies with the expected text, or fails with the expected kind, within the time limit",
+    },
+    Rule {
+        id: MODEL_KEY_REJECTED,
+        summary: "a model call the service answers with HTTP 401 fails as a rejected credential",
+    },
+    Rule {
+        id: MODEL_SECRET_HIDDEN,
+        summary: "a model call's error never shows the credential, even when the service echoes it",
     },
 ];

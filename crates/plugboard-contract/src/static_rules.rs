@@ -7,8 +7,9 @@ use plugboard_core::{Manifest, ModelRef, PairingRule, Provider, is_valid_id, pai
 
 use crate::report::Report;
 use crate::rules::{
-    CHOICE_HAS_METHOD, DEFAULT_MODEL, DOCS_PATH, ENV_VARS, KIND_AGREES, METHOD_HAS_CHOICE,
-    METHOD_ID_SYNTAX, METHOD_ID_UNIQUE, PROVIDER_DECLARED, PROVIDER_ID_SYNTAX, TEXT_NONBLANK,
+    CAPABILITY_DECLARED, CHOICE_HAS_METHOD, DEFAULT_MODEL, DOCS_PATH, ENV_VARS, KIND_AGREES,
+    METHOD_HAS_CHOICE, METHOD_ID_SYNTAX, METHOD_ID_UNIQUE, PROVIDER_DECLARED, PROVIDER_ID_SYNTAX,
+    TEXT_NONBLANK,
 };
 use crate::subject::provider_name;
 
@@ -115,9 +116,10 @@ pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
     }
 }
 
-/// The runtime provider against a manifest that loaded: it is declared, and its methods and
-/// the manifest's choices for it pair up one to one with the same kind. Whether every declared
-/// provider is registered needs all providers at once, so that is a registry rule.
+/// The runtime provider against a manifest that loaded: it is declared, its methods and the
+/// manifest's choices for it pair up one to one with the same kind, and its declared
+/// capabilities are the ones it offers. Whether every declared provider is registered needs all
+/// providers at once, so that is a registry rule.
 pub(crate) fn check_pairing(
     provider: &dyn Provider,
     manifest: &Manifest,
@@ -130,6 +132,7 @@ pub(crate) fn check_pairing(
             PairingRule::ChoiceWithoutMethod => CHOICE_HAS_METHOD,
             PairingRule::KindMismatch => KIND_AGREES,
             PairingRule::MethodWithoutChoice => METHOD_HAS_CHOICE,
+            PairingRule::CapabilityMismatch => CAPABILITY_DECLARED,
             // ProviderNotRegistered needs every provider of the manifest: a registry rule.
             _ => continue,
         };

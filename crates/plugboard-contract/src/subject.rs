@@ -1,8 +1,11 @@
-//! What the harness checks: one provider, the manifest that declares it, and its fixtures.
+//! What the harness checks: one provider, the manifest that declares it, and its fixtures (for
+//! its sign-in methods and its model runner).
 
 use std::fmt;
 
-use plugboard_core::{ContractFixture, ManifestSource, Provider, ProviderRegistration};
+use plugboard_core::{
+    ContractFixture, ManifestSource, ModelFixture, Provider, ProviderRegistration,
+};
 
 /// A manifest's path and text. Owned, unlike [`ManifestSource`], so tests can check manifests
 /// they build at run time.
@@ -30,7 +33,8 @@ impl From<ManifestSource> for ManifestText {
     }
 }
 
-/// One provider to check, with the manifest that declares it and the fixtures for its methods.
+/// One provider to check, with the manifest that declares it and the fixtures for its methods
+/// and its model runner.
 pub struct Subject {
     /// The manifest declaring the provider and its sign-in choices.
     pub manifest: ManifestText,
@@ -38,10 +42,13 @@ pub struct Subject {
     pub provider: Box<dyn Provider>,
     /// Scripted runs of its methods, with the outcome each must have.
     pub fixtures: Vec<Box<dyn ContractFixture>>,
+    /// Scripted calls of its model runner, with the outcome each must have; empty for a
+    /// provider without one.
+    pub model_fixtures: Vec<ModelFixture>,
 }
 
 impl Subject {
-    /// A subject from its parts.
+    /// A subject from its parts, without model fixtures (see [`Subject::with_model_fixtures`]).
     pub fn new(
         manifest: ManifestText,
         provider: Box<dyn Provider>,
@@ -51,16 +58,25 @@ impl Subject {
             manifest,
             provider,
             fixtures,
+            model_fixtures: Vec::new(),
         }
     }
 
-    /// The subject an extension registered: its manifest, a fresh provider and its fixtures.
+    /// The same subject with these model fixtures, for a provider with a model runner.
+    pub fn with_model_fixtures(mut self, model_fixtures: Vec<ModelFixture>) -> Self {
+        self.model_fixtures = model_fixtures;
+        self
+    }
+
+    /// The subject an extension registered: its manifest, a fresh provider, its fixtures and
+    /// its model fixtures.
     pub fn from_registration(registration: &ProviderRegistration) -> Self {
         Self::new(
             registration.manifest.into(),
             (registration.provider)(),
             (registration.fixtures)(),
         )
+        .with_model_fixtures((registration.model_fixtures)())
     }
 
     /// The provider's id, or a placeholder when it is blank, for failure subjects.
@@ -82,6 +98,7 @@ impl fmt::Debug for Subject {
             .field("manifest", &self.manifest.path)
             .field("provider", &self.provider.id())
             .field("fixtures", &self.fixtures.len())
+            .field("model_fixtures", &self.model_fixtures.len())
             .finish()
     }
 }

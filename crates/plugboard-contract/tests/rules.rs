@@ -12,8 +12,10 @@ use plugboard_contract::{
 };
 use plugboard_core::{
     Answer, AuthContext, AuthError, AuthKind, AuthMethod, AuthResult, ContractFixture, Credential,
-    CredentialKind, EnvVar, Expectation, FixtureError, LoginOptions, PreparedFixture, Provenance,
-    Provider, ScriptedFixture, async_trait,
+    CredentialKind, EnvVar, Expectation, FixtureError, HttpError, HttpRequest, HttpResponse,
+    LoginOptions, ManifestSource, ModelContext, ModelError, ModelErrorKind, ModelExpectation,
+    ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner, PreparedFixture, Provenance,
+    Provider, ProviderRegistration, ScriptedFixture, async_trait,
 };
 use serde_json::{Value, json};
 
@@ -81,6 +83,110 @@ impl AuthMethod for TestMethod {
     }
 }
 
+/// How a test model runner goes wrong, if it does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum RunnerFault {
+    /// None: it reads the service's answer the way a real runner should.
+    #[default]
+    None,
+    /// Replies with the prompt instead of the service's text.
+    EchoesPrompt,
+    /// Takes HTTP 429 for a bad request instead of rate limiting.
+    RateLimitIsInvalid,
+    /// Takes HTTP 401 for a bad request instead of a rejected key.
+    UnauthorizedIsInvalid,
+    /// Quotes the service's whole answer in its errors.
+    QuotesService,
+    /// Names the key it sent when an answer is not JSON.
+    QuotesKey,
+    /// Panics on this prompt.
+    PanicsOn(String),
+    /// Never returns on this prompt.
+    HangsOn(String),
+    /// Refuses, without asking the service, every model but this one.
+    OnlyKnows(String),
+}
+
+/// A chat-completions runner for a made-up service, as small as a real one can be.
+#[derive(Debug, Clone, Default)]
+struct TestRunner {
+    fault: RunnerFault,
+}
+
+const SERVICE: &str = "Test service";
+
+#[async_trait]
+impl ModelRunner for TestRunner {
+    async fn run(
+        &self,
+        ctx: &ModelContext,
+        request: &ModelRequest,
+    ) -> Result<ModelReply, ModelError> {
+        match &self.fault {
+            RunnerFault::PanicsOn(p) if *p == request.prompt => {
+                panic!("test runner panics on purpose")
+            }
+            RunnerFault::HangsOn(p) if *p == request.prompt => std::future::pending().await,
+            RunnerFault::OnlyKnows(m) if *m != request.model => {
+                return Err(ModelError::InvalidRequest(format!(
+                    "unknown model {:?}",
+                    request.model
+                )));
+            }
+            _ => {}
+        }
+        let key = ctx.credential.expose_secret();
+        let body = json!({
+            "model": request.model,
+            "messages": [{"role": "user", "content": request.prompt}],
+        });
+        let sent = HttpRequest::post_json("https://models.test/v1/chat/completions", &body)
+            .with_header("authorization", format!("Bearer {key}"));
+        let response = ctx
+            .http_client
+            .send(sent)
+            .await
+            .map_err(|source| ModelError::Network {
+                service: SERVICE.into(),
+                source,
+            })?;
+        let status = response.status;
+        let detail = match self.fault {
+            RunnerFault::QuotesService => {
+                format!("HTTP {status}: {}", String::from_utf8_lossy(&response.body))
+            }
+            _ => format!("HTTP {status}"),
+        };
+        let rejected = || ModelError::CredentialRejected {
+            service: SERVICE.into(),
+            detail: detail.clone(),
+        };
+        match status {
+            200..=299 => {}
+            401 if self.fault != RunnerFault::UnauthorizedIsInvalid => return Err(rejected()),
+            429 if self.fault != RunnerFault::RateLimitIsInvalid => {
+                return Err(ModelError::RateLimited(detail));
+            }
+            400..=499 => return Err(ModelError::InvalidRequest(detail)),
+            _ => return Err(ModelError::Service(detail)),
+        }
+        let answer: Value = serde_json::from_slice(&response.body).map_err(|_| {
+            ModelError::BadResponse(match self.fault {
+                RunnerFault::QuotesKey => format!("the answer to {key} is not JSON"),
+                _ => "the answer is not JSON".into(),
+            })
+        })?;
+        let text = answer["choices"][0]["message"]["content"]
+            .as_str()
+            .ok_or_else(|| ModelError::BadResponse("the answer has no message".into()))?;
+        let text = match self.fault {
+            RunnerFault::EchoesPrompt => request.prompt.clone(),
+            _ => text.to_owned(),
+        };
+        Ok(ModelReply::new(vec![ModelOutput::text(text)]))
+    }
+}
+
 /// A provider as plain data, so a case can edit it before it is built.
 #[derive(Debug, Clone)]
 struct ProviderSpec {
@@ -90,6 +196,7 @@ struct ProviderSpec {
     env_vars: Vec<EnvVar>,
     default_model: Option<String>,
     methods: Vec<TestMethod>,
+    runner: Option<TestRunner>,
 }
 
 /// A [`ProviderSpec`] built: the trait hands out its methods boxed.
@@ -133,6 +240,10 @@ impl Provider for TestProvider {
 
     fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
         &self.methods
+    }
+
+    fn model_runner(&self) -> Option<&dyn ModelRunner> {
+        self.spec.runner.as_ref().map(|r| r as &dyn ModelRunner)
     }
 }
 
@@ -192,13 +303,14 @@ impl ContractFixture for Unpreparable {
     }
 }
 
-/// One provider's three parts, kept editable until they become a [`Subject`].
+/// One provider's parts, kept editable until they become a [`Subject`].
 #[derive(Debug, Clone)]
 struct Parts {
     manifest_path: String,
     manifest: Value,
     provider: ProviderSpec,
     fixtures: Vec<FixtureSpec>,
+    model_fixtures: Vec<ModelFixture>,
 }
 
 impl Parts {
@@ -208,6 +320,23 @@ impl Parts {
             Box::new(TestProvider::new(self.provider)),
             self.fixtures.into_iter().map(FixtureSpec::build).collect(),
         )
+        .with_model_fixtures(self.model_fixtures)
+    }
+
+    fn runner(&mut self) -> &mut TestRunner {
+        self.provider.runner.as_mut().unwrap()
+    }
+
+    /// The manifest's declaration of the provider.
+    fn declared(&mut self) -> &mut serde_json::Map<String, Value> {
+        self.manifest["providers"][0].as_object_mut().unwrap()
+    }
+
+    /// Takes the model runner away, with its declaration and fixtures.
+    fn without_runner(&mut self) {
+        self.provider.runner = None;
+        self.declared().remove("capabilities");
+        self.model_fixtures.clear();
     }
 
     fn choice(&mut self, i: usize) -> &mut Value {
@@ -272,7 +401,7 @@ impl Parts {
 
 /// A well-behaved provider `id` with an API-key and a browser method, its manifest at
 /// `manifests/<id>.json`, and for each method a plain success, a `--profile` success and a
-/// refusal.
+/// refusal; and a model runner with a fixture for a reply and for each way a call can fail.
 fn provider_named(id: &str) -> Parts {
     let method = |method: &str, label: &str, hint: Option<&str>, kind| TestMethod {
         id: method.to_owned(),
@@ -299,6 +428,7 @@ fn provider_named(id: &str) -> Parts {
             ),
             method("oauth", "Browser login", None, AuthKind::OAuth),
         ],
+        runner: Some(TestRunner::default()),
     };
     let choices: Vec<Value> = provider
         .methods
@@ -324,7 +454,7 @@ fn provider_named(id: &str) -> Parts {
         "id": id,
         "name": "Test plugin",
         "version": "0.1.0",
-        "providers": [{"id": id, "label": "Test provider"}],
+        "providers": [{"id": id, "label": "Test provider", "capabilities": ["model.run"]}],
         "auth_choices": choices,
     });
     manifest["auth_choices"][0]["deprecated_choice_ids"] = json!([format!("{id}-key")]);
@@ -358,7 +488,61 @@ fn provider_named(id: &str) -> Parts {
         manifest,
         provider,
         fixtures,
+        model_fixtures: model_fixtures(),
     }
+}
+
+/// The prompt of the model fixtures.
+const PROMPT: &str = "Say hi.";
+
+/// For the test runner: a reply, and a failure of each kind it tells apart.
+fn model_fixtures() -> Vec<ModelFixture> {
+    let request = || ModelRequest::new("auto", PROMPT);
+    let answer = |status, body: &str| vec![Ok(HttpResponse::new(status, body.as_bytes().to_vec()))];
+    let error =
+        |code: u16, message: &str| json!({"error": {"code": code, "message": message}}).to_string();
+    let fails = |kind| ModelExpectation::Fails(kind);
+    vec![
+        ModelFixture::new(
+            "replies",
+            request(),
+            answer(200, r#"{"choices":[{"message":{"content":"Hi."}}]}"#),
+            ModelExpectation::Replies("Hi.".into()),
+        ),
+        ModelFixture::new(
+            "a 401 is a rejected key",
+            request(),
+            answer(401, &error(401, "User not found.")),
+            fails(ModelErrorKind::CredentialRejected),
+        ),
+        ModelFixture::new(
+            "a 429 is rate limiting",
+            request(),
+            answer(429, &error(429, "Rate limit exceeded")),
+            fails(ModelErrorKind::RateLimited),
+        ),
+        ModelFixture::new(
+            "a 500 is the service failing",
+            request(),
+            answer(500, &error(500, "Internal Server Error")),
+            fails(ModelErrorKind::Service),
+        ),
+        ModelFixture::new(
+            "a reset connection is a network failure",
+            request(),
+            vec![Err(HttpError::Transport {
+                host: "models.test".into(),
+                reason: "connection reset".into(),
+            })],
+            fails(ModelErrorKind::Network),
+        ),
+        ModelFixture::new(
+            "an answer without a message is a bad response",
+            request(),
+            answer(200, r#"{"choices":[]}"#),
+            fails(ModelErrorKind::BadResponse),
+        ),
+    ]
 }
 
 fn good() -> Parts {
@@ -456,7 +640,12 @@ fn a_runtime_without_timers_fails_fixtures_instead_of_crashing() {
     let report = runtime.block_on(check_provider(&good().subject()));
     assert_eq!(
         report.failed_rules(),
-        BTreeSet::from(["fixture-outcome"]),
+        BTreeSet::from([
+            "fixture-outcome",
+            "model-fixture-outcome",
+            "model-key-rejected",
+            "model-secret-hidden"
+        ]),
         "{report}"
     );
     assert!(
@@ -770,7 +959,158 @@ const CASES: &[Case] = &[
     provider("profile-ownership", "method ignoring --profile", |p| {
         p.method("oauth").behaviour = Behaviour::IgnoresProfileOption("demo:default".into());
     }),
+    provider(
+        "capability-declared",
+        "model runner the manifest does not declare",
+        |p| {
+            p.declared().remove("capabilities");
+        },
+    ),
+    provider(
+        "capability-declared",
+        "manifest declaring model.run without a runner",
+        |p| {
+            p.without_runner();
+            p.declared()
+                .insert("capabilities".into(), json!(["model.run"]));
+        },
+    ),
+    provider(
+        "capability-declared",
+        "manifest declaring an unknown capability",
+        |p| {
+            p.declared()["capabilities"]
+                .as_array_mut()
+                .unwrap()
+                .push("model.stream".into());
+        },
+    ),
+    provider(
+        "model-fixtures-present",
+        "model runner without a fixture under which it replies",
+        |p| {
+            p.model_fixtures
+                .retain(|f| !matches!(f.expect, ModelExpectation::Replies(_)));
+        },
+    ),
+    provider(
+        "model-fixtures-present",
+        "model fixtures without a model runner",
+        |p| {
+            let fixtures = p.model_fixtures.clone();
+            p.without_runner();
+            p.model_fixtures = fixtures;
+        },
+    ),
+    provider(
+        "model-fixture-outcome",
+        "runner replying with the wrong text",
+        |p| {
+            p.runner().fault = RunnerFault::EchoesPrompt;
+        },
+    ),
+    provider(
+        "model-fixture-outcome",
+        "runner failing with the wrong kind",
+        |p| {
+            p.runner().fault = RunnerFault::RateLimitIsInvalid;
+        },
+    ),
+    provider(
+        "model-fixture-outcome",
+        "model fixture expecting a failure of a reply",
+        |p| {
+            let mut wrong = p.model_fixtures[0].clone();
+            wrong.expect = ModelExpectation::Fails(ModelErrorKind::Service);
+            p.model_fixtures.push(wrong);
+        },
+    ),
+    provider("model-fixture-outcome", "runner that panics", |p| {
+        p.runner().fault = RunnerFault::PanicsOn(PROMPT.into());
+    }),
+    provider("model-fixture-outcome", "runner that never returns", |p| {
+        p.runner().fault = RunnerFault::HangsOn(PROMPT.into());
+    }),
+    provider(
+        "model-key-rejected",
+        "runner taking a 401 for a bad request",
+        |p| {
+            p.runner().fault = RunnerFault::UnauthorizedIsInvalid;
+            // Its own fixtures do not cover a 401; only the harness's probe catches it.
+            p.model_fixtures.retain(|f| {
+                f.expect != ModelExpectation::Fails(ModelErrorKind::CredentialRejected)
+            });
+        },
+    ),
+    provider(
+        "model-secret-hidden",
+        "runner quoting the service's answers",
+        |p| {
+            p.runner().fault = RunnerFault::QuotesService;
+        },
+    ),
+    provider(
+        "model-secret-hidden",
+        "runner naming the key in an error",
+        |p| {
+            p.runner().fault = RunnerFault::QuotesKey;
+        },
+    ),
 ];
+
+#[tokio::test]
+async fn a_provider_without_a_model_runner_passes() {
+    let mut plain = good();
+    plain.without_runner();
+    let report = check_provider(&plain.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn the_harness_asks_for_the_model_the_provider_knows() {
+    // The first model fixture's model.
+    let mut p = good();
+    for f in &mut p.model_fixtures {
+        f.request = ModelRequest::new("fixture-model", PROMPT);
+    }
+    p.runner().fault = RunnerFault::OnlyKnows("fixture-model".into());
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+
+    // Without model fixtures, the default model without its provider prefix.
+    let mut p = good();
+    p.model_fixtures.clear();
+    p.runner().fault = RunnerFault::OnlyKnows("auto".into());
+    let report = check_provider(&p.subject()).await;
+    assert_eq!(
+        report.failed_rules(),
+        BTreeSet::from(["model-fixtures-present"]),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_registration_brings_its_model_fixtures() {
+    let registration = ProviderRegistration {
+        manifest: ManifestSource {
+            path: "manifests/demo.json",
+            json: Box::leak(good().manifest.to_string().into_boxed_str()),
+        },
+        provider: || Box::new(TestProvider::new(good().provider)),
+        fixtures: || {
+            good()
+                .fixtures
+                .into_iter()
+                .map(FixtureSpec::build)
+                .collect()
+        },
+        model_fixtures,
+    };
+    let subject = Subject::from_registration(&registration);
+    assert_eq!(subject.model_fixtures.len(), model_fixtures().len());
+    let report = check_provider(&subject).await;
+    assert!(report.is_ok(), "{report}");
+}
 
 async fn run(case: &Case) -> Report {
     match case.breaks {
