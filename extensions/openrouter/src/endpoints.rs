@@ -2,8 +2,9 @@
 //! `providers.openrouter.base_url`, else `https://openrouter.ai/api/v1`) and the authorize page
 //! on the same origin. One place decides it, so sign-in and model calls can never disagree.
 
-use plugboard_core::AuthContext;
-use plugboard_oauth::{AuthorizeRequest, is_loopback};
+use plugboard_core::{AuthContext, ModelContext};
+use plugboard_http::is_loopback;
+use plugboard_oauth::AuthorizeRequest;
 use thiserror::Error;
 use url::Url;
 
@@ -45,11 +46,22 @@ pub(crate) enum EndpointError {
 impl Endpoints {
     /// Resolves the base from the context: the environment first, then config, then the default.
     pub(crate) fn from_context(ctx: &AuthContext) -> Result<Self, EndpointError> {
-        let configured = ctx
-            .provider_config(PROVIDER_ID)
+        Self::from_settings(ctx.env_var(BASE_URL_ENV), ctx.provider_config(PROVIDER_ID))
+    }
+
+    /// The same resolution for a model call.
+    pub(crate) fn for_models(ctx: &ModelContext) -> Result<Self, EndpointError> {
+        Self::from_settings(ctx.env_var(BASE_URL_ENV), ctx.provider_config(PROVIDER_ID))
+    }
+
+    fn from_settings(
+        env: Option<&str>,
+        provider_config: Option<&serde_json::Value>,
+    ) -> Result<Self, EndpointError> {
+        let configured = provider_config
             .and_then(|c| c.get(BASE_URL_CONFIG_KEY))
             .and_then(|v| v.as_str());
-        Self::resolve(ctx.env_var(BASE_URL_ENV), configured)
+        Self::resolve(env, configured)
     }
 
     /// Resolves from an environment value and a config value, the environment winning.
@@ -115,8 +127,13 @@ impl Endpoints {
         format!("{}/auth/keys", self.api_base)
     }
 
+    /// `POST` here to run a model.
+    pub(crate) fn chat_url(&self) -> String {
+        format!("{}/chat/completions", self.api_base)
+    }
+
     /// The API base, without a trailing slash.
-    #[cfg_attr(not(test), expect(dead_code, reason = "model calls (issue 5) read it"))]
+    #[cfg(test)]
     pub(crate) fn api_base(&self) -> &str {
         &self.api_base
     }

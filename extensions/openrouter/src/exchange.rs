@@ -3,19 +3,18 @@
 //! only sanitised and cut short, and the key never appears in an error.
 
 use plugboard_core::{HttpClient, HttpError, HttpRequest, HttpResponse, validate_api_key};
-use plugboard_oauth::{Authorization, sanitize_line, send_with_retry};
+use plugboard_http::send_with_retry;
+use plugboard_oauth::Authorization;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use thiserror::Error;
 
 use crate::endpoints::Endpoints;
+use crate::service_text::{said, short_line};
 
 /// A key and a user id fit in a few hundred bytes; 64 KiB leaves room for any error page while
 /// keeping a hostile answer from filling memory.
 const MAX_EXCHANGE_RESPONSE: usize = 64 * 1024;
-
-/// Longest piece of a server's own error text shown to the user.
-const MAX_SERVER_TEXT: usize = 120;
 
 /// What a successful exchange returns.
 pub(crate) struct ExchangedKey {
@@ -45,17 +44,6 @@ struct KeyReply {
     key: Option<String>,
     #[serde(default)]
     user_id: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct ErrorReply {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    message: Option<String>,
 }
 
 /// Exchanges the authorization for a key, retrying once only where that is safe.
@@ -93,7 +81,7 @@ fn read_reply(response: &HttpResponse) -> Result<ExchangedKey, ExchangeError> {
     let key = validate_api_key(&raw)
         .map_err(|_| ExchangeError::Malformed("has a key that is not a valid API key"))?;
     let user_id = match reply.user_id {
-        Some(serde_json::Value::String(s)) => Some(sanitize_line(&s, MAX_SERVER_TEXT)),
+        Some(serde_json::Value::String(s)) => Some(short_line(&s)),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
@@ -113,12 +101,7 @@ fn refusal_message(response: &HttpResponse) -> String {
         500..=599 => "OpenRouter failed: try again in a minute",
         _ => "unexpected answer: try again, and report it if it persists",
     };
-    let said = serde_json::from_slice::<ErrorReply>(&response.body)
-        .ok()
-        .and_then(|r| r.error.message)
-        .map(|m| sanitize_line(&m, MAX_SERVER_TEXT))
-        .filter(|m| !m.is_empty());
-    match said {
+    match said(&response.body, "") {
         Some(said) => format!("{meaning} (OpenRouter said: {said})"),
         None => meaning.to_owned(),
     }

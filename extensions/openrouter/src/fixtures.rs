@@ -1,11 +1,12 @@
-//! Contract fixtures for OpenRouter's sign-in methods: the scripted runs under which each must
-//! succeed, and the inputs it must refuse without returning anything.
+//! Contract fixtures for OpenRouter's sign-in methods (the scripted runs under which each must
+//! succeed, and the inputs it must refuse without returning anything) and for its model calls
+//! (the service's answers, and what each must become).
 
 use std::time::Duration;
 
 use plugboard_core::{
-    Answer, ContractFixture, FixedRandom, HttpError, HttpResponse, LoginOptions, ProfileId,
-    ScriptedFixture,
+    Answer, ContractFixture, FixedRandom, HttpError, HttpResponse, LoginOptions, ModelErrorKind,
+    ModelExpectation, ModelFixture, ModelRequest, ProfileId, ScriptedFixture,
 };
 use plugboard_oauth::LoginSecrets;
 
@@ -150,6 +151,77 @@ fn oauth_fixtures() -> Vec<Box<dyn ContractFixture>> {
             .with_options(paste.clone())
             .with_env(BASE_URL_ENV, "http://openrouter.example/api/v1")
             .with_http(key_reply()),
+        ),
+    ]
+}
+
+/// Model calls answered the way OpenRouter answers, each with the outcome the host relies on.
+pub(crate) fn model_fixtures() -> Vec<ModelFixture> {
+    let request = || ModelRequest::new("liquid/lfm-2.5-1.2b-instruct:free", "Reply exactly: ok");
+    let reply = |status: u16, body: &str| Ok(HttpResponse::new(status, body.as_bytes().to_vec()));
+    let completion = r#"{"id":"gen-1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}]}"#;
+    let fixture = |name: &str, replies: Vec<Result<HttpResponse, HttpError>>, expect| {
+        ModelFixture::new(name, request(), replies, expect)
+    };
+    let fails = ModelExpectation::Fails;
+    vec![
+        fixture(
+            "a completion is the reply",
+            vec![reply(200, completion)],
+            ModelExpectation::Replies("ok".to_owned()),
+        ),
+        fixture(
+            "a 503 is retried once",
+            vec![reply(503, ""), reply(200, completion)],
+            ModelExpectation::Replies("ok".to_owned()),
+        ),
+        fixture(
+            "a 401 is a rejected key",
+            vec![reply(
+                401,
+                r#"{"error":{"code":401,"message":"User not found."}}"#,
+            )],
+            fails(ModelErrorKind::CredentialRejected),
+        ),
+        fixture(
+            "a 402 is out of credits",
+            vec![reply(
+                402,
+                r#"{"error":{"code":402,"message":"Insufficient credits"}}"#,
+            )],
+            fails(ModelErrorKind::RateLimited),
+        ),
+        fixture(
+            "an unknown model is an invalid request",
+            vec![reply(
+                404,
+                r#"{"error":{"code":404,"message":"No such model"}}"#,
+            )],
+            fails(ModelErrorKind::InvalidRequest),
+        ),
+        fixture(
+            "a 500 is a service failure",
+            vec![reply(500, "<html>oops</html>")],
+            fails(ModelErrorKind::Service),
+        ),
+        fixture(
+            "an answer that is not JSON is a bad response",
+            vec![reply(200, "<html>")],
+            fails(ModelErrorKind::BadResponse),
+        ),
+        fixture(
+            "a connection that never happens is a network failure",
+            vec![
+                Err(HttpError::Connect {
+                    host: "openrouter.ai".to_owned(),
+                    reason: "connection refused".to_owned(),
+                }),
+                Err(HttpError::Connect {
+                    host: "openrouter.ai".to_owned(),
+                    reason: "connection refused".to_owned(),
+                }),
+            ],
+            fails(ModelErrorKind::Network),
         ),
     ]
 }

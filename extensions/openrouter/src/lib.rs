@@ -1,15 +1,19 @@
 //! The OpenRouter provider: browser sign-in with OAuth PKCE (`openrouter-oauth`), whose code
-//! exchange yields an ordinary API key, and an API key the user manages (`openrouter-api-key`).
+//! exchange yields an ordinary API key, and an API key the user manages (`openrouter-api-key`);
+//! with either, it runs models (`model.run`) through OpenRouter's chat completions.
 //!
 //! The crate registers itself with the host at link time; the host binary names it in its
 //! `extensions.rs` so the linker keeps the registration.
 
+mod chat;
 mod endpoints;
 mod exchange;
 mod fixtures;
 mod oauth;
 mod provider;
+mod service_text;
 
+pub use chat::{APP_TITLE_CONFIG_KEY, APP_URL_CONFIG_KEY, ChatRunner};
 pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_BASE_URL};
 pub use oauth::{CALLBACK_PATH, DEFAULT_CALLBACK_PORT, OAUTH_METHOD_ID, OAuthMethod};
 pub use provider::{
@@ -29,5 +33,6 @@ plugboard_core::inventory::submit! {
         manifest: MANIFEST,
         provider: || Box::new(OpenRouterProvider::new()),
         fixtures: fixtures::contract_fixtures,
+        model_fixtures: fixtures::model_fixtures,
     }
 }

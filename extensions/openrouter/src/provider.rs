@@ -1,7 +1,8 @@
 //! The provider itself: its identity, environment and sign-in methods.
 
-use plugboard_core::{ApiKeyMethod, AuthMethod, EnvVar, Provider};
+use plugboard_core::{ApiKeyMethod, AuthMethod, EnvVar, ModelRunner, Provider};
 
+use crate::chat::ChatRunner;
 use crate::oauth::OAuthMethod;
 
 /// The provider id: prefix of `openrouter:<profile>` and `openrouter/<model>`.
@@ -19,7 +20,7 @@ const ENV_VARS: &[EnvVar] = &[
 ];
 
 /// The OpenRouter provider: OAuth browser sign-in (`oauth`) and a key the user manages
-/// (`api-key`).
+/// (`api-key`), and model calls with either (`model.run`).
 pub struct OpenRouterProvider {
     methods: Vec<Box<dyn AuthMethod>>,
 }
@@ -62,6 +63,10 @@ impl Provider for OpenRouterProvider {
 
     fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
         &self.methods
+    }
+
+    fn model_runner(&self) -> Option<&dyn ModelRunner> {
+        Some(&ChatRunner)
     }
 }
 

@@ -1,0 +1,72 @@
+//! OpenRouter's own words in an error answer (`{"error":{"message":...}}`), made safe to show:
+//! secrets scrubbed, control and direction characters removed, cut short.
+
+use plugboard_http::sanitize_line;
+use serde::Deserialize;
+
+/// The service's name in messages.
+pub(crate) const SERVICE: &str = "OpenRouter";
+
+/// Longest piece of a server's own error text shown to the user.
+const MAX_SERVER_TEXT: usize = 120;
+
+#[derive(Deserialize)]
+struct ErrorReply {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// The `error.message` of `body`, if it has one, with `secret` replaced by `[redacted]` before
+/// anything else is done to it (a service may echo the key it refused).
+pub(crate) fn said(body: &[u8], secret: &str) -> Option<String> {
+    let message = serde_json::from_slice::<ErrorReply>(body)
+        .ok()?
+        .error
+        .message?;
+    let scrubbed = if secret.is_empty() {
+        message
+    } else {
+        message.replace(secret, "[redacted]")
+    };
+    Some(sanitize_line(&scrubbed, MAX_SERVER_TEXT)).filter(|m| !m.is_empty())
+}
+
+/// A value the service sent (a user id) as one short, safe line.
+pub(crate) fn short_line(text: &str) -> String {
+    sanitize_line(text, MAX_SERVER_TEXT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_message_is_scrubbed_cleaned_and_cut() {
+        let long = "x".repeat(500);
+        let cases = [
+            (
+                r#"{"error":{"message":"bad key sk-1"}}"#,
+                "sk-1",
+                Some("bad key [redacted]"),
+            ),
+            (
+                r#"{"error":{"message":"two\nlines"}}"#,
+                "",
+                Some("two lines"),
+            ),
+            (r#"{"error":{"message":"  "}}"#, "", None),
+            (r#"{"error":{"code":500}}"#, "", None),
+            ("<html>", "", None),
+        ];
+        for (body, secret, want) in cases {
+            assert_eq!(said(body.as_bytes(), secret).as_deref(), want, "{body}");
+        }
+        let body = format!(r#"{{"error":{{"message":"{long}"}}}}"#);
+        assert!(said(body.as_bytes(), "").unwrap().chars().count() <= MAX_SERVER_TEXT + 1);
+    }
+}
