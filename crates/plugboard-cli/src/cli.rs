@@ -8,9 +8,12 @@ Examples:
   plugboard models auth choices
   plugboard models auth login --provider openrouter --method api-key
   plugboard models status --json
-  plugboard models set openrouter/auto";
+  plugboard models set openrouter/auto
+  plugboard infer model run --model openrouter/auto --prompt 'Say hello'
+  plugboard completions bash > ~/.local/share/bash-completion/completions/plugboard";
 
-/// Host for model-provider plugins: sign in to providers and see which credentials are in use.
+/// Host for model-provider plugins: sign in to providers, see which credentials are in use, and
+/// run models with them.
 #[derive(Debug, Parser)]
 #[command(name = "plugboard", version, after_help = EXAMPLES)]
 pub(crate) struct Cli {
@@ -26,6 +29,64 @@ pub(crate) enum Command {
     /// Sign in to providers, see credential status, pick the default model
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Run models with the credential `models status` shows
+    #[command(subcommand)]
+    Infer(InferCommand),
+    /// Print a shell completion script
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+}
+
+const COMPLETIONS_EXAMPLES: &str = "\
+Examples:
+  plugboard completions bash > ~/.local/share/bash-completion/completions/plugboard
+  plugboard completions zsh > ~/.zfunc/_plugboard      # with fpath+=~/.zfunc before compinit
+  plugboard completions fish > ~/.config/fish/completions/plugboard.fish";
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InferCommand {
+    /// Text models
+    #[command(subcommand)]
+    Model(InferModelCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InferModelCommand {
+    /// Send one prompt to a model and print its reply
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  plugboard infer model run --model openrouter/auto --prompt 'Say hello'
+  plugboard infer model run --model openrouter/liquid/lfm-2.5-1.2b-instruct:free --prompt 'Reply exactly: ok' --json
+  plugboard infer model run --model openrouter/auto --prompt 'Hi' --profile openrouter:work
+
+The key is the one `plugboard models status` reports as effective: --profile if given, else the
+provider's key variable (OPENROUTER_API_KEY), else its default profile.";
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The model, as provider/model (e.g. openrouter/auto)
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub(crate) model: String,
+    /// The prompt to send
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) prompt: String,
+    /// Use this stored profile (`name` or `provider:name`) instead of the effective credential
+    #[arg(long, value_name = "ID")]
+    pub(crate) profile: Option<String>,
+    /// Print JSON (stable, documented in docs/cli.md), failures included
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]

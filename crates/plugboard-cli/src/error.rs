@@ -9,6 +9,17 @@ use thiserror::Error;
 #[error("{0}")]
 pub(crate) struct UsageError(pub(crate) String);
 
+/// A failure the command already reported on stdout (`--json` prints failures as JSON): the
+/// caller prints nothing more, and exits 2 for a usage failure, else 1.
+#[derive(Debug, Error)]
+#[error("{message}")]
+pub(crate) struct Reported {
+    /// The one-line message that was reported.
+    pub(crate) message: String,
+    /// Whether it was a usage failure.
+    pub(crate) usage: bool,
+}
+
 /// Shorthand for returning a usage error.
 pub(crate) fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
     Err(UsageError(message.into()).into())
@@ -16,7 +27,8 @@ pub(crate) fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
 
 /// The exit code for an error.
 pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
-    if error.is::<UsageError>() {
+    let reported_usage = error.downcast_ref::<Reported>().is_some_and(|r| r.usage);
+    if error.is::<UsageError>() || reported_usage {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)
@@ -44,6 +56,14 @@ mod tests {
         assert_eq!(exit_code(&usage_err), ExitCode::from(2));
         let other = anyhow::anyhow!("disk full");
         assert_eq!(exit_code(&other), ExitCode::from(1));
+        let reported = |usage| {
+            anyhow::Error::from(Reported {
+                message: "m".into(),
+                usage,
+            })
+        };
+        assert_eq!(exit_code(&reported(true)), ExitCode::from(2));
+        assert_eq!(exit_code(&reported(false)), ExitCode::from(1));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The `plugboard` host: loads the provider plugins linked into the binary, shows the sign-in
-//! menu, signs in, and reports which credential each provider uses.
+//! menu, signs in, reports which credential each provider uses, and runs models with it.
 //!
 //! This is the only crate that knows about terminals, exit codes and where files live on this
 //! machine; the providers and the core see none of it (see `docs/architecture.md`).
@@ -11,6 +11,7 @@ mod commands;
 mod credentials;
 mod error;
 mod extensions;
+mod network;
 mod output;
 mod system;
 mod terminal;
@@ -20,8 +21,10 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::app::App;
-use crate::cli::{AuthCommand, Cli, Command, ModelsCommand, PluginsCommand};
-use crate::error::{exit_code, one_line};
+use crate::cli::{
+    AuthCommand, Cli, Command, InferCommand, InferModelCommand, ModelsCommand, PluginsCommand,
+};
+use crate::error::{Reported, exit_code, one_line};
 
 /// Runs the command line and returns the process exit code: 0 ok, 1 failure, 2 usage.
 pub fn main() -> ExitCode {
@@ -52,15 +55,20 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            output::note(&format!("error: {}", one_line(&e)));
+            if !e.is::<Reported>() {
+                output::note(&format!("error: {}", one_line(&e)));
+            }
             exit_code(&e)
         }
     }
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Plugins(PluginsCommand::Schema) = cli.command {
-        return commands::plugins::schema();
+    // Neither needs the plugins or the store.
+    match &cli.command {
+        Command::Plugins(PluginsCommand::Schema) => return commands::plugins::schema(),
+        Command::Completions(a) => return commands::completions::print(a.shell),
+        _ => {}
     }
     let app = App::load()?;
     match cli.command {
@@ -79,5 +87,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::status::run(&app, a.json, a.profile.as_deref())
         }
         Command::Models(ModelsCommand::Set(a)) => commands::set::run(&app, &a.model),
+        Command::Infer(InferCommand::Model(InferModelCommand::Run(a))) => {
+            commands::infer::run(&app, &a).await
+        }
+        Command::Completions(a) => commands::completions::print(a.shell),
     }
 }

@@ -207,7 +207,7 @@ impl Progress for Spinner {
 
     fn finish(self: Box<Self>, message: &str) {
         self.0.finish_and_clear();
-        crate::output::note(message);
+        leave_behind(message);
     }
 }
 
@@ -218,6 +218,13 @@ impl Progress for PlainProgress {
     fn set_message(&mut self, _message: &str) {}
 
     fn finish(self: Box<Self>, message: &str) {
+        leave_behind(message);
+    }
+}
+
+/// The line a finished progress leaves; an empty message leaves none.
+fn leave_behind(message: &str) {
+    if !message.is_empty() {
         crate::output::note(message);
     }
 }

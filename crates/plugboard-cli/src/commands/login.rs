@@ -9,7 +9,6 @@ use plugboard_core::{
     AuthContext, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef, ProfileId, Prompter,
     Provider, Session,
 };
-use plugboard_oauth::NetworkClient;
 use plugboard_store::apply_merge_patch;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
@@ -18,6 +17,7 @@ use crate::cli::LoginArgs;
 use crate::commands::choices;
 use crate::commands::set::set_default_model;
 use crate::error::usage;
+use crate::network;
 use crate::output::{note, print};
 use crate::system::{OsRandom, SystemClock};
 use crate::terminal::TerminalPrompter;
@@ -162,39 +162,12 @@ fn context(
         Arc::new(OsRandom),
     );
     ctx.session = Session::new(app.terminal.interactive, remote_session());
-    if let Some(seconds) = http_timeout_env()? {
-        ctx.http.request_timeout = Duration::from_secs(seconds);
-    }
-    ctx.http_client = Arc::new(NetworkClient::new(&ctx.http)?);
+    ctx.http = network::http_settings(ctx.http.request_timeout)?;
+    ctx.http_client = network::client(&ctx.http)?;
     ctx.config = app.config().load()?;
-    ctx.env = provider
-        .env_vars()
-        .iter()
-        .filter_map(|v| {
-            std::env::var(v.name)
-                .ok()
-                .map(|value| (v.name.to_owned(), value))
-        })
-        .collect();
+    ctx.env = network::provider_env(provider);
     Ok(ctx)
 }
-
-/// `PLUGBOARD_HTTP_TIMEOUT`: the longest a request to a provider's service may take, in whole
-/// seconds (for slow links, and for tests of a slow service).
-fn http_timeout_env() -> anyhow::Result<Option<u64>> {
-    let Some(raw) = std::env::var_os(HTTP_TIMEOUT_ENV) else {
-        return Ok(None);
-    };
-    match raw.to_str().map(str::trim).map(str::parse::<u64>) {
-        Some(Ok(seconds)) if (1..=3600).contains(&seconds) => Ok(Some(seconds)),
-        _ => usage(format!(
-            "{HTTP_TIMEOUT_ENV} must be a whole number of seconds from 1 to 3600, not {raw:?}"
-        )),
-    }
-}
-
-/// Overrides the HTTP request timeout (seconds).
-const HTTP_TIMEOUT_ENV: &str = "PLUGBOARD_HTTP_TIMEOUT";
 
 /// Decides which provider and method to run, from `--choice`, `--provider`/`--method`, or the
 /// menu; without a terminal, anything left open is a usage error listing the valid answers.

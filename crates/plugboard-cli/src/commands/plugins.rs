@@ -28,6 +28,8 @@ struct ProviderJson<'a> {
     docs_path: &'a str,
     env_vars: Vec<EnvVarJson>,
     default_model: Option<&'a str>,
+    /// From the manifest; the registry has checked it matches the runtime.
+    capabilities: &'a [String],
     auth_methods: Vec<MethodJson<'a>>,
 }
 
@@ -63,8 +65,10 @@ pub(crate) fn list(app: &App, json: bool) -> anyhow::Result<()> {
                 providers: m
                     .providers
                     .iter()
-                    .filter_map(|p| app.registry.provider(&p.id))
-                    .map(provider_json)
+                    .filter_map(|declared| {
+                        let runtime = app.registry.provider(&declared.id)?;
+                        Some(provider_json(runtime, &declared.capabilities))
+                    })
                     .collect(),
             }
         })
@@ -90,6 +94,12 @@ pub(crate) fn list(app: &App, json: bool) -> anyhow::Result<()> {
             if let Some(model) = provider.default_model {
                 text.push_str(&format!("    model    {model}\n"));
             }
+            if !provider.capabilities.is_empty() {
+                text.push_str(&format!(
+                    "    can      {}\n",
+                    provider.capabilities.join(", ")
+                ));
+            }
             for m in &provider.auth_methods {
                 text.push_str(&format!(
                     "    sign-in  {:<10} {:<8} {}\n",
@@ -103,7 +113,7 @@ pub(crate) fn list(app: &App, json: bool) -> anyhow::Result<()> {
     print(text.trim_end())
 }
 
-fn provider_json(p: &dyn Provider) -> ProviderJson<'_> {
+fn provider_json<'a>(p: &'a dyn Provider, capabilities: &'a [String]) -> ProviderJson<'a> {
     ProviderJson {
         id: p.id(),
         label: p.label(),
@@ -121,6 +131,7 @@ fn provider_json(p: &dyn Provider) -> ProviderJson<'_> {
             })
             .collect(),
         default_model: p.default_model(),
+        capabilities,
         auth_methods: p
             .auth_methods()
             .iter()

@@ -1,0 +1,255 @@
+//! `plugboard infer model run`: resolve the credential exactly as `models status` reports it,
+//! hand the prompt to the provider's `model.run` capability, print what comes back.
+//!
+//! With `--json`, success and failure are both one JSON document on stdout, in the shape the
+//! peer CLI this replaces prints, so scripts written for it keep working.
+
+use std::time::Duration;
+
+use plugboard_core::{
+    MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelOutput, ModelRef,
+    ModelRequest, ProfileId, Prompter, Provider,
+};
+use serde::Serialize;
+
+use crate::app::App;
+use crate::cli::RunArgs;
+use crate::credentials::{Effective, Source, effective};
+use crate::error::{Reported, UsageError};
+use crate::network;
+use crate::output::{note, print, print_json};
+use crate::terminal::TerminalPrompter;
+
+/// Models can take a while to answer; sign-in's 30 s would cut off slow but healthy calls.
+const MODEL_CALL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `--json` on success.
+#[derive(Serialize)]
+struct Success<'a> {
+    ok: bool,
+    capability: &'static str,
+    /// How the call was made: in this process, not through a gateway.
+    transport: &'static str,
+    provider: &'a str,
+    /// The model without its provider prefix.
+    model: &'a str,
+    /// Fallback attempts before the answer; plugboard makes none.
+    attempts: [(); 0],
+    outputs: &'a [ModelOutput],
+}
+
+/// `--json` on failure.
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    ok: bool,
+    error: ErrorJson<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    message: String,
+}
+
+/// Why the command failed, with the stable `error.type` for `--json`.
+struct Failure {
+    kind: &'static str,
+    error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        let kind = if error.is::<UsageError>() {
+            "usage"
+        } else {
+            "internal"
+        };
+        Self { kind, error }
+    }
+}
+
+impl Failure {
+    fn usage(message: String) -> Self {
+        Self {
+            kind: "usage",
+            error: UsageError(message).into(),
+        }
+    }
+}
+
+pub(crate) async fn run(app: &App, args: &RunArgs) -> anyhow::Result<()> {
+    let model: Result<ModelRef, _> = args.model.parse();
+    let outcome = match &model {
+        Ok(model) => call(app, args, model).await,
+        Err(_) => Err(Failure::usage(format!(
+            "--model {:?} is not provider/model: use e.g. openrouter/auto (providers: {})",
+            args.model,
+            app.registry.provider_ids().join(", ")
+        ))),
+    };
+    match (outcome, &model) {
+        (Ok(outputs), Ok(model)) => report_success(args.json, model, &outputs),
+        (Err(failure), _) if args.json => {
+            let message = crate::error::one_line(&failure.error);
+            print_json(&FailureJson {
+                ok: false,
+                error: ErrorJson {
+                    kind: failure.kind,
+                    message: message.clone(),
+                },
+            })?;
+            Err(Reported {
+                message,
+                usage: failure.kind == "usage",
+            }
+            .into())
+        }
+        (Err(failure), _) => Err(failure.error),
+        (Ok(_), Err(_)) => Err(anyhow::anyhow!("a model ran without a valid model ref")),
+    }
+}
+
+fn report_success(json: bool, model: &ModelRef, outputs: &[ModelOutput]) -> anyhow::Result<()> {
+    if json {
+        return print_json(&Success {
+            ok: true,
+            capability: MODEL_RUN_CAPABILITY,
+            transport: "local",
+            provider: model.provider(),
+            model: model.model(),
+            attempts: [],
+            outputs,
+        });
+    }
+    for output in outputs {
+        if !output.text.is_empty() {
+            print(&output.text)?;
+        }
+        if let Some(url) = &output.media_url {
+            print(url)?;
+        }
+    }
+    if outputs
+        .iter()
+        .all(|o| o.text.trim().is_empty() && o.media_url.is_none())
+    {
+        note(&format!("{model} returned an empty reply"));
+    }
+    Ok(())
+}
+
+async fn call(app: &App, args: &RunArgs, model: &ModelRef) -> Result<Vec<ModelOutput>, Failure> {
+    let provider = app.provider(model.provider())?;
+    let Some(runner) = provider.model_runner() else {
+        return Err(Failure::usage(format!(
+            "provider {} cannot run models (it has no {MODEL_RUN_CAPABILITY} capability)",
+            provider.id()
+        )));
+    };
+    if args.prompt.trim().is_empty() {
+        return Err(Failure::usage(
+            "--prompt is empty: give the text to send".to_owned(),
+        ));
+    }
+    let profile = match &args.profile {
+        Some(p) => Some(ProfileId::parse_for(provider.id(), p).map_err(|e| {
+            Failure::usage(format!(
+                "{e} (a profile for {} looks like {0}:work)",
+                provider.id()
+            ))
+        })?),
+        None => None,
+    };
+    let credential = resolve(app, provider, profile.as_ref())?;
+
+    let mut ctx = ModelContext::new(credential.credential.clone());
+    ctx.http = network::http_settings(MODEL_CALL_TIMEOUT)?;
+    ctx.http_client = network::client(&ctx.http)?;
+    ctx.config = app.config().load().map_err(anyhow::Error::from)?;
+    ctx.env = network::provider_env(provider);
+
+    let request = ModelRequest::new(model.model(), args.prompt.as_str());
+    let progress = TerminalPrompter::new(app.terminal).progress(&format!("Asking {model}..."));
+    let result = runner.run(&ctx, &request).await;
+    progress.finish("");
+    match result {
+        Ok(reply) if reply.outputs.is_empty() => Err(Failure {
+            kind: ModelErrorKind::BadResponse.as_str(),
+            error: anyhow::anyhow!("{} returned no output for {model}", provider.label()),
+        }),
+        Ok(reply) => Ok(reply.outputs),
+        Err(e) => Err(model_failure(e, provider, &credential.source)),
+    }
+}
+
+/// The credential `models status` would report, or a failure naming how to get one.
+fn resolve(
+    app: &App,
+    provider: &dyn Provider,
+    profile: Option<&ProfileId>,
+) -> Result<Effective, Failure> {
+    let stored = match app.existing_store()? {
+        Some(store) => store.list().map_err(anyhow::Error::from)?,
+        None => Vec::new(),
+    };
+    let mine: Vec<_> = stored
+        .into_iter()
+        .filter(|p| p.profile_id.provider() == provider.id())
+        .collect();
+    let env = |name: &str| std::env::var(name).ok();
+    match effective(provider, profile, env, &mine) {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => {
+            let env_hint = provider
+                .credential_env_vars()
+                .first()
+                .map(|var| format!(", or set {var}"))
+                .unwrap_or_default();
+            Err(Failure {
+                kind: "no_credential",
+                error: anyhow::anyhow!(
+                    "no {} credential: sign in with `plugboard models auth login --provider {}`{env_hint}",
+                    provider.label(),
+                    provider.id()
+                ),
+            })
+        }
+        Err(missing) => Err(Failure {
+            kind: "no_credential",
+            error: missing.into(),
+        }),
+    }
+}
+
+/// A provider's failure, with what the user can do about a rejected key added: the fix depends
+/// on where the key came from.
+fn model_failure(error: ModelError, provider: &dyn Provider, source: &Source) -> Failure {
+    let kind = error.kind();
+    let error = match kind {
+        ModelErrorKind::CredentialRejected => {
+            let advice = match source {
+                Source::Env { env_var } => format!(
+                    "the key comes from ${env_var}: fix it, or unset it to use the stored profile"
+                ),
+                Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
+                    let profile_flag = if profile_id.is_default() {
+                        String::new()
+                    } else {
+                        format!(" --profile {}", profile_id.name())
+                    };
+                    format!(
+                        "sign in again with `plugboard models auth login --provider {}{profile_flag}`",
+                        provider.id()
+                    )
+                }
+            };
+            anyhow::anyhow!("{error}: {advice}")
+        }
+        _ => anyhow::Error::new(error),
+    };
+    Failure {
+        kind: kind.as_str(),
+        error,
+    }
+}
