@@ -67,7 +67,7 @@ pub(crate) enum InferModelCommand {
 const RUN_EXAMPLES: &str = "\
 Examples:
   plugboard infer model run --model openrouter/auto --prompt 'Say hello'
-  plugboard infer model run --model openrouter/liquid/lfm-2.5-1.2b-instruct:free --prompt 'Reply exactly: ok' --json
+  plugboard infer model run --model openrouter/auto --prompt 'Reply exactly: ok' --json
   plugboard infer model run --model openrouter/auto --prompt 'Hi' --profile openrouter:work
 
 The key is the one `plugboard models status` reports as effective: --profile if given, else the

@@ -5,7 +5,9 @@
 use plugboard_openrouter as _;
 
 /// Provider ids the linked extensions register, sorted; kept beside the `use` lines above so
-/// adding an extension means touching one file.
+/// the two cannot drift. Adding an extension touches this file, this crate's `Cargo.toml`
+/// (the dependency) and the root `Cargo.toml` (`members`, `[workspace.dependencies]`); see
+/// docs/plugin-authoring.md.
 #[cfg(test)]
 pub(crate) const LINKED_PROVIDERS: &[&str] = &["openrouter"];
 

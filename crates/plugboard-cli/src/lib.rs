@@ -13,6 +13,8 @@ mod error;
 mod extensions;
 mod network;
 mod output;
+#[cfg(test)]
+mod reference;
 mod system;
 mod terminal;
 
