@@ -29,20 +29,10 @@ use serde_json::json;
 use tempfile::TempDir;
 use url::Url;
 
-use crate::support::{HandoffBrowser, Plugboard, callback_in, profile, redacted};
+use crate::support::{HandoffBrowser, Plugboard, callback_in, oauth_login, profile, redacted};
 
-/// The OAuth login, on a free port so it never waits for `support::DEFAULT_PORT`.
-const LOGIN_OAUTH: &[&str] = &[
-    "models",
-    "auth",
-    "login",
-    "--provider",
-    "openrouter",
-    "--method",
-    "oauth",
-    "--port",
-    "0",
-];
+/// Extra login arguments: a free port, so the login never waits for `support::DEFAULT_PORT`.
+const FREE_PORT: &[&str] = &["--port", "0"];
 
 /// The free model the call goes to, as `provider/model`.
 const MODEL: &str = "openrouter/liquid/lfm-2.5-1.2b-instruct:free";
@@ -111,7 +101,7 @@ fn oauth_login_in_a_real_browser_stores_a_key_that_serves_a_model_call() {
         ("BROWSER", handoff.command()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let mut login = pb.spawn_watched(LOGIN_OAUTH, &env);
+    let mut login = pb.spawn_watched(&oauth_login(FREE_PORT), &env);
     let url = handoff.wait_for_url();
     let callback = callback_in(&url);
     assert_eq!(callback.host_str(), Some("localhost"), "{url}");

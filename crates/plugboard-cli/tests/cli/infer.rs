@@ -7,7 +7,7 @@ use std::time::Duration;
 use plugboard_testkit::{Endpoint, Fault, OpenRouterDouble};
 use serde_json::{Value, json};
 
-use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, Run, openrouter, profile};
+use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, Run, oauth_login, openrouter, profile};
 
 const MODEL: &str = "openrouter/liquid/lfm-2.5-1.2b-instruct:free";
 const CHAT: &str = "/api/v1/chat/completions";
@@ -53,20 +53,7 @@ fn after_an_oauth_login_the_stored_key_runs_a_model_and_prints_the_peer_json() {
         ("BROWSER", browser.command()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let login = pb.spawn_watched(
-        &[
-            "models",
-            "auth",
-            "login",
-            "--provider",
-            "openrouter",
-            "--method",
-            "oauth",
-            "--port",
-            "0",
-        ],
-        &env,
-    );
+    let login = pb.spawn_watched(&oauth_login(&["--port", "0"]), &env);
     plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
     pb.wait_watched(login, "").success();
     for issued in double.issued_keys() {

@@ -9,23 +9,9 @@ use std::time::Duration;
 use plugboard_testkit::{Fault, OpenRouterDouble};
 
 use crate::support::{
-    DEFAULT_PORT, HandoffBrowser, Plugboard, Run, Watched, callback_in, key, openrouter, probe,
-    profile, profile_ids, redacted,
+    DEFAULT_PORT, HandoffBrowser, Plugboard, Run, Watched, callback_in, key, oauth_login,
+    openrouter, probe, profile, profile_ids, redacted,
 };
-
-const OAUTH: &[&str] = &[
-    "models",
-    "auth",
-    "login",
-    "--provider",
-    "openrouter",
-    "--method",
-    "oauth",
-];
-
-fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    OAUTH.iter().chain(extra).copied().collect()
-}
 
 /// Starts an OAuth login whose `$BROWSER` hands the URL to the test.
 fn start(
@@ -39,7 +25,7 @@ fn start(
         ("BROWSER", browser.command()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    pb.spawn_watched(&args(extra), &env)
+    pb.spawn_watched(&oauth_login(extra), &env)
 }
 
 /// The last key the double issued, remembered as a secret of `pb`.
@@ -80,7 +66,7 @@ fn loopback_login_with_a_browser_stores_the_default_profile_with_oauth_provenanc
         ("ALL_PROXY", dead_proxy.to_owned()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let login = pb.spawn_watched(&args(&[]), &env);
+    let login = pb.spawn_watched(&oauth_login(&[]), &env);
 
     let url = browser.wait_for_url();
     let callback = callback_in(&url);
@@ -332,7 +318,7 @@ fn every_exchange_fault_is_one_clear_line_and_the_earlier_key_stays() {
             ("PLUGBOARD_HTTP_TIMEOUT", timeout.to_owned()),
         ];
         let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let login = pb.spawn_watched(&args(&["--port", "0"]), &env);
+        let login = pb.spawn_watched(&oauth_login(&["--port", "0"]), &env);
         plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
         let run = pb.wait_watched(login, "");
         for issued in double.issued_keys() {
@@ -378,7 +364,7 @@ fn an_insecure_base_url_is_refused_before_anything_is_opened() {
         ("BROWSER", browser.command()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let run = pb.run(&args(&["--port", "0"]), "", &env);
+    let run = pb.run(&oauth_login(&["--port", "0"]), "", &env);
     let line = last_error(&run, 1);
     assert!(line.contains("only https is allowed"), "{line}");
     assert!(browser.opened().is_empty());

@@ -22,6 +22,22 @@ pub(crate) const LOGIN: &[&str] = &[
     "api-key",
 ];
 
+/// The arguments of an OAuth (browser) login to OpenRouter.
+pub(crate) const OAUTH_LOGIN: &[&str] = &[
+    "models",
+    "auth",
+    "login",
+    "--provider",
+    "openrouter",
+    "--method",
+    "oauth",
+];
+
+/// [`OAUTH_LOGIN`] plus `extra` arguments.
+pub(crate) fn oauth_login<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    OAUTH_LOGIN.iter().chain(extra).copied().collect()
+}
+
 /// A key shaped like a real OpenRouter key: `sk-or-v1-` and 64 hex digits, different per seed.
 pub(crate) fn key(seed: u64) -> String {
     let mut state = seed;
