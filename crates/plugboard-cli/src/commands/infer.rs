@@ -79,18 +79,9 @@ impl Failure {
 }
 
 pub(crate) async fn run(app: &App, args: &RunArgs) -> anyhow::Result<()> {
-    let model: Result<ModelRef, _> = args.model.parse();
-    let outcome = match &model {
-        Ok(model) => call(app, args, model).await,
-        Err(_) => Err(Failure::usage(format!(
-            "--model {:?} is not provider/model: use e.g. openrouter/auto (providers: {})",
-            args.model,
-            app.registry.provider_ids().join(", ")
-        ))),
-    };
-    match (outcome, &model) {
-        (Ok(outputs), Ok(model)) => report_success(args.json, model, &outputs),
-        (Err(failure), _) if args.json => {
+    match call(app, args).await {
+        Ok((model, outputs)) => report_success(args.json, &model, &outputs),
+        Err(failure) if args.json => {
             let message = crate::error::one_line(&failure.error);
             print_json(&FailureJson {
                 ok: false,
@@ -105,8 +96,7 @@ pub(crate) async fn run(app: &App, args: &RunArgs) -> anyhow::Result<()> {
             }
             .into())
         }
-        (Err(failure), _) => Err(failure.error),
-        (Ok(_), Err(_)) => Err(anyhow::anyhow!("a model ran without a valid model ref")),
+        Err(failure) => Err(failure.error),
     }
 }
 
@@ -139,7 +129,14 @@ fn report_success(json: bool, model: &ModelRef, outputs: &[ModelOutput]) -> anyh
     Ok(())
 }
 
-async fn call(app: &App, args: &RunArgs, model: &ModelRef) -> Result<Vec<ModelOutput>, Failure> {
+async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>), Failure> {
+    let model: ModelRef = args.model.parse().map_err(|_| {
+        Failure::usage(format!(
+            "--model {:?} is not provider/model: use e.g. openrouter/auto (providers: {})",
+            args.model,
+            app.registry.provider_ids().join(", ")
+        ))
+    })?;
     let provider = app.provider(model.provider())?;
     let Some(runner) = provider.model_runner() else {
         return Err(Failure::usage(format!(
@@ -178,7 +175,7 @@ async fn call(app: &App, args: &RunArgs, model: &ModelRef) -> Result<Vec<ModelOu
             kind: ModelErrorKind::BadResponse.as_str(),
             error: anyhow::anyhow!("{} returned no output for {model}", provider.label()),
         }),
-        Ok(reply) => Ok(reply.outputs),
+        Ok(reply) => Ok((model, reply.outputs)),
         Err(e) => Err(model_failure(e, provider, &credential.source)),
     }
 }
