@@ -29,7 +29,7 @@ use serde_json::json;
 use tempfile::TempDir;
 use url::Url;
 
-use crate::support::{HandoffBrowser, Plugboard, callback_in, oauth_login, profile, redacted};
+use crate::support::{HandoffBrowser, Plugboard, callback_in, profile, redacted};
 
 /// Extra login arguments: a free port, so the login never waits for `support::DEFAULT_PORT`.
 const FREE_PORT: &[&str] = &["--port", "0"];
@@ -96,12 +96,7 @@ fn oauth_login_in_a_real_browser_stores_a_key_that_serves_a_model_call() {
 
     let pb = Plugboard::new();
     let handoff = HandoffBrowser::new();
-    let env = [
-        ("OPENROUTER_BASE_URL", double.api_base()),
-        ("BROWSER", handoff.command()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let mut login = pb.spawn_watched(&oauth_login(FREE_PORT), &env);
+    let mut login = pb.start_oauth_login(&double, &handoff, FREE_PORT);
     let url = handoff.wait_for_url();
     let callback = callback_in(&url);
     assert_eq!(callback.host_str(), Some("localhost"), "{url}");
@@ -136,13 +131,8 @@ fn oauth_login_in_a_real_browser_stores_a_key_that_serves_a_model_call() {
 
     // The login exits on its own once it has exchanged the code and stored the key.
     exit_within(&mut login.child, STEP);
-    let key = double
-        .issued_keys()
-        .last()
-        .cloned()
-        .expect("the double issued a key");
     // From here on, every run (the login's own output included) is checked for the key.
-    pb.remember_secret(&key);
+    let key = pb.remember_issued_key(&double);
     assert!(!page.source.contains(&key), "the page shows the key");
     let run = pb.wait_watched(login, "").success();
     assert!(run.stdout.contains("openrouter:default"), "{run:#?}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use plugboard_testkit::{Endpoint, Fault, OpenRouterDouble};
 use serde_json::{Value, json};
 
-use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, Run, oauth_login, openrouter, profile};
+use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, Run, openrouter, profile};
 
 const MODEL: &str = "openrouter/liquid/lfm-2.5-1.2b-instruct:free";
 const CHAT: &str = "/api/v1/chat/completions";
@@ -48,17 +48,10 @@ fn after_an_oauth_login_the_stored_key_runs_a_model_and_prints_the_peer_json() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let env = [
-        ("OPENROUTER_BASE_URL", double.api_base()),
-        ("BROWSER", browser.command()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    let login = pb.spawn_watched(&oauth_login(&["--port", "0"]), &env);
+    let login = pb.start_oauth_login(&double, &browser, &["--port", "0"]);
     plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
     pb.wait_watched(login, "").success();
-    for issued in double.issued_keys() {
-        pb.remember_secret(&issued);
-    }
+    pb.remember_issued_key(&double);
 
     let run = run_against(
         &pb,

@@ -9,41 +9,15 @@ use std::time::Duration;
 use plugboard_testkit::{Fault, OpenRouterDouble};
 
 use crate::support::{
-    DEFAULT_PORT, HandoffBrowser, Plugboard, Run, Watched, callback_in, key, oauth_login,
-    openrouter, probe, profile, profile_ids, redacted,
+    DEFAULT_PORT, HandoffBrowser, Plugboard, Run, callback_in, key, oauth_login, openrouter, probe,
+    profile, profile_ids, redacted,
 };
-
-/// Starts an OAuth login whose `$BROWSER` hands the URL to the test.
-fn start(
-    pb: &Plugboard,
-    double: &OpenRouterDouble,
-    browser: &HandoffBrowser,
-    extra: &[&str],
-) -> Watched {
-    let env = [
-        ("OPENROUTER_BASE_URL", double.api_base()),
-        ("BROWSER", browser.command()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    pb.spawn_watched(&oauth_login(extra), &env)
-}
-
-/// The last key the double issued, remembered as a secret of `pb`.
-fn issued_key(pb: &Plugboard, double: &OpenRouterDouble) -> String {
-    let key = double
-        .issued_keys()
-        .last()
-        .cloned()
-        .expect("the double issued a key");
-    pb.remember_secret(&key);
-    key
-}
 
 /// Asserts `openrouter:default` holds the key the double issued last; returns that profile from
 /// `models status --json`.
 #[track_caller]
 fn stored_default_profile(pb: &Plugboard, double: &OpenRouterDouble) -> serde_json::Value {
-    let key = issued_key(pb, double);
+    let key = pb.remember_issued_key(double);
     let status = pb.openrouter_status();
     let stored = profile(&status, "openrouter:default").clone();
     assert_eq!(stored["redacted"], redacted(&key), "{stored:#}");
@@ -77,7 +51,7 @@ fn loopback_login_with_a_browser_stores_the_default_profile_with_oauth_provenanc
     assert!(followed.callback_body.contains("terminal"), "{followed:?}");
 
     let run = pb.wait_watched(login, "").success();
-    let key = issued_key(&pb, &double);
+    let key = pb.remember_issued_key(&double);
     assert!(!followed.callback_body.contains(&key));
     assert!(run.stdout.contains("openrouter:default"), "{run:#?}");
     assert!(run.stdout.contains(&redacted(&key)), "{run:#?}");
@@ -113,7 +87,7 @@ fn paste_login_without_a_tty_reads_the_redirect_from_stdin() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let mut login = start(&pb, &double, &browser, &["--no-browser", "--port", "0"]);
+    let mut login = pb.start_oauth_login(&double, &browser, &["--no-browser", "--port", "0"]);
 
     let url = login.authorize_url();
     let redirect = plugboard_testkit::redirect_for(&url).unwrap();
@@ -136,7 +110,7 @@ fn end_of_stdin_does_not_end_a_paste_login_that_the_loopback_then_completes() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let mut login = start(&pb, &double, &browser, &["--no-browser", "--port", "0"]);
+    let mut login = pb.start_oauth_login(&double, &browser, &["--no-browser", "--port", "0"]);
     let url = login.authorize_url();
     login.feed("");
     // The user opened the URL on this machine after all: the loopback still listens.
@@ -158,7 +132,7 @@ fn a_pasted_redirect_with_a_wrong_state_or_no_code_is_one_clear_error() {
         let pb = Plugboard::new();
         let double = OpenRouterDouble::start().unwrap();
         let browser = HandoffBrowser::new();
-        let mut login = start(&pb, &double, &browser, &["--no-browser", "--port", "0"]);
+        let mut login = pb.start_oauth_login(&double, &browser, &["--no-browser", "--port", "0"]);
         login.authorize_url();
         let input = format!("{paste}\n");
         login.feed(&input);
@@ -175,7 +149,7 @@ fn strays_sent_before_the_real_callback_leave_the_login_running() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let login = start(&pb, &double, &browser, &["--port", "0"]);
+    let login = pb.start_oauth_login(&double, &browser, &["--port", "0"]);
     let url = browser.wait_for_url();
     let callback = callback_in(&url);
     let with_query = |query: &str| {
@@ -220,7 +194,7 @@ fn a_denial_with_the_right_state_ends_the_login_and_the_page_escapes_what_it_ech
     let double = OpenRouterDouble::start().unwrap();
     double.set_deny_description("<script>alert(1)</script> user said no");
     let browser = HandoffBrowser::new();
-    let login = start(&pb, &double, &browser, &["--port", "0"]);
+    let login = pb.start_oauth_login(&double, &browser, &["--port", "0"]);
     let url = browser.wait_for_url();
 
     let followed = plugboard_testkit::deny(&url).unwrap();
@@ -244,14 +218,14 @@ fn a_taken_port_3000_moves_the_callback_to_a_free_port_and_says_so() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let login = start(&pb, &double, &browser, &[]);
+    let login = pb.start_oauth_login(&double, &browser, &[]);
     let url = browser.wait_for_url();
     let port = callback_in(&url).port();
     assert!(port.is_some_and(|p| p != 3000), "{url}");
 
     plugboard_testkit::approve(&url).unwrap();
     let run = pb.wait_watched(login, "").success();
-    issued_key(&pb, &double);
+    pb.remember_issued_key(&double);
     let moved = format!("port {}", port.unwrap_or_default());
     assert!(
         run.stderr.contains("port 3000") && run.stderr.contains(&moved),
@@ -266,7 +240,7 @@ fn a_pinned_port_that_is_taken_fails_clearly_and_opens_nothing() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let login = start(&pb, &double, &browser, &["--port", &port]);
+    let login = pb.start_oauth_login(&double, &browser, &["--port", &port]);
     let run = pb.wait_watched(login, "");
     let line = last_error(&run, 1);
     assert!(
@@ -281,7 +255,7 @@ fn no_callback_within_the_timeout_ends_the_login_and_writes_nothing() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
     let browser = HandoffBrowser::new();
-    let login = start(&pb, &double, &browser, &["--port", "0", "--timeout", "1"]);
+    let login = pb.start_oauth_login(&double, &browser, &["--port", "0", "--timeout", "1"]);
     let run = pb.wait_watched(login, "");
     let line = last_error(&run, 1);
     assert!(line.contains("--timeout"), "{line}");
@@ -346,7 +320,7 @@ fn a_503_from_the_exchange_is_retried_once_and_the_login_succeeds() {
     let double = OpenRouterDouble::start().unwrap();
     double.set_fault(Some(Fault::ServiceUnavailableOnce));
     let browser = HandoffBrowser::new();
-    let login = start(&pb, &double, &browser, &["--port", "0"]);
+    let login = pb.start_oauth_login(&double, &browser, &["--port", "0"]);
     plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
     pb.wait_watched(login, "").success();
     stored_default_profile(&pb, &double);

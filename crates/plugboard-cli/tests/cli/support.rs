@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+use plugboard_testkit::OpenRouterDouble;
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -321,6 +322,33 @@ impl Plugboard {
     /// appears in output.
     pub(crate) fn remember_secret(&self, secret: &str) {
         remember(&mut self.secrets.borrow_mut(), secret);
+    }
+
+    /// Starts an OAuth login against `double` whose `$BROWSER` hands the URL to the test.
+    pub(crate) fn start_oauth_login(
+        &self,
+        double: &OpenRouterDouble,
+        browser: &HandoffBrowser,
+        extra: &[&str],
+    ) -> Watched {
+        let env = [
+            ("OPENROUTER_BASE_URL", double.api_base()),
+            ("BROWSER", browser.command()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        self.spawn_watched(&oauth_login(extra), &env)
+    }
+
+    /// The last key `double` issued, remembered as a secret: every run from now on is checked
+    /// for it.
+    pub(crate) fn remember_issued_key(&self, double: &OpenRouterDouble) -> String {
+        let key = double
+            .issued_keys()
+            .last()
+            .cloned()
+            .expect("the double issued a key");
+        self.remember_secret(&key);
+        key
     }
 
     /// Starts plugboard like [`Plugboard::spawn`], with stderr read as it arrives, so a test
