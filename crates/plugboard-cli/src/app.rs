@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use plugboard_core::{Provider, Registry};
-use plugboard_store::{ConfigFile, CredentialStore, Paths};
+use plugboard_store::{ConfigFile, CredentialStore, Paths, StoredProfile};
 
 use crate::error::usage;
 use crate::terminal::Terminal;
@@ -31,6 +31,14 @@ impl App {
     /// The store if it exists. Read-only commands use this so they never create files.
     pub(crate) fn existing_store(&self) -> anyhow::Result<Option<CredentialStore>> {
         Ok(CredentialStore::open_existing(self.paths.store_file())?)
+    }
+
+    /// Every stored profile, or none when there is no store yet (which stays uncreated).
+    pub(crate) fn stored_profiles(&self) -> anyhow::Result<Vec<StoredProfile>> {
+        Ok(match self.existing_store()? {
+            Some(store) => store.list()?,
+            None => Vec::new(),
+        })
     }
 
     /// The store, created if missing.

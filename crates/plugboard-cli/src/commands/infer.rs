@@ -186,11 +186,8 @@ fn resolve(
     provider: &dyn Provider,
     profile: Option<&ProfileId>,
 ) -> Result<Effective, Failure> {
-    let stored = match app.existing_store()? {
-        Some(store) => store.list().map_err(anyhow::Error::from)?,
-        None => Vec::new(),
-    };
-    let mine: Vec<_> = stored
+    let mine: Vec<_> = app
+        .stored_profiles()?
         .into_iter()
         .filter(|p| p.profile_id.provider() == provider.id())
         .collect();

@@ -59,10 +59,7 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
         },
         None => None,
     };
-    let stored = match app.existing_store()? {
-        Some(store) => store.list()?,
-        None => Vec::new(),
-    };
+    let stored = app.stored_profiles()?;
     let config = app.config().load()?;
     let env = |name: &str| std::env::var(name).ok();
 
