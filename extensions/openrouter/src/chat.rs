@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::endpoints::Endpoints;
 use crate::provider::PROVIDER_ID;
-use crate::service_text::{SERVICE, said};
+use crate::service_text::{SERVICE, said, with_said};
 
 /// A completion is text, rarely more than a few KiB; 1 MiB leaves room for long answers while
 /// keeping a hostile or broken answer from filling memory.
@@ -103,11 +103,10 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
         .map_err(|_| malformed("is not the JSON it should be"))?;
     // OpenRouter reports some failures (a provider erroring mid-generation) as 200 + `error`.
     if reply.error.is_some() {
-        let detail = said(&response.body, key)
-            .map(|s| format!(" (OpenRouter said: {s})"))
-            .unwrap_or_default();
-        return Err(ModelError::Service(format!(
-            "OpenRouter could not complete the request: try again, or another model{detail}"
+        return Err(ModelError::Service(with_said(
+            "OpenRouter could not complete the request: try again, or another model",
+            &response.body,
+            key,
         )));
     }
     let mut outputs = Vec::new();
@@ -161,35 +160,37 @@ fn malformed(what: &str) -> ModelError {
 /// A refused call as one line: what the status means for the user, plus OpenRouter's words.
 fn refusal(response: &HttpResponse, key: &str) -> ModelError {
     let status = response.status;
-    let said = said(&response.body, key);
-    let with_said = |meaning: &str| match &said {
-        Some(s) => format!("OpenRouter answered HTTP {status}: {meaning} (OpenRouter said: {s})"),
-        None => format!("OpenRouter answered HTTP {status}: {meaning}"),
+    let answered = |meaning: &str| {
+        with_said(
+            &format!("OpenRouter answered HTTP {status}: {meaning}"),
+            &response.body,
+            key,
+        )
     };
     match status {
         401 => ModelError::CredentialRejected {
             service: SERVICE.to_owned(),
-            detail: match &said {
-                Some(s) => format!("HTTP 401 ({s})"),
+            detail: match said(&response.body, key) {
+                Some(words) => format!("HTTP 401 ({words})"),
                 None => "HTTP 401".to_owned(),
             },
         },
-        402 => ModelError::RateLimited(with_said(
+        402 => ModelError::RateLimited(answered(
             "the account is out of credits: add credits at https://openrouter.ai/settings/credits",
         )),
-        429 => ModelError::RateLimited(with_said("too many requests: wait a minute and try again")),
+        429 => ModelError::RateLimited(answered("too many requests: wait a minute and try again")),
         // OpenRouter's 403 is moderation: the input was flagged, not the key refused.
         403 => {
-            ModelError::InvalidRequest(with_said("the input was flagged by the model's moderation"))
+            ModelError::InvalidRequest(answered("the input was flagged by the model's moderation"))
         }
-        404 => ModelError::InvalidRequest(with_said(
+        404 => ModelError::InvalidRequest(answered(
             "no such model: check the model id at https://openrouter.ai/models",
         )),
-        400 | 413 | 422 => ModelError::InvalidRequest(with_said("the request was refused")),
-        408 | 500..=599 => ModelError::Service(with_said(
+        400 | 413 | 422 => ModelError::InvalidRequest(answered("the request was refused")),
+        408 | 500..=599 => ModelError::Service(answered(
             "OpenRouter or the model's provider failed: try again in a minute, or another model",
         )),
-        _ => ModelError::Service(with_said(
+        _ => ModelError::Service(answered(
             "unexpected answer: try again, and report it if it persists",
         )),
     }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::endpoints::Endpoints;
-use crate::service_text::{said, short_line};
+use crate::service_text::{short_line, with_said};
 
 /// A key and a user id fit in a few hundred bytes; 64 KiB leaves room for any error page while
 /// keeping a hostile answer from filling memory.
@@ -101,10 +101,7 @@ fn refusal_message(response: &HttpResponse) -> String {
         500..=599 => "OpenRouter failed: try again in a minute",
         _ => "unexpected answer: try again, and report it if it persists",
     };
-    match said(&response.body, "") {
-        Some(said) => format!("{meaning} (OpenRouter said: {said})"),
-        None => meaning.to_owned(),
-    }
+    with_said(meaning, &response.body, "")
 }
 
 #[cfg(test)]

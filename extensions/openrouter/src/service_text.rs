@@ -36,6 +36,15 @@ pub(crate) fn said(body: &[u8], secret: &str) -> Option<String> {
     Some(sanitize_line(&scrubbed, MAX_SERVER_TEXT)).filter(|m| !m.is_empty())
 }
 
+/// `meaning`, followed by ` (OpenRouter said: ...)` when `body` carries OpenRouter's own
+/// words (scrubbed of `secret` as [`said`] does).
+pub(crate) fn with_said(meaning: &str, body: &[u8], secret: &str) -> String {
+    match said(body, secret) {
+        Some(words) => format!("{meaning} ({SERVICE} said: {words})"),
+        None => meaning.to_owned(),
+    }
+}
+
 /// A value the service sent (a user id) as one short, safe line.
 pub(crate) fn short_line(text: &str) -> String {
     sanitize_line(text, MAX_SERVER_TEXT)
