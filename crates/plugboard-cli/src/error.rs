@@ -1,5 +1,6 @@
 //! How failures become one line on stderr and an exit code: 0 ok, 1 failure, 2 usage.
 
+use std::fmt;
 use std::process::ExitCode;
 
 use thiserror::Error;
@@ -20,6 +21,33 @@ pub(crate) struct Reported {
     pub(crate) usage: bool,
 }
 
+/// A failure with what the user can do about it, in this CLI's own terms (its flags and
+/// commands): the libraries' errors carry the data, and only the host knows its options. The
+/// advice ends the line, after every cause, so it is shown as one message without a source.
+#[derive(Debug)]
+pub(crate) struct Advised {
+    /// The failure, with its whole chain.
+    pub(crate) error: anyhow::Error,
+    /// What to do, e.g. ``sign in again with `plugboard models auth login ...` ``.
+    pub(crate) advice: String,
+}
+
+impl fmt::Display for Advised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}: {}", self.error, self.advice)
+    }
+}
+
+impl std::error::Error for Advised {}
+
+/// `error`, with `advice` added when there is some.
+pub(crate) fn advised(error: anyhow::Error, advice: Option<String>) -> anyhow::Error {
+    match advice {
+        Some(advice) => Advised { error, advice }.into(),
+        None => error,
+    }
+}
+
 /// Shorthand for returning a usage error.
 pub(crate) fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
     Err(UsageError(message.into()).into())
@@ -27,6 +55,9 @@ pub(crate) fn usage<T>(message: impl Into<String>) -> anyhow::Result<T> {
 
 /// The exit code for an error.
 pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
+    if let Some(advised) = error.downcast_ref::<Advised>() {
+        return exit_code(&advised.error);
+    }
     let reported_usage = error.downcast_ref::<Reported>().is_some_and(|r| r.usage);
     if error.is::<UsageError>() || reported_usage {
         ExitCode::from(2)
@@ -64,6 +95,23 @@ mod tests {
         };
         assert_eq!(exit_code(&reported(true)), ExitCode::from(2));
         assert_eq!(exit_code(&reported(false)), ExitCode::from(1));
+    }
+
+    #[test]
+    fn advice_ends_the_line_after_every_cause_and_keeps_the_exit_code() {
+        let cause = Err::<(), _>(anyhow::anyhow!("port 3000 on localhost is in use"))
+            .context("sign-in failed")
+            .unwrap_err();
+        let error = advised(cause, Some("pick another with --port".into()));
+        assert_eq!(
+            one_line(&error),
+            "sign-in failed: port 3000 on localhost is in use: pick another with --port"
+        );
+        assert_eq!(exit_code(&error), ExitCode::from(1));
+        let usage_err = advised(UsageError("bad".into()).into(), Some("do this".into()));
+        assert_eq!(exit_code(&usage_err), ExitCode::from(2));
+        let plain = advised(anyhow::anyhow!("disk full"), None);
+        assert_eq!(one_line(&plain), "disk full");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! A method is third-party code, so every run is [`guarded`].
 
 use plugboard_core::{
-    AuthMethod, AuthResult, ContractFixture, Expectation, ProfileId, Provider, is_valid_id,
+    AuthMethod, AuthResult, ContractFixture, ErrorChain, Expectation, ProfileId, Provider,
+    is_valid_id,
 };
 
 use crate::guard::guarded;
@@ -80,7 +81,7 @@ async fn run(
             report.fail(
                 FIXTURE_OUTCOME,
                 name,
-                format!("{case}: {e}: fix the fixture's setup"),
+                format!("{case}: {}: fix the fixture's setup", ErrorChain(&e)),
             );
             return;
         }
@@ -115,7 +116,8 @@ async fn run(
                     FIXTURE_OUTCOME,
                     name,
                     format!(
-                        "{case}: must succeed but failed ({e}): fix the method or the fixture's script"
+                        "{case}: must succeed but failed ({}): fix the method or the fixture's script",
+                        ErrorChain(&e)
                     ),
                 );
             }

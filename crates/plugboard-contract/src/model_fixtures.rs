@@ -1,7 +1,7 @@
 //! Rules that run the extension's model fixtures: a model runner has one under which it must
 //! reply, a provider without a runner has none, and each call ends the way its fixture says.
 
-use plugboard_core::{ModelExpectation, ModelFixture, ModelRunner};
+use plugboard_core::{ErrorChain, ModelExpectation, ModelFixture, ModelRunner};
 
 use crate::model_call::call;
 use crate::report::Report;
@@ -59,15 +59,17 @@ async fn run(fixture: &ModelFixture, runner: &dyn ModelRunner, name: &str, repor
             Some(_) => return,
         },
         (Ok(Err(e)), ModelExpectation::Replies(_)) => format!(
-            "{case}: must reply but failed ({}: {e}): fix the runner or the fixture's replies",
-            e.kind()
+            "{case}: must reply but failed ({}: {}): fix the runner or the fixture's replies",
+            e.kind(),
+            ErrorChain(&e)
         ),
         (Ok(Ok(_)), ModelExpectation::Fails(kind)) => {
             format!("{case}: must fail with {kind} but replied: refuse this answer with an error")
         }
         (Ok(Err(e)), ModelExpectation::Fails(kind)) if e.kind() != *kind => format!(
-            "{case}: must fail with {kind} but failed with {} ({e}): return the error of the kind the fixture expects",
-            e.kind()
+            "{case}: must fail with {kind} but failed with {} ({}): return the error of the kind the fixture expects",
+            e.kind(),
+            ErrorChain(&e)
         ),
         (Ok(Err(_)), ModelExpectation::Fails(_)) => return,
     };

@@ -3,7 +3,7 @@
 //! what a call returns, even when the service echoes it back.
 
 use plugboard_core::{
-    HttpError, HttpResponse, ModelErrorKind, ModelRef, ModelRequest, ModelRunner,
+    ErrorChain, HttpError, HttpResponse, ModelErrorKind, ModelRef, ModelRequest, ModelRunner,
 };
 
 use crate::model_call::{Outcome, call, shows_key, test_key};
@@ -73,8 +73,9 @@ async fn key_rejected(
                 format!("{case}, the call succeeded: fail with ModelError::CredentialRejected")
             }
             Ok(Err(e)) if e.kind() != ModelErrorKind::CredentialRejected => format!(
-                "{case}, the call failed with {} ({e}): return ModelError::CredentialRejected, so the host can say to sign in again",
-                e.kind()
+                "{case}, the call failed with {} ({}): return ModelError::CredentialRejected, so the host can say to sign in again",
+                e.kind(),
+                ErrorChain(&e)
             ),
             Ok(Err(_)) => continue,
         };
@@ -125,7 +126,11 @@ async fn secret_hidden(
 fn leak(case: &str, outcome: Outcome) -> Option<String> {
     let showing = match outcome {
         Err(trouble) => return Some(format!("{case}, the runner {trouble}: it must return")),
-        Ok(Err(e)) => match (shows_key(&e.to_string()), shows_key(&format!("{e:?}"))) {
+        // The whole chain: a cause may carry the service's words while the message does not.
+        Ok(Err(e)) => match (
+            shows_key(&ErrorChain(&e).to_string()),
+            shows_key(&format!("{e:?}")),
+        ) {
             (true, true) => "the error's Display and Debug show it",
             (true, false) => "the error's Display shows it",
             (false, true) => "the error's Debug shows it",

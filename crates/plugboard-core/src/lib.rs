@@ -14,6 +14,7 @@
 
 mod api_key;
 mod auth;
+mod chain;
 mod context;
 mod credential;
 mod fixture;
@@ -29,6 +30,7 @@ mod scripted;
 
 pub use api_key::{ApiKeyError, ApiKeyMethod, MAX_API_KEY_LEN, validate_api_key};
 pub use auth::{AuthError, AuthKind, AuthMethod, AuthResult, ProfileWrite};
+pub use chain::ErrorChain;
 pub use context::{
     AuthContext, Clock, HttpSettings, LoginOptions, OpenUrlError, Progress, PromptError, Prompter,
     Random, Session, UrlOpener,

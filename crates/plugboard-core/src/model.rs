@@ -189,12 +189,14 @@ pub enum ModelError {
     /// The service failed.
     #[error("{0}")]
     Service(String),
-    /// No complete answer.
-    #[error("{service} could not be reached: {source}")]
+    /// No complete answer. The message names the service only: what went wrong is the
+    /// [`source`](std::error::Error::source), so a chain printed cause by cause says it once.
+    #[error("{service} could not be reached")]
     Network {
         /// The service's name.
         service: String,
         /// What went wrong.
+        #[source]
         source: HttpError,
     },
     /// An answer that is not what it should be.

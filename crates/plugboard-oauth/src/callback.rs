@@ -90,21 +90,18 @@ pub enum CallbackOutcome {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum CallbackError {
-    /// The pinned port is taken, on `127.0.0.1` or `::1`.
-    #[error("port {port} on localhost is in use: stop what holds it, or pick another with --port")]
+    /// The pinned port is taken, on `127.0.0.1` or `::1`. The host says how to pick another.
+    #[error("port {port} on localhost is in use")]
     PortInUse {
         /// The port asked for.
         port: u16,
     },
-    /// Every free port tried was taken on one of the loopback addresses.
-    #[error(
-        "cannot find a port free on both 127.0.0.1 and ::1 for the sign-in callback: pick one with --port"
-    )]
+    /// Every free port tried was taken on one of the loopback addresses. The host says how to
+    /// pin one.
+    #[error("cannot find a port free on both 127.0.0.1 and ::1 for the sign-in callback")]
     NoFreePort,
-    /// Listening failed for another reason.
-    #[error(
-        "cannot listen on {addr} for the sign-in callback: {source}: pick another port with --port"
-    )]
+    /// Listening failed for another reason; what the OS said is the source.
+    #[error("cannot listen on {addr} for the sign-in callback")]
     Bind {
         /// The address tried.
         addr: SocketAddr,
@@ -850,8 +847,22 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_bind_error_names_the_address_and_leaves_the_cause_to_its_source() {
+        let err = CallbackError::Bind {
+            addr: (Ipv4Addr::LOCALHOST, 80).into(),
+            source: io::ErrorKind::PermissionDenied.into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot listen on 127.0.0.1:80 for the sign-in callback"
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("permission denied"));
+    }
+
     #[tokio::test]
-    async fn an_occupied_pinned_port_is_an_error_that_says_what_to_do() {
+    async fn an_occupied_pinned_port_is_an_error_naming_the_port() {
         let holder = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         let taken = holder.local_addr().unwrap().port();
         let err = CallbackServer::start(config(PortChoice::Pinned(taken)))
@@ -863,9 +874,7 @@ mod tests {
         );
         assert_eq!(
             err.to_string(),
-            format!(
-                "port {taken} on localhost is in use: stop what holds it, or pick another with --port"
-            )
+            format!("port {taken} on localhost is in use")
         );
     }
 

@@ -79,11 +79,8 @@ pub enum OAuthError {
     /// The callback server could not start.
     #[error(transparent)]
     Callback(#[from] CallbackError),
-    /// Neither a callback nor a paste arrived in time.
-    #[error(
-        "no sign-in arrived within {}: run the command again (--timeout SECS waits longer)",
-        human_duration(*after)
-    )]
+    /// Neither a callback nor a paste arrived in time. The host says how to wait longer.
+    #[error("no sign-in arrived within {}", human_duration(*after))]
     TimedOut {
         /// How long the login waited.
         after: Duration,
@@ -115,12 +112,10 @@ impl From<OAuthError> for AuthError {
             OAuthError::Cancelled | OAuthError::Prompt(PromptError::Cancelled) => Self::Cancelled,
             OAuthError::Prompt(e) => Self::Prompt(e),
             OAuthError::Paste(e) => Self::InvalidInput(e.to_string()),
-            e @ (OAuthError::TimedOut { .. }
-            | OAuthError::Callback(
-                CallbackError::PortInUse { .. } | CallbackError::NoFreePort,
-            )) => Self::Unavailable(e.to_string()),
             e @ OAuthError::Denied { .. } => Self::Service(e.to_string()),
-            e @ OAuthError::Callback(_) => Self::other(e),
+            // Kept typed, so the host can recognise them and say which of its own options
+            // helps (a longer wait, another port).
+            e @ (OAuthError::TimedOut { .. } | OAuthError::Callback(_)) => Self::other(e),
         }
     }
 }
@@ -523,15 +518,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn nothing_arriving_in_time_is_a_timeout_that_says_what_to_do() {
+    async fn nothing_arriving_in_time_is_a_timeout_naming_how_long_it_waited() {
         let mut h = harness(vec![], ScriptedBrowser::new());
         h.ctx.options.timeout = Duration::from_millis(50);
         let err = login().run(&h.ctx, authorize).await.unwrap_err();
         assert!(matches!(err, OAuthError::TimedOut { .. }), "{err:?}");
-        assert_eq!(
-            err.to_string(),
-            "no sign-in arrived within 50ms: run the command again (--timeout SECS waits longer)"
-        );
+        assert_eq!(err.to_string(), "no sign-in arrived within 50ms");
         assert_eq!(h.browser.opened().len(), 1);
     }
 
@@ -671,12 +663,12 @@ mod tests {
             ),
             (
                 OAuthError::Callback(CallbackError::PortInUse { port: 3000 }),
-                "Unavailable",
+                "Other",
                 "port 3000 on localhost is in use",
             ),
             (
                 OAuthError::Callback(CallbackError::NoFreePort),
-                "Unavailable",
+                "Other",
                 "cannot find a port",
             ),
             (
@@ -691,8 +683,8 @@ mod tests {
                 OAuthError::TimedOut {
                     after: Duration::from_secs(300),
                 },
-                "Unavailable",
-                "no sign-in arrived within 5m: run the command again",
+                "Other",
+                "no sign-in arrived within 5m",
             ),
             (
                 OAuthError::Denied {

@@ -47,13 +47,13 @@ pub enum FollowError {
     )]
     InsideRuntime,
     /// The browser's own runtime could not be started.
-    #[error("cannot start the scripted browser's runtime: {0}")]
+    #[error("cannot start the scripted browser's runtime")]
     Runtime(#[source] std::io::Error),
     /// The browser's HTTP client could not be built.
     #[error("cannot build the scripted browser's HTTP client: {0}")]
     Client(String),
     /// A URL (given, in a form, or in a redirect) did not parse.
-    #[error("{what} is not a usable URL ({url:?}): {source}")]
+    #[error("{what} is not a usable URL ({url:?})")]
     BadUrl {
         /// Which URL it was.
         what: &'static str,
@@ -64,7 +64,7 @@ pub enum FollowError {
         source: url::ParseError,
     },
     /// A request failed without an HTTP answer (refused, reset, timed out).
-    #[error("{step} failed: {source}")]
+    #[error("{step} failed")]
     Http {
         /// The step: loading the consent page, submitting the form, or calling back.
         step: &'static str,

@@ -201,7 +201,7 @@ mod tests {
     use std::sync::Arc;
 
     use plugboard_core::{
-        Credential, CredentialKind, HttpError, ModelErrorKind, Provenance, ScriptedHttp,
+        Credential, CredentialKind, ErrorChain, HttpError, ModelErrorKind, Provenance, ScriptedHttp,
     };
 
     use super::*;
@@ -423,7 +423,8 @@ mod tests {
                 }
                 Err((kind, line)) => {
                     let err = got.unwrap_err();
-                    assert_eq!((err.kind(), err.to_string().as_str()), (kind, line));
+                    let shown = ErrorChain(&err).to_string();
+                    assert_eq!((err.kind(), shown.as_str()), (kind, line));
                 }
             }
         }

@@ -25,9 +25,9 @@ pub(crate) struct ExchangedKey {
 /// Why no key came back.
 #[derive(Debug, Error)]
 pub(crate) enum ExchangeError {
-    /// The request never got a complete answer.
-    #[error("cannot exchange the code with OpenRouter: {0}")]
-    Http(HttpError),
+    /// The request never got a complete answer; why is the source, so it is said once.
+    #[error("cannot exchange the code with OpenRouter")]
+    Http(#[source] HttpError),
     /// OpenRouter said no.
     #[error("OpenRouter answered the code exchange with HTTP {status}: {message}")]
     Refused { status: u16, message: String },
@@ -106,7 +106,7 @@ fn refusal_message(response: &HttpResponse) -> String {
 
 #[cfg(test)]
 mod tests {
-    use plugboard_core::{FixedRandom, ScriptedHttp};
+    use plugboard_core::{ErrorChain, FixedRandom, ScriptedHttp};
     use plugboard_oauth::{CodeVia, LoginSecrets};
 
     use super::*;
@@ -132,7 +132,7 @@ mod tests {
         let got = exchange(&client, &endpoints, &authorization())
             .await
             .map(|k| k.key.expose_secret().to_owned())
-            .map_err(|e| e.to_string());
+            .map_err(|e| ErrorChain(&e).to_string());
         (got, client.requests().len())
     }
 

@@ -10,7 +10,7 @@ use plugboard_oauth::BrowserLogin;
 use serde_json::Value;
 
 use crate::endpoints::Endpoints;
-use crate::exchange::exchange;
+use crate::exchange::{ExchangeError, exchange};
 use crate::provider::{DEFAULT_MODEL, PROVIDER_ID};
 
 /// The method id, as in `--method oauth` and the manifest's `openrouter-oauth` choice.
@@ -77,7 +77,12 @@ impl AuthMethod for OAuthMethod {
             }
             Err(e) => {
                 progress.finish("the code exchange failed");
-                return Err(AuthError::Service(e.to_string()));
+                // A network failure keeps its cause as the source, so the host's chain says
+                // it once; OpenRouter's own refusals are one line already.
+                return Err(match e {
+                    ExchangeError::Http(_) => AuthError::other(e),
+                    _ => AuthError::Service(e.to_string()),
+                });
             }
         };
 
@@ -100,9 +105,6 @@ impl AuthMethod for OAuthMethod {
         let mut result = AuthResult::profile(profile_id, credential)
             .with_note(
                 "each OAuth sign-in issues a new key: running it again rotates the stored one (revoke old keys at https://openrouter.ai/settings/keys)",
-            )
-            .with_note(
-                "to use a key you manage instead: plugboard models auth login --provider openrouter --method api-key",
             );
         if let Ok(model) = DEFAULT_MODEL.parse() {
             result = result.with_default_model(model);

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::credentials::{Effective, Source, effective};
-use crate::error::{Reported, UsageError};
+use crate::error::{Reported, UsageError, advised};
 use crate::network;
 use crate::output::{note, print, print_json};
 use crate::terminal::TerminalPrompter;
@@ -238,7 +238,7 @@ fn model_failure(error: ModelError, provider: &dyn Provider, source: &Source) ->
                     )
                 }
             };
-            anyhow::anyhow!("{error}: {advice}")
+            advised(anyhow::Error::new(error), Some(advice))
         }
         _ => anyhow::Error::new(error),
     };

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use plugboard_core::{
-    AuthContext, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef, ProfileId, Prompter,
-    Provider, Session,
+    AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef,
+    ProfileId, Prompter, Provider, Session,
 };
+use plugboard_oauth::{CallbackError, OAuthError};
 use plugboard_store::apply_merge_patch;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
@@ -16,7 +17,7 @@ use crate::browser::{SystemBrowser, remote_session};
 use crate::cli::LoginArgs;
 use crate::commands::choices;
 use crate::commands::set::set_default_model;
-use crate::error::usage;
+use crate::error::{advised, usage};
 use crate::network;
 use crate::output::{note, print};
 use crate::system::{OsRandom, SystemClock};
@@ -56,13 +57,18 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     ctx.options.no_browser = args.no_browser;
     ctx.options.callback_port = args.port;
     ctx.options.timeout = Duration::from_secs(args.timeout);
-    let result = method.run(&mut ctx).await.with_context(|| {
-        format!(
-            "{} sign-in with {} failed, nothing was stored",
-            provider.label(),
-            method.id()
-        )
-    })?;
+    let result = match method.run(&mut ctx).await {
+        Ok(result) => result,
+        Err(e) => {
+            let advice = advice(&e);
+            let error = anyhow::Error::new(e).context(format!(
+                "{} sign-in with {} failed, nothing was stored",
+                provider.label(),
+                method.id()
+            ));
+            return Err(advised(error, advice));
+        }
+    };
 
     check_result(provider, &result)?;
 
@@ -105,6 +111,13 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     for line in &result.notes {
         note(line);
     }
+    if let Some(other) = api_key_alternative(provider, method) {
+        note(&format!(
+            "to use a key you manage instead: plugboard models auth login --provider {} --method {}",
+            provider.id(),
+            other.id()
+        ));
+    }
     for name in provider.credential_env_vars() {
         if std::env::var(name).is_ok_and(|v| !v.trim().is_empty()) {
             note(&format!(
@@ -113,6 +126,40 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// What this command's options can do about a failed sign-in. The OAuth crate's errors carry
+/// the data (which port, how long it waited); the flags that help are this command's.
+fn advice(error: &AuthError) -> Option<String> {
+    let AuthError::Other(inner) = error else {
+        return None;
+    };
+    let advice = match inner.downcast_ref::<OAuthError>()? {
+        OAuthError::TimedOut { .. } => "run the command again (--timeout SECS waits longer)",
+        OAuthError::Callback(CallbackError::PortInUse { .. }) => {
+            "stop what holds it, or pick another with --port"
+        }
+        OAuthError::Callback(CallbackError::NoFreePort) => "pick one with --port",
+        OAuthError::Callback(CallbackError::Bind { .. }) => "pick another port with --port",
+        _ => return None,
+    };
+    Some(advice.to_owned())
+}
+
+/// After a browser sign-in, the provider's API-key method, if it has one: a browser sign-in
+/// issues a key the user did not choose, and some would rather paste their own.
+fn api_key_alternative<'p>(
+    provider: &'p dyn Provider,
+    used: &dyn AuthMethod,
+) -> Option<&'p dyn AuthMethod> {
+    if used.kind() != AuthKind::OAuth {
+        return None;
+    }
+    provider
+        .auth_methods()
+        .iter()
+        .map(AsRef::as_ref)
+        .find(|m| m.kind() == AuthKind::ApiKey)
 }
 
 /// What a method returned must be safe to write as a whole, checked before anything is
@@ -375,6 +422,68 @@ mod tests {
                 (got, want) => panic!("got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn oauth_failures_get_advice_naming_this_commands_flags() {
+        let bind = CallbackError::Bind {
+            addr: ([127, 0, 0, 1], 80).into(),
+            source: std::io::ErrorKind::PermissionDenied.into(),
+        };
+        let cases: Vec<(AuthError, Option<&str>)> = vec![
+            (
+                OAuthError::TimedOut {
+                    after: Duration::from_secs(1),
+                }
+                .into(),
+                Some("--timeout SECS waits longer"),
+            ),
+            (
+                OAuthError::from(CallbackError::PortInUse { port: 3000 }).into(),
+                Some("pick another with --port"),
+            ),
+            (
+                OAuthError::from(CallbackError::NoFreePort).into(),
+                Some("pick one with --port"),
+            ),
+            (
+                OAuthError::from(bind).into(),
+                Some("pick another port with --port"),
+            ),
+            (AuthError::Cancelled, None),
+            (AuthError::Service("OpenRouter said no".into()), None),
+            (AuthError::other(std::io::Error::other("disk")), None),
+        ];
+        for (error, want) in cases {
+            let got = advice(&error);
+            match want {
+                Some(want) => assert!(
+                    got.as_deref().is_some_and(|a| a.contains(want)),
+                    "{error}: {got:?}"
+                ),
+                None => assert_eq!(got, None, "{error}"),
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_browser_sign_in_points_at_the_api_key_method() {
+        let provider = plugboard_openrouter::OpenRouterProvider::new();
+        let kind_of = |kind| {
+            provider
+                .auth_methods()
+                .iter()
+                .find(|m| m.kind() == kind)
+                .unwrap()
+                .as_ref()
+        };
+        let oauth = kind_of(AuthKind::OAuth);
+        let api_key = kind_of(AuthKind::ApiKey);
+        assert_eq!(
+            api_key_alternative(&provider, oauth).map(|m| m.id().to_owned()),
+            Some(api_key.id().to_owned())
+        );
+        assert!(api_key_alternative(&provider, api_key).is_none());
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use plugboard_testkit::{Endpoint, Fault, OpenRouterDouble};
 use serde_json::{Value, json};
 
-use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, Run, openrouter, profile};
+use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, Run, key, openrouter, profile};
 
 const MODEL: &str = "openrouter/liquid/lfm-2.5-1.2b-instruct:free";
 const CHAT: &str = "/api/v1/chat/completions";
@@ -288,6 +288,33 @@ fn service_faults_are_one_clear_line_with_a_stable_type() {
         assert_eq!(failure["error"]["type"], kind, "{fault:?}: {failure:#}");
     }
     double.set_fault_on(Endpoint::Chat, None);
+}
+
+#[test]
+fn a_refused_connection_is_one_line_that_says_its_cause_once() {
+    let closed = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let pb = Plugboard::new();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let key = key(77);
+    let env = [
+        ("OPENROUTER_BASE_URL", base.as_str()),
+        (KEY_ENV, key.as_str()),
+    ];
+    let said = format!(
+        "OpenRouter could not be reached: cannot connect to 127.0.0.1:{port}: connection refused"
+    );
+
+    let run = pb.run(&infer("hi", &[]), "", &env);
+    assert_eq!(run.error_line(1), format!("error: {said}"));
+
+    let run = pb.run(&infer("hi", &["--json"]), "", &env);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(
+        run.json(),
+        json!({"ok": false, "error": {"type": "network", "message": said}})
+    );
 }
 
 #[test]

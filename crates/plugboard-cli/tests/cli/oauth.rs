@@ -244,7 +244,8 @@ fn a_pinned_port_that_is_taken_fails_clearly_and_opens_nothing() {
     let run = pb.wait_watched(login, "");
     let line = last_error(&run, 1);
     assert!(
-        line.contains(&format!("port {port}")) && line.contains("in use"),
+        line.contains(&format!("port {port} on localhost is in use"))
+            && line.ends_with("pick another with --port"),
         "{line}"
     );
     assert!(browser.opened().is_empty());

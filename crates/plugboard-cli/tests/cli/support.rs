@@ -213,6 +213,7 @@ impl Plugboard {
                 );
             }
         }
+        assert_causes_said_once(&run);
         run
     }
 
@@ -235,6 +236,48 @@ impl Plugboard {
     /// The `openrouter` entry of `models status --json`, with no extra arguments.
     pub(crate) fn openrouter_status(&self) -> Value {
         openrouter(&self.status(&[], &[])).clone()
+    }
+}
+
+/// The first ": "-separated part of `line` that appeared earlier in it, if any. An error whose
+/// message repeats its source shows that cause twice once the chain is printed, which is how
+/// `error: OpenRouter could not be reached: cannot connect to h: refused: cannot connect to h:
+/// refused` happens.
+pub(crate) fn repeated_segment(line: &str) -> Option<&str> {
+    let segments: Vec<&str> = line
+        .split(": ")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    segments
+        .iter()
+        .enumerate()
+        .find(|(i, segment)| segments[..*i].contains(segment))
+        .map(|(_, segment)| *segment)
+}
+
+/// Fails the test, naming the line, when an `error: ` line on stderr, or the message of a
+/// `{"ok":false,...}` document on stdout, says one of its parts twice. Every run is checked.
+#[track_caller]
+pub(crate) fn assert_causes_said_once(run: &Run) {
+    let mut lines: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("error: "))
+        .collect();
+    let failure: Option<Value> = serde_json::from_str(&run.stdout)
+        .ok()
+        .filter(|doc: &Value| doc["ok"] == Value::Bool(false));
+    if let Some(message) = failure
+        .as_ref()
+        .and_then(|doc| doc["error"]["message"].as_str())
+    {
+        lines.push(message);
+    }
+    for line in lines {
+        if let Some(segment) = repeated_segment(line) {
+            panic!("an error line says {segment:?} twice: {line:?}\n{run:#?}");
+        }
     }
 }
 
@@ -534,4 +577,58 @@ pub(crate) fn callback_in(authorize_url: &str) -> url::Url {
         .map(|(_, v)| v.into_owned())
         .expect("the authorize URL has a callback_url");
     url::Url::parse(&callback).expect("the callback is a URL")
+}
+
+#[test]
+fn a_line_saying_a_cause_twice_is_caught_and_a_line_saying_each_once_passes() {
+    let cases = [
+        (
+            "OpenRouter could not be reached: cannot connect to 127.0.0.1:9: connection refused: cannot connect to 127.0.0.1:9: connection refused",
+            Some("cannot connect to 127.0.0.1:9"),
+        ),
+        (
+            "OpenRouter could not be reached: cannot connect to 127.0.0.1:9: connection refused",
+            None,
+        ),
+        ("cannot save: disk full: disk full", Some("disk full")),
+        ("profile openrouter:work is not stored", None),
+    ];
+    for (line, want) in cases {
+        assert_eq!(repeated_segment(line), want, "{line}");
+    }
+}
+
+#[test]
+fn every_run_is_checked_for_error_lines_that_repeat_a_cause() {
+    let run = |stdout: &str, stderr: &str| Run {
+        code: 1,
+        stdout: stdout.to_owned(),
+        stderr: stderr.to_owned(),
+    };
+    let fine = [
+        run(
+            "",
+            "error: sign-in failed: port 3000 on localhost is in use\n",
+        ),
+        run("", "note: a: a\n"),
+        run(r#"{"ok":true,"outputs":[]}"#, ""),
+        run(
+            r#"{"ok":false,"error":{"type":"network","message":"x: y"}}"#,
+            "",
+        ),
+    ];
+    for run in &fine {
+        assert_causes_said_once(run);
+    }
+    let repeating = [
+        run("", "note: fine\nerror: cannot save: disk full: disk full\n"),
+        run(
+            r#"{"ok":false,"error":{"type":"network","message":"x: y: x"}}"#,
+            "",
+        ),
+    ];
+    for bad in &repeating {
+        let caught = std::panic::catch_unwind(|| assert_causes_said_once(bad));
+        assert!(caught.is_err(), "not caught: {bad:#?}");
+    }
 }
