@@ -3,7 +3,10 @@
 
 use std::collections::HashSet;
 
-use plugboard_core::{Manifest, ModelRef, PairingRule, Provider, is_valid_id, pairing_issues};
+use plugboard_core::{
+    Manifest, ModelRef, PairingRule, Provider, ProviderIdIssue, is_valid_id, pairing_issues,
+    provider_id_issues,
+};
 
 use crate::report::Report;
 use crate::rules::{
@@ -20,11 +23,23 @@ pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
     let name = provider_name(provider);
     let mut fail = |rule, message: String| report.fail(rule, &name, message);
 
-    if !is_valid_id(provider.id()) {
-        fail(
-            PROVIDER_ID_SYNTAX,
-            format!("provider id {:?} is invalid: {ID_ADVICE}", provider.id()),
-        );
+    // The same checks the registry makes, from the same function, under this harness's rules.
+    for issue in provider_id_issues(provider) {
+        let (rule, message) = match issue {
+            ProviderIdIssue::InvalidMethodId { method } => (
+                METHOD_ID_SYNTAX,
+                format!("method id {method:?} is invalid: {ID_ADVICE}"),
+            ),
+            ProviderIdIssue::DuplicateMethod { method } => (
+                METHOD_ID_UNIQUE,
+                format!("two methods have id {method:?}: give each method its own id"),
+            ),
+            _ => (
+                PROVIDER_ID_SYNTAX,
+                format!("provider id {:?} is invalid: {ID_ADVICE}", provider.id()),
+            ),
+        };
+        fail(rule, message);
     }
     if provider.label().trim().is_empty() {
         fail(
@@ -33,20 +48,8 @@ pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
         );
     }
 
-    let mut seen = HashSet::new();
     for method in provider.auth_methods() {
         let id = method.id();
-        if !is_valid_id(id) {
-            fail(
-                METHOD_ID_SYNTAX,
-                format!("method id {id:?} is invalid: {ID_ADVICE}"),
-            );
-        } else if !seen.insert(id) {
-            fail(
-                METHOD_ID_UNIQUE,
-                format!("two methods have id {id:?}: give each method its own id"),
-            );
-        }
         if method.label().trim().is_empty() {
             fail(
                 TEXT_NONBLANK,

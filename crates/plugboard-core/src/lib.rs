@@ -19,6 +19,7 @@ mod context;
 mod credential;
 mod fixture;
 mod http;
+mod id_checks;
 mod ids;
 mod manifest;
 mod menu;
@@ -40,6 +41,9 @@ pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture, S
 pub use http::{
     DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse,
     NoNetwork,
+};
+pub use id_checks::{
+    DuplicateId, PluginIds, ProviderIdIssue, SharedId, duplicate_ids, provider_id_issues,
 };
 pub use ids::{
     DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_valid_id,

@@ -1,12 +1,12 @@
 //! The link-time registry: extensions `inventory::submit!` a [`ProviderRegistration`]; the
 //! host collects them once into a checked [`Registry`].
 
-use std::collections::{HashMap, HashSet};
-
 use thiserror::Error;
 
 use crate::fixture::ContractFixture;
-use crate::ids::is_valid_id;
+use crate::id_checks::{
+    DuplicateId, PluginIds, ProviderIdIssue, SharedId, duplicate_ids, provider_id_issues,
+};
 use crate::manifest::{Manifest, ManifestError};
 use crate::menu::AuthMenu;
 use crate::model::ModelFixture;
@@ -183,33 +183,31 @@ impl Registry {
     pub fn build<'a>(
         plugins: impl IntoIterator<Item = PluginSource<'a>>,
     ) -> Result<Self, RegistryError> {
-        let mut manifests = Vec::new();
-        let mut providers: Vec<Box<dyn Provider>> = Vec::new();
-        let mut plugin_ids: HashMap<String, String> = HashMap::new();
-        let mut choice_ids: HashMap<String, String> = HashMap::new();
-        let mut provider_ids: HashSet<String> = HashSet::new();
-
+        let mut loaded = Vec::new();
         for plugin in plugins {
             let manifest = Manifest::load(plugin.path, plugin.json)?;
-            if let Some(first) = plugin_ids.insert(manifest.id.clone(), plugin.path.to_owned()) {
-                return Err(RegistryError::DuplicatePlugin {
-                    id: manifest.id,
-                    first,
-                    second: plugin.path.to_owned(),
-                });
-            }
-            for (_, id) in manifest.choice_ids() {
-                if let Some(first) = choice_ids.insert(id.to_owned(), plugin.path.to_owned()) {
-                    return Err(RegistryError::DuplicateChoice {
-                        id: id.to_owned(),
-                        first,
-                        second: plugin.path.to_owned(),
-                    });
-                }
-            }
-            for provider in &plugin.providers {
-                check_provider_ids(provider.as_ref(), &mut provider_ids)?;
-            }
+            loaded.push((plugin, manifest));
+        }
+        let ids: Vec<PluginIds<'_>> = loaded
+            .iter()
+            .map(|(plugin, manifest)| PluginIds {
+                path: plugin.path,
+                manifest: Some(manifest),
+                providers: plugin.providers.iter().map(|p| p.id()).collect(),
+            })
+            .collect();
+        // Each provider's own ids first: a provider id that breaks the syntax is reported as
+        // such, not as a repeat.
+        for provider in loaded.iter().flat_map(|(plugin, _)| &plugin.providers) {
+            check_provider_ids(provider.as_ref())?;
+        }
+        if let Some(duplicate) = duplicate_ids(&ids).into_iter().next() {
+            return Err(duplicate_error(duplicate));
+        }
+
+        let mut manifests = Vec::new();
+        let mut providers: Vec<Box<dyn Provider>> = Vec::new();
+        for (plugin, manifest) in loaded {
             let runtime: Vec<&dyn Provider> = plugin.providers.iter().map(|p| p.as_ref()).collect();
             if let Some(issue) = pairing_issues(&manifest, &runtime).into_iter().next() {
                 return Err(RegistryError::Mismatch {
@@ -258,33 +256,37 @@ impl Registry {
     }
 }
 
-fn check_provider_ids(
-    provider: &dyn Provider,
-    seen: &mut HashSet<String>,
-) -> Result<(), RegistryError> {
-    let id = provider.id();
-    if !is_valid_id(id) {
-        return Err(RegistryError::InvalidProviderId { id: id.to_owned() });
+/// The first fault in `provider`'s own ids, as a registry error.
+fn check_provider_ids(provider: &dyn Provider) -> Result<(), RegistryError> {
+    let id = provider.id().to_owned();
+    match provider_id_issues(provider).into_iter().next() {
+        None => Ok(()),
+        Some(ProviderIdIssue::InvalidMethodId { method }) => Err(RegistryError::InvalidMethodId {
+            provider: id,
+            method,
+        }),
+        Some(ProviderIdIssue::DuplicateMethod { method }) => Err(RegistryError::DuplicateMethod {
+            provider: id,
+            method,
+        }),
+        Some(_) => Err(RegistryError::InvalidProviderId { id }),
     }
-    if !seen.insert(id.to_owned()) {
-        return Err(RegistryError::DuplicateProvider { id: id.to_owned() });
+}
+
+/// An id used twice across plugins, as a registry error.
+fn duplicate_error(duplicate: DuplicateId) -> RegistryError {
+    let DuplicateId {
+        kind,
+        id,
+        first,
+        second,
+        ..
+    } = duplicate;
+    match kind {
+        SharedId::Plugin => RegistryError::DuplicatePlugin { id, first, second },
+        SharedId::Choice => RegistryError::DuplicateChoice { id, first, second },
+        _ => RegistryError::DuplicateProvider { id },
     }
-    let mut methods = HashSet::new();
-    for m in provider.auth_methods() {
-        if !is_valid_id(m.id()) {
-            return Err(RegistryError::InvalidMethodId {
-                provider: id.to_owned(),
-                method: m.id().to_owned(),
-            });
-        }
-        if !methods.insert(m.id()) {
-            return Err(RegistryError::DuplicateMethod {
-                provider: id.to_owned(),
-                method: m.id().to_owned(),
-            });
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
