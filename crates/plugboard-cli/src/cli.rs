@@ -208,7 +208,8 @@ pub(crate) struct StatusArgs {
     /// Print JSON (stable, documented in docs/cli.md)
     #[arg(long)]
     pub(crate) json: bool,
-    /// Show what a command given `--profile ID` would use (`provider:name`)
+    /// Show what a command given `--profile ID` would use (`name` at every provider, or
+    /// `provider:name`)
     #[arg(long, value_name = "ID")]
     pub(crate) profile: Option<String>,
 }

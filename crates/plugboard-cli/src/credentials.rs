@@ -2,9 +2,13 @@
 //! credential environment variable, else its default profile. `models status` reports this
 //! and every command that calls a provider uses the same answer.
 
+use std::str::FromStr;
+
 use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance, Provider};
 use plugboard_store::StoredProfile;
 use serde::Serialize;
+
+use crate::error::UsageError;
 
 /// Why a credential is the effective one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,6 +36,73 @@ pub(crate) enum Source {
 pub(crate) struct Effective {
     pub(crate) source: Source,
     pub(crate) credential: Credential,
+}
+
+/// What `--profile` says: `provider:name`, or a bare `name` meaning that name at whichever
+/// provider the command is about. Every command that takes `--profile` (login, logout, status,
+/// infer) parses it with this one `FromStr` and checks it with [`ProfileArg::at`], so the
+/// syntax and the rule for another provider's profile are the same everywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProfileArg {
+    /// `provider:name`.
+    Full(ProfileId),
+    /// A bare `name`.
+    Name(String),
+}
+
+impl FromStr for ProfileArg {
+    type Err = UsageError;
+
+    fn from_str(input: &str) -> Result<Self, UsageError> {
+        let parsed = if input.contains(':') {
+            input.parse().ok().map(Self::Full)
+        } else {
+            // A name is valid when it makes a valid profile with a provider id that always is.
+            ProfileId::new("p", input)
+                .ok()
+                .map(|_| Self::Name(input.to_owned()))
+        };
+        parsed.ok_or_else(|| {
+            UsageError(format!(
+                "--profile {input:?} is not a profile: give a name (letters, digits, '-', '_', '.') or provider:name, e.g. work or openrouter:work"
+            ))
+        })
+    }
+}
+
+impl ProfileArg {
+    /// The provider it names, if it names one.
+    pub(crate) fn provider(&self) -> Option<&str> {
+        match self {
+            Self::Full(id) => Some(id.provider()),
+            Self::Name(_) => None,
+        }
+    }
+
+    /// The profile it means for a command about `provider`. A profile of another provider is a
+    /// usage error naming both.
+    pub(crate) fn at(&self, provider: &str) -> Result<ProfileId, UsageError> {
+        match self {
+            Self::Full(id) if id.provider() == provider => Ok(id.clone()),
+            Self::Full(id) => Err(UsageError(format!(
+                "--profile {id} is a profile of provider {}, not {provider} (a profile for {provider} looks like {provider}:work)",
+                id.provider()
+            ))),
+            Self::Name(name) => {
+                ProfileId::new(provider, name).map_err(|e| UsageError(e.to_string()))
+            }
+        }
+    }
+}
+
+/// `--profile` (if given) for a command about `provider`, parsed and checked by the one rule.
+pub(crate) fn profile_for(
+    input: Option<&str>,
+    provider: &str,
+) -> Result<Option<ProfileId>, UsageError> {
+    input
+        .map(|input| input.parse::<ProfileArg>()?.at(provider))
+        .transpose()
 }
 
 /// `--profile` named a profile that is not stored.
@@ -146,6 +217,41 @@ mod tests {
                 "{flag:?} {env_value:?}"
             );
         }
+    }
+
+    #[test]
+    fn every_profile_flag_is_read_by_one_rule() {
+        // (what --profile says, the provider the command is about, the profile or the error)
+        let cases: [(&str, &str, Result<&str, &str>); 9] = [
+            ("work", "openrouter", Ok("openrouter:work")),
+            ("openrouter:work", "openrouter", Ok("openrouter:work")),
+            ("default", "openrouter", Ok("openrouter:default")),
+            ("w.1_a-b", "openrouter", Ok("openrouter:w.1_a-b")),
+            (
+                "other:work",
+                "openrouter",
+                Err("--profile other:work is a profile of provider other, not openrouter"),
+            ),
+            (
+                "Not Valid",
+                "openrouter",
+                Err("--profile \"Not Valid\" is not a profile"),
+            ),
+            ("", "openrouter", Err("--profile \"\" is not a profile")),
+            ("openrouter:", "openrouter", Err("is not a profile")),
+            ("Open:work", "openrouter", Err("is not a profile")),
+        ];
+        for (input, provider, want) in cases {
+            let got = profile_for(Some(input), provider)
+                .map(|id| id.map(|id| id.to_string()).unwrap_or_default())
+                .map_err(|e| e.to_string());
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{input}"),
+                (Err(got), Err(want)) => assert!(got.contains(want), "{input}: {got}"),
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert_eq!(profile_for(None, "openrouter").unwrap(), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::cli::RunArgs;
-use crate::credentials::{Effective, Source, effective};
+use crate::credentials::{Effective, Source, effective, profile_for};
 use crate::error::{Reported, UsageError, advised};
 use crate::network;
 use crate::output::{note, print, print_json};
@@ -149,15 +149,8 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
             "--prompt is empty: give the text to send".to_owned(),
         ));
     }
-    let profile = match &args.profile {
-        Some(p) => Some(ProfileId::parse_for(provider.id(), p).map_err(|e| {
-            Failure::usage(format!(
-                "{e} (a profile for {} looks like {0}:work)",
-                provider.id()
-            ))
-        })?),
-        None => None,
-    };
+    let profile =
+        profile_for(args.profile.as_deref(), provider.id()).map_err(anyhow::Error::from)?;
     let credential = resolve(app, provider, profile.as_ref())?;
 
     let mut ctx = ModelContext::new(credential.credential.clone());

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::anyhow;
 use plugboard_core::{
     AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef,
-    ProfileId, Prompter, Provider, Session,
+    Prompter, Provider, Session,
 };
 use plugboard_oauth::{CallbackError, OAuthError};
 use plugboard_store::apply_merge_patch;
@@ -17,6 +17,7 @@ use crate::browser::{SystemBrowser, remote_session};
 use crate::cli::LoginArgs;
 use crate::commands::choices;
 use crate::commands::set::set_default_model;
+use crate::credentials::profile_for;
 use crate::error::{advised, usage};
 use crate::network;
 use crate::output::{note, print};
@@ -32,18 +33,7 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
         .auth_method(&method_id)
         .ok_or_else(|| anyhow!("provider {provider_id} lost its method {method_id}"))?;
 
-    let profile = match &args.profile {
-        Some(p) => match ProfileId::parse_for(provider.id(), p) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                return usage(format!(
-                    "{e} (a profile for {} looks like {0}:work)",
-                    provider.id()
-                ));
-            }
-        },
-        None => None,
-    };
+    let profile = profile_for(args.profile.as_deref(), provider.id())?;
     if method.needs_tty() && !app.terminal.interactive {
         return usage(format!(
             "signing in to {} with {} needs an interactive terminal: run it in a terminal, or pick another method",

@@ -5,18 +5,12 @@ use plugboard_core::ProfileId;
 
 use crate::app::App;
 use crate::cli::LogoutArgs;
-use crate::error::usage;
+use crate::credentials::profile_for;
 use crate::output::{note, print};
 
 pub(crate) fn run(app: &App, args: &LogoutArgs) -> anyhow::Result<()> {
     let provider = app.provider(&args.provider)?;
-    let requested = match &args.profile {
-        Some(p) => match ProfileId::parse_for(provider.id(), p) {
-            Ok(id) => Some(id),
-            Err(e) => return usage(e.to_string()),
-        },
-        None => None,
-    };
+    let requested = profile_for(args.profile.as_deref(), provider.id())?;
     let nothing = || anyhow!("no stored credentials for {}", provider.id());
     let mut store = app.existing_store()?.ok_or_else(nothing)?;
     let ids: Vec<ProfileId> = match requested {

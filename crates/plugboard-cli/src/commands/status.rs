@@ -9,8 +9,7 @@ use plugboard_store::StoredProfile;
 use serde::Serialize;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
-use crate::credentials::{Source, effective};
-use crate::error::usage;
+use crate::credentials::{ProfileArg, Source, effective};
 use crate::output::{print, print_json};
 
 #[derive(Serialize)]
@@ -49,16 +48,12 @@ struct ProfileJson {
 }
 
 pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Result<()> {
-    let profile_flag = match profile {
-        Some(p) => match p.parse::<ProfileId>() {
-            Ok(id) => {
-                app.provider(id.provider())?;
-                Some(id)
-            }
-            Err(e) => return usage(e.to_string()),
-        },
-        None => None,
-    };
+    // The same parser and rule as every other command: `provider:name` is that provider's
+    // profile (an unknown provider is a usage error), a bare name means it at every provider.
+    let profile_flag = profile.map(str::parse::<ProfileArg>).transpose()?;
+    if let Some(named) = profile_flag.as_ref().and_then(ProfileArg::provider) {
+        app.provider(named)?;
+    }
     let stored = app.stored_profiles()?;
     let config = app.config().load()?;
     let env = |name: &str| std::env::var(name).ok();
@@ -70,7 +65,13 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
             .filter(|p| p.profile_id.provider() == provider.id())
             .cloned()
             .collect();
-        let eff = effective(provider, profile_flag.as_ref(), env, &mine)?;
+        let flag = match &profile_flag {
+            Some(arg) if arg.provider().is_none_or(|p| p == provider.id()) => {
+                Some(arg.at(provider.id())?)
+            }
+            _ => None,
+        };
+        let eff = effective(provider, flag.as_ref(), env, &mine)?;
         let mut profile_counts = BTreeMap::new();
         for p in &mine {
             *profile_counts

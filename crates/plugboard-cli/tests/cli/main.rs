@@ -16,5 +16,6 @@ mod logout;
 mod models_set;
 mod oauth;
 mod plugins;
+mod profile;
 mod status;
 mod support;
