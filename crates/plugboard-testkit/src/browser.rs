@@ -327,6 +327,24 @@ mod tests {
     use crate::html::{Consent, consent_page};
 
     #[test]
+    fn an_error_names_its_step_and_leaves_the_cause_to_its_source() {
+        let err = match Url::parse("not a url") {
+            Err(source) => FollowError::BadUrl {
+                what: "the authorize URL",
+                url: "not a url".to_owned(),
+                source,
+            },
+            Ok(url) => panic!("{url} parsed"),
+        };
+        assert_eq!(
+            err.to_string(),
+            "the authorize URL is not a usable URL (\"not a url\")"
+        );
+        let source = std::error::Error::source(&err).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("relative URL without a base"));
+    }
+
+    #[test]
     fn the_authorize_form_carries_the_pages_hidden_fields_unescaped() {
         let page = consent_page(&Consent {
             callback_url: "http://localhost:1/cb?state=a&b=\"c\"",
