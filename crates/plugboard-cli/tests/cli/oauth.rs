@@ -59,6 +59,12 @@ fn loopback_login_with_a_browser_stores_the_default_profile_with_oauth_provenanc
         run.stderr.contains(&url),
         "the URL is always printed: {run:#?}"
     );
+    assert!(
+        run.stderr.contains(
+            "to use a key you manage instead: plugboard models auth login --provider openrouter --method api-key"
+        ),
+        "the host points at the API-key method: {run:#?}"
+    );
     if callback.port() != Some(3000) {
         assert!(
             run.stderr.contains("port 3000"),
