@@ -66,13 +66,10 @@ pub(crate) fn exit_code(error: &anyhow::Error) -> ExitCode {
     }
 }
 
-/// The error as one line: its context chain joined with ": ", with any line breaks from
-/// lower layers folded so the message stays on one line.
+/// The error as one line: its context chain joined with ": ", folded to one line by the core's
+/// sanitiser (line breaks from lower layers become spaces, terminal escapes are removed).
 pub(crate) fn one_line(error: &anyhow::Error) -> String {
-    format!("{error:#}")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    plugboard_core::sanitize_line(&format!("{error:#}"), usize::MAX)
 }
 
 #[cfg(test)]
@@ -120,5 +117,7 @@ mod tests {
             .context("cannot save")
             .unwrap_err();
         assert_eq!(one_line(&e), "cannot save: line one line two");
+        let e = anyhow::anyhow!("refused \u{1b}]0;pwned\u{7}\u{202e}now");
+        assert_eq!(one_line(&e), "refused now");
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use plugboard_core::{
     Credential, CredentialKind, HttpError, HttpResponse, ModelContext, ModelError, ModelReply,
-    ModelRequest, ModelRunner, Provenance, ScriptedHttp,
+    ModelRequest, ModelRunner, Provenance, ScriptedHttp, shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
@@ -16,11 +16,6 @@ const KEY_PREFIX: &str = "sk-pbct-";
 /// The rest of the test key, none of which may show: random-looking and mixed-case, so finding
 /// a run of it in a runner's output cannot be chance.
 const KEY_BODY: &str = "Zq7Wm3Xv9Kp2Rt5Yn8Lb4Hd6";
-/// A run of this many characters of [`KEY_BODY`] in an output counts as showing the key: a
-/// service's words cut short can still carry most of it, while a redacted key shows only its
-/// last four.
-const SHOWN_RUN: usize = 8;
-
 /// How a harness call ended: the runner's own result, or why it produced none.
 pub(crate) type Outcome = Result<Result<ModelReply, ModelError>, Trouble>;
 
@@ -42,11 +37,10 @@ pub(crate) async fn call(
     guarded(runner.run(&ctx, request)).await
 }
 
-/// Whether `shown` gives the test key away: all of it, or [`SHOWN_RUN`] characters in a row
-/// of the part after its vendor prefix.
+/// Whether `shown` gives the test key away: a run of
+/// [`MIN_SECRET_RUN`](plugboard_core::MIN_SECRET_RUN) characters of the part
+/// after its vendor prefix, compared as the core's scrubber compares (ignoring case and
+/// invisible characters), so a disguised echo counts as much as a plain one.
 pub(crate) fn shows_key(shown: &str) -> bool {
-    KEY_BODY
-        .as_bytes()
-        .windows(SHOWN_RUN)
-        .any(|run| shown.as_bytes().windows(SHOWN_RUN).any(|w| w == run))
+    shows_secret(shown, KEY_BODY)
 }

@@ -1,6 +1,7 @@
 //! Rules the harness checks with answers it scripts itself, the same for every provider with a
 //! model runner: a key the service rejects is reported as rejected, and the key never shows in
-//! what a call returns, even when the service echoes it back.
+//! what a call returns, even when the service echoes it back in upper case or with invisible
+//! characters inside.
 
 use plugboard_core::{
     ErrorChain, HttpError, HttpResponse, ModelErrorKind, ModelRef, ModelRequest, ModelRunner,
@@ -89,37 +90,64 @@ async fn secret_hidden(
     name: &str,
     report: &mut Report,
 ) {
+    for (disguise, key) in disguised_keys() {
+        for (answer, status, body) in echoes(&key) {
+            let case = format!("when the service echoes the key {disguise} in {answer}");
+            if let Some(message) =
+                leak(&case, call(runner, request, answering(status, &body)).await)
+            {
+                report.fail(MODEL_SECRET_HIDDEN, name, message);
+            }
+        }
+    }
+}
+
+/// The test key as a service might echo it: as sent, and in the disguises that defeat a
+/// scrubber looking for the exact key.
+fn disguised_keys() -> Vec<(&'static str, String)> {
     let key = test_key();
-    let echoes = [
-        (
-            "a 401",
-            401,
-            format!(r#"{{"error":{{"message":"Invalid key {key}","code":401}}}}"#),
-        ),
+    let inside = |c: char| {
+        let middle = key.len() / 2;
+        format!("{}{c}{}", &key[..middle], &key[middle..])
+    };
+    let zero_width: String = key
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| std::iter::once(c).chain((i % 4 == 3).then_some('\u{200b}')))
+        .collect();
+    vec![
+        ("as sent", key.clone()),
+        ("in upper case", key.to_uppercase()),
+        ("with zero-width spaces inside", zero_width),
+        ("with a soft hyphen inside", inside('\u{ad}')),
+        ("with a control character inside", inside('\u{7}')),
+    ]
+}
+
+/// Answers quoting `key`: error bodies in the OpenRouter / OpenAI shape, and a success that is
+/// not JSON.
+fn echoes(key: &str) -> [(&'static str, u16, String); 4] {
+    let error = |message: String, code: u16| {
+        serde_json::json!({"error": {"message": message, "code": code}}).to_string()
+    };
+    [
+        ("a 401", 401, error(format!("Invalid key {key}"), 401)),
         (
             "a 500",
             500,
-            format!(
-                r#"{{"error":{{"message":"Internal error while handling key {key}","code":500}}}}"#
-            ),
+            error(format!("Internal error while handling key {key}"), 500),
         ),
         (
             "a 400",
             400,
-            format!(r#"{{"error":{{"message":"Bad request sent with key {key}","code":400}}}}"#),
+            error(format!("Bad request sent with key {key}"), 400),
         ),
         (
             "a 200 that is not JSON",
             200,
             format!("<html><body>Signed in with {key}</body></html>"),
         ),
-    ];
-    for (answer, status, body) in echoes {
-        let case = format!("when the service echoes the key in {answer}");
-        if let Some(message) = leak(&case, call(runner, request, answering(status, &body)).await) {
-            report.fail(MODEL_SECRET_HIDDEN, name, message);
-        }
-    }
+    ]
 }
 
 /// Where `outcome` shows the key, as a failure message.
@@ -136,7 +164,15 @@ fn leak(case: &str, outcome: Outcome) -> Option<String> {
             (false, true) => "the error's Debug shows it",
             (false, false) => return None,
         },
-        Ok(Ok(reply)) if shows_key(&format!("{reply:?}")) => "the reply shows it",
+        // Debug escapes invisible characters, which would hide a disguised key from the check.
+        Ok(Ok(reply))
+            if shows_key(&format!("{reply:?}"))
+                || reply.outputs.iter().any(|o| {
+                    shows_key(&o.text) || o.media_url.as_deref().is_some_and(shows_key)
+                }) =>
+        {
+            "the reply shows it"
+        }
         Ok(Ok(_)) => return None,
     };
     Some(format!(

@@ -15,7 +15,7 @@ use plugboard_core::{
     CredentialKind, EnvVar, Expectation, FixtureError, HttpError, HttpRequest, HttpResponse,
     LoginOptions, ManifestSource, ModelContext, ModelError, ModelErrorKind, ModelExpectation,
     ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner, PreparedFixture, Provenance,
-    Provider, ProviderRegistration, ScriptedFixture, async_trait,
+    Provider, ProviderRegistration, ScriptedFixture, async_trait, sanitize_line, scrub_secret,
 };
 use serde_json::{Value, json};
 
@@ -99,6 +99,12 @@ enum RunnerFault {
     QuotesService,
     /// Names the key it sent when an answer is not JSON.
     QuotesKey,
+    /// Quotes the service's answer on one sanitised line with only the exact key replaced, so
+    /// an echo in upper case or with an invisible character inside gets through.
+    ScrubsOnlyExactKey,
+    /// Quotes the service's answer the right way (not a fault): scrubbed and sanitised by the
+    /// core.
+    QuotesServiceScrubbed,
     /// Panics on this prompt.
     PanicsOn(String),
     /// Never returns on this prompt.
@@ -154,6 +160,14 @@ impl ModelRunner for TestRunner {
         let detail = match self.fault {
             RunnerFault::QuotesService => {
                 format!("HTTP {status}: {}", String::from_utf8_lossy(&response.body))
+            }
+            RunnerFault::ScrubsOnlyExactKey => {
+                let body = String::from_utf8_lossy(&response.body).replace(key, "[redacted]");
+                format!("HTTP {status}: {}", sanitize_line(&body, 200))
+            }
+            RunnerFault::QuotesServiceScrubbed => {
+                let body = scrub_secret(&String::from_utf8_lossy(&response.body), key);
+                format!("HTTP {status}: {}", sanitize_line(&body, 200))
             }
             _ => format!("HTTP {status}"),
         };
@@ -563,6 +577,34 @@ async fn a_well_behaved_provider_passes_every_rule() {
         shown.starts_with("all ") && shown.ends_with(" rules passed for demo"),
         "{shown}"
     );
+}
+
+#[tokio::test]
+async fn a_runner_quoting_the_service_through_the_core_scrubber_hides_every_disguised_key() {
+    let mut p = good();
+    p.runner().fault = RunnerFault::QuotesServiceScrubbed;
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn scrubbing_only_the_exact_key_fails_for_each_disguise_but_not_the_plain_echo() {
+    let mut p = good();
+    p.runner().fault = RunnerFault::ScrubsOnlyExactKey;
+    let report = check_provider(&p.subject()).await;
+    let shown = report.to_string();
+    for disguise in [
+        "in upper case",
+        "with zero-width spaces inside",
+        "with a soft hyphen inside",
+        "with a control character inside",
+    ] {
+        assert!(
+            shown.contains(&format!("echoes the key {disguise} in a 401")),
+            "{disguise}: {shown}"
+        );
+    }
+    assert!(!shown.contains("echoes the key as sent"), "{shown}");
 }
 
 #[tokio::test]
@@ -1054,6 +1096,13 @@ const CASES: &[Case] = &[
         "runner naming the key in an error",
         |p| {
             p.runner().fault = RunnerFault::QuotesKey;
+        },
+    ),
+    provider(
+        "model-secret-hidden",
+        "runner scrubbing only the exact key from the service's answers",
+        |p| {
+            p.runner().fault = RunnerFault::ScrubsOnlyExactKey;
         },
     ),
 ];

@@ -6,6 +6,8 @@ use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+use crate::text::is_plainly_visible;
+
 /// What kind of secret a credential holds, independent of how it was obtained (an OAuth login
 /// may well produce a plain API key, as OpenRouter's does).
 #[derive(
@@ -114,7 +116,9 @@ const MIN_LEN_TO_SHOW_TAIL: usize = 16;
 
 /// Shows a secret as its vendor prefix, `...`, and its last four characters
 /// (`sk-or-v1-...c0de`). The vendor prefix is the leading run of short dash-terminated segments
-/// (`sk-`, `or-`, `v1-`); short secrets show no tail at all.
+/// (`sk-`, `or-`, `v1-`); short secrets show no tail at all, and neither does one whose tail
+/// would not show as itself (a control, direction or zero-width character, read back from a
+/// store someone else wrote), so the result is always safe to print.
 pub fn redact(secret: &str) -> String {
     let prefix = vendor_prefix(secret);
     let rest = &secret[prefix.len()..];
@@ -123,6 +127,9 @@ pub fn redact(secret: &str) -> String {
         return format!("{prefix}...");
     }
     let tail: String = rest.chars().skip(chars - 4).collect();
+    if !tail.chars().all(is_plainly_visible) {
+        return format!("{prefix}...");
+    }
     format!("{prefix}...{tail}")
 }
 
@@ -164,6 +171,11 @@ mod tests {
             ("", "..."),
             ("abc", "..."),
             ("sk-or-v1-ééééééééééééééééé1234", "sk-or-v1-...1234"),
+            ("sk-or-v1-0123456789abcdef\u{1b}[2J", "sk-or-v1-..."),
+            ("sk-or-v1-0123456789abcdef01\u{7}2", "sk-or-v1-..."),
+            ("sk-or-v1-0123456789abcdef\u{202e}123", "sk-or-v1-..."),
+            ("sk-or-v1-0123456789abcdef\u{200b}123", "sk-or-v1-..."),
+            ("sk-or-v1-0123456789abcdef 123", "sk-or-v1-..."),
         ];
         for (secret, want) in cases {
             assert_eq!(redact(secret), want, "{secret:?}");

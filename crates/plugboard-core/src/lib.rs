@@ -9,6 +9,8 @@
 //!   reach a method through [`AuthContext`], so tests and the contract harness script them.
 //! - A method never writes the store: it returns an [`AuthResult`], and the host writes it.
 //! - Secrets travel as [`Credential`]s, whose `Debug` and `Display` are redacted.
+//! - Text from outside is made safe to show by one sanitiser ([`sanitize_text`],
+//!   [`sanitize_line`]) and one secret scrubber ([`scrub_secret`]), used by every crate.
 //! - Registry and manifest faults are typed errors naming the file and JSON pointer; nothing
 //!   here panics on bad plugin data.
 
@@ -28,6 +30,7 @@ mod pairing;
 mod provider;
 mod registry;
 mod scripted;
+mod text;
 
 pub use api_key::{ApiKeyError, ApiKeyMethod, MAX_API_KEY_LEN, validate_api_key};
 pub use auth::{AuthError, AuthKind, AuthMethod, AuthResult, ProfileWrite};
@@ -66,6 +69,10 @@ pub use registry::{
 pub use scripted::{
     Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedHttp, ScriptedPrompter,
     SilentProgress,
+};
+pub use text::{
+    MIN_SECRET_RUN, REDACTED_MARK, escape_json_for_terminal, is_safe_media_url, sanitize_line,
+    sanitize_text, scrub_secret, shows_secret,
 };
 
 /// Re-exported so extensions implement [`AuthMethod`] with the same macro version.

@@ -1,6 +1,6 @@
 //! The host's real [`HttpClient`]: bounded bodies, no redirects, the system's CA certificates,
 //! the usual proxy variables (never for loopback), and errors that name only the host, plus the
-//! one-retry helper and the sanitiser for a server's error text.
+//! one-retry helper. Text from a server is cleaned by the core's sanitiser.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -8,7 +8,9 @@ use std::io;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use plugboard_core::{HttpClient, HttpError, HttpRequest, HttpResponse, HttpSettings, async_trait};
+use plugboard_core::{
+    HttpClient, HttpError, HttpRequest, HttpResponse, HttpSettings, async_trait, sanitize_line,
+};
 use reqwest::header::{HeaderName, HeaderValue};
 use thiserror::Error;
 use url::{Host, Url};
@@ -376,42 +378,6 @@ pub async fn send_with_retry(
     client.send(request).await
 }
 
-/// `text` made safe to show on one line: control characters and newlines become spaces,
-/// invisible direction overrides are dropped, runs of whitespace collapse, the ends are
-/// trimmed, and anything past `max_chars` characters is cut and marked with "…".
-pub fn sanitize_line(text: &str, max_chars: usize) -> String {
-    let mut line = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
-    let mut kept = 0;
-    let mut pending_space = false;
-    for c in text.chars() {
-        if is_direction_override(c) {
-            continue;
-        }
-        if c.is_whitespace() || c.is_control() {
-            pending_space = kept > 0;
-            continue;
-        }
-        let needed = usize::from(pending_space) + 1;
-        if kept + needed > max_chars {
-            line.push('…');
-            return line;
-        }
-        if pending_space {
-            line.push(' ');
-            pending_space = false;
-        }
-        line.push(c);
-        kept += needed;
-    }
-    line
-}
-
-/// Characters that reorder what follows them on screen, so a server could make its text read
-/// differently from what it says.
-fn is_direction_override(c: char) -> bool {
-    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
@@ -535,28 +501,6 @@ mod tests {
                 Duration::ZERO
             };
             assert_eq!(waited, expected_wait, "{}", case.name);
-        }
-    }
-
-    #[test]
-    fn sanitize_line_makes_server_text_one_short_line() {
-        let cases = [
-            ("plain", "invalid_grant", 50, "invalid_grant"),
-            ("newlines", "bad\nrequest\r\nhere", 50, "bad request here"),
-            ("controls", "a\u{1b}[31mred\u{7}b", 50, "a [31mred b"),
-            ("runs and ends", "  \t a   \n\n b \t ", 50, "a b"),
-            ("direction override", "abc\u{202E}def", 50, "abcdef"),
-            ("exact fit", "abcde", 5, "abcde"),
-            ("cut", "abcdefgh", 5, "abcde…"),
-            ("cut before a space", "abcde fgh", 5, "abcde…"),
-            ("cut on a char boundary", "ééééé", 3, "ééé…"),
-            ("wide chars", "日本語テキスト", 3, "日本語…"),
-            ("empty", "", 5, ""),
-            ("only whitespace", " \n\t ", 5, ""),
-            ("zero room", "abc", 0, "…"),
-        ];
-        for (name, text, max, expected) in cases {
-            assert_eq!(sanitize_line(text, max), expected, "{name}");
         }
     }
 

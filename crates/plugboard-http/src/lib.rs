@@ -1,11 +1,12 @@
 //! The host's network side of [`plugboard_core::HttpClient`]: a real client with bounded bodies,
 //! no redirects, the system's CA certificates and the usual proxy variables (never for
-//! loopback), plus what every provider needs around it: one safe retry, a sanitiser for a
-//! server's own error text, and the loopback test for "plain http is allowed here".
+//! loopback), plus what every provider needs around it: one safe retry and the loopback test
+//! for "plain http is allowed here". A server's own text is made safe to show by the core's
+//! [`plugboard_core::sanitize_line`], the one sanitiser every crate uses.
 //!
 //! Sign-in (the code exchange) and model calls both go through it, so timeouts, proxies and
 //! error wording are decided once. It knows no provider.
 
 mod client;
 
-pub use client::{NetworkClient, NetworkClientError, is_loopback, sanitize_line, send_with_retry};
+pub use client::{NetworkClient, NetworkClientError, is_loopback, send_with_retry};

@@ -450,13 +450,11 @@ pub(crate) fn escape_html(text: &str) -> String {
     html_escape::encode_safe(text).into_owned()
 }
 
-/// Text from a callback made safe to show: no control characters (a terminal would obey
-/// them), at most [`MAX_ECHO_CHARS`] characters.
+/// Text from a callback made safe to show by the core's one-line sanitiser: no escape
+/// sequences, controls or direction overrides (a terminal would obey them), at most
+/// [`MAX_ECHO_CHARS`] characters.
 fn clean_echo(text: &str) -> String {
-    text.chars()
-        .filter(|c| !c.is_control())
-        .take(MAX_ECHO_CHARS)
-        .collect()
+    plugboard_core::sanitize_line(text, MAX_ECHO_CHARS)
 }
 
 /// The parameters of a callback's query string; the first of each name counts.
@@ -768,8 +766,10 @@ mod tests {
         .await;
         match server.wait().await {
             CallbackOutcome::Denied { error, description } => {
-                assert_eq!(error, "bad[31m");
-                assert_eq!(description.map(|d| d.len()), Some(MAX_ECHO_CHARS));
+                assert_eq!(error, "bad");
+                let description = description.unwrap();
+                assert_eq!(description.chars().count(), MAX_ECHO_CHARS + 1);
+                assert!(description.ends_with('…'), "{description}");
             }
             other => panic!("expected a denial, got {other:?}"),
         }

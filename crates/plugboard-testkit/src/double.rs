@@ -242,6 +242,14 @@ impl OpenRouterDouble {
         self.shared.set_deny_description(text.into());
     }
 
+    /// Makes every chat completion carry these generated-image URLs (`message.images`, as
+    /// OpenRouter returns them for image models), e.g. to check what the client does with a
+    /// URL it must not show. Empty (the default) sends none.
+    pub fn set_chat_images(&self, urls: impl IntoIterator<Item = impl Into<String>>) {
+        self.shared
+            .set_chat_images(urls.into_iter().map(Into::into).collect());
+    }
+
     /// Stops serving and waits for the server thread to end. Dropping the double does the same.
     pub fn shutdown(mut self) -> Result<(), ServerPanicked> {
         self.stop_and_join()

@@ -367,6 +367,14 @@ async fn chat(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Reply {
             "usage": usage,
         }));
     }
+    let mut message = json!({ "role": "assistant", "content": reply });
+    let images = shared.chat_images();
+    if !images.is_empty() {
+        message["images"] = images
+            .iter()
+            .map(|url| json!({"type": "image_url", "image_url": {"url": url}}))
+            .collect();
+    }
     ok_json(&json!({
         "id": id,
         "object": "chat.completion",
@@ -374,7 +382,7 @@ async fn chat(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Reply {
         "model": model,
         "choices": [{
             "index": 0,
-            "message": { "role": "assistant", "content": reply },
+            "message": message,
             "finish_reason": "stop",
         }],
         "usage": usage,

@@ -64,6 +64,7 @@ struct State {
     faults: [Option<FaultSlot>; Endpoint::ALL.len()],
     deny_description: String,
     user_id: String,
+    chat_images: Vec<String>,
 }
 
 pub(crate) struct Shared {
@@ -81,6 +82,7 @@ impl Shared {
             deny_description,
             // One user per double: every key it mints belongs to the same signed-in account.
             user_id: format!("user_{}", random_hex(8)),
+            chat_images: Vec::new(),
         };
         for (endpoint, slot) in faults {
             state.faults[endpoint.index()] = Some(slot);
@@ -192,6 +194,14 @@ impl Shared {
 
     pub(crate) fn set_deny_description(&self, text: String) {
         self.lock().deny_description = text;
+    }
+
+    pub(crate) fn chat_images(&self) -> Vec<String> {
+        self.lock().chat_images.clone()
+    }
+
+    pub(crate) fn set_chat_images(&self, urls: Vec<String>) {
+        self.lock().chat_images = urls;
     }
 }
 

@@ -109,6 +109,9 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
             key,
         )));
     }
+    // Text and media URLs go to the host as the service sent them: the host cleans them for
+    // a terminal, escapes them for `--json` and drops media URLs it cannot show safely, the
+    // same for every provider.
     let mut outputs = Vec::new();
     for message in reply
         .choices
@@ -431,14 +434,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_key_echoed_by_the_service_is_scrubbed_from_the_error() {
-        let body = format!(r#"{{"error":{{"message":"bad key {KEY}"}}}}"#);
-        for status in [400, 401, 500] {
-            let err = run(vec![reply(status, &body)]).await.unwrap_err();
-            let shown = format!("{err} {err:?}");
-            assert!(!shown.contains(KEY), "{shown}");
-            assert!(shown.contains("bad key"), "{shown}");
+    async fn a_key_echoed_by_the_service_is_scrubbed_from_the_error_in_any_disguise() {
+        let inside = |c: char| format!("{}{c}{}", &KEY[..20], &KEY[20..]);
+        let echoes = [
+            KEY.to_owned(),
+            KEY.to_uppercase(),
+            inside('\u{200b}'),
+            inside('\u{ad}'),
+            inside('\u{7}'),
+        ];
+        for echo in echoes {
+            let body = serde_json::json!({"error": {"message": format!("bad key {echo}")}});
+            for status in [400, 401, 500] {
+                let err = run(vec![reply(status, &body.to_string())])
+                    .await
+                    .unwrap_err();
+                let shown = err.to_string();
+                assert!(!plugboard_core::shows_secret(&shown, KEY), "{shown}");
+                assert!(shown.contains("bad key [redacted]"), "{shown}");
+            }
         }
+    }
+
+    #[tokio::test]
+    async fn reply_text_and_media_urls_reach_the_host_as_sent() {
+        let text = "a\u{1b}]52;c;eA==\u{7}b\u{202e}";
+        let url = "javascript:alert(1)";
+        let body = serde_json::json!({"choices": [{"message": {
+            "content": text,
+            "images": [{"type": "image_url", "image_url": {"url": url}}],
+        }}]});
+        let got = run(vec![reply(200, &body.to_string())]).await.unwrap();
+        assert_eq!(got.outputs[0].text, text);
+        assert_eq!(got.outputs[1].media_url.as_deref(), Some(url));
     }
 
     #[tokio::test]

@@ -1,7 +1,8 @@
-//! OpenRouter's own words in an error answer (`{"error":{"message":...}}`), made safe to show:
-//! secrets scrubbed, control and direction characters removed, cut short.
+//! OpenRouter's own words in an error answer (`{"error":{"message":...}}`), made safe to show
+//! with the core's scrubber and sanitiser: the key scrubbed however it is echoed, escapes and
+//! direction characters removed, cut to one short line. Only OpenRouter's phrasing is here.
 
-use plugboard_http::sanitize_line;
+use plugboard_core::{sanitize_line, scrub_secret};
 use serde::Deserialize;
 
 /// The service's name in messages.
@@ -21,19 +22,19 @@ struct ErrorBody {
     message: Option<String>,
 }
 
-/// The `error.message` of `body`, if it has one, with `secret` replaced by `[redacted]` before
-/// anything else is done to it (a service may echo the key it refused).
+/// The `error.message` of `body`, if it has one, with every run of `secret` replaced by
+/// `[redacted]` before anything else is done to it (a service may echo the key it refused, in
+/// any case and with invisible characters inside).
 pub(crate) fn said(body: &[u8], secret: &str) -> Option<String> {
     let message = serde_json::from_slice::<ErrorReply>(body)
         .ok()?
         .error
         .message?;
-    let scrubbed = if secret.is_empty() {
-        message
-    } else {
-        message.replace(secret, "[redacted]")
-    };
-    Some(sanitize_line(&scrubbed, MAX_SERVER_TEXT)).filter(|m| !m.is_empty())
+    Some(sanitize_line(
+        &scrub_secret(&message, secret),
+        MAX_SERVER_TEXT,
+    ))
+    .filter(|m| !m.is_empty())
 }
 
 /// `meaning`, followed by ` (OpenRouter said: ...)` when `body` carries OpenRouter's own
@@ -67,6 +68,21 @@ mod tests {
                 r#"{"error":{"message":"two\nlines"}}"#,
                 "",
                 Some("two lines"),
+            ),
+            (
+                r#"{"error":{"message":"bad key SK-OR-V1-ABCDEF012345 here"}}"#,
+                "sk-or-v1-abcdef012345",
+                Some("bad key [redacted] here"),
+            ),
+            (
+                r#"{"error":{"message":"bad key sk-or-v1-abc\u200bdef\u0007012345"}}"#,
+                "sk-or-v1-abcdef012345",
+                Some("bad key [redacted]"),
+            ),
+            (
+                r#"{"error":{"message":"\u001b]0;pwned\u0007red \u001b[2Jalert\u202e"}}"#,
+                "",
+                Some("red alert"),
             ),
             (r#"{"error":{"message":"  "}}"#, "", None),
             (r#"{"error":{"code":500}}"#, "", None),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use plugboard_core::{
     MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelOutput, ModelRef,
-    ModelRequest, ProfileId, Prompter, Provider,
+    ModelRequest, ProfileId, Prompter, Provider, is_safe_media_url,
 };
 use serde::Serialize;
 
@@ -80,7 +80,7 @@ impl Failure {
 
 pub(crate) async fn run(app: &App, args: &RunArgs) -> anyhow::Result<()> {
     match call(app, args).await {
-        Ok((model, outputs)) => report_success(args.json, &model, &outputs),
+        Ok((model, outputs)) => report_success(args.json, &model, &showable(&model, outputs)),
         Err(failure) if args.json => {
             let message = crate::error::one_line(&failure.error);
             print_json(&FailureJson {
@@ -100,6 +100,31 @@ pub(crate) async fn run(app: &App, args: &RunArgs) -> anyhow::Result<()> {
     }
 }
 
+/// `outputs` without media URLs that are not safe to show (see
+/// [`plugboard_core::is_safe_media_url`]), each dropped with a note, and without outputs left
+/// with nothing in them. The host does this, not each provider, so every provider is held to it.
+fn showable(model: &ModelRef, outputs: Vec<ModelOutput>) -> Vec<ModelOutput> {
+    outputs
+        .into_iter()
+        .filter_map(|mut output| {
+            if output
+                .media_url
+                .as_deref()
+                .is_some_and(|url| !is_safe_media_url(url))
+            {
+                output.media_url = None;
+                note(&format!(
+                    "dropped a media URL from {model}: only https:, http: and data:image/...;base64, URLs are shown"
+                ));
+                if output.text.is_empty() {
+                    return None;
+                }
+            }
+            Some(output)
+        })
+        .collect()
+}
+
 fn report_success(json: bool, model: &ModelRef, outputs: &[ModelOutput]) -> anyhow::Result<()> {
     if json {
         return print_json(&Success {
@@ -112,6 +137,7 @@ fn report_success(json: bool, model: &ModelRef, outputs: &[ModelOutput]) -> anyh
             outputs,
         });
     }
+    // `print` removes terminal escapes and direction controls from the model's text.
     for output in outputs {
         if !output.text.is_empty() {
             print(&output.text)?;

@@ -4,13 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use plugboard_core::{ProfileId, Provenance};
+use plugboard_core::{ProfileId, Provenance, sanitize_line};
 use plugboard_store::StoredProfile;
 use serde::Serialize;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
 use crate::credentials::{ProfileArg, Source, effective};
 use crate::output::{print, print_json};
+
+/// Longest provenance entry (`user_id=...`) shown in the text report.
+const MAX_PROVENANCE_CHARS: usize = 120;
 
 #[derive(Serialize)]
 struct StatusJson {
@@ -154,10 +157,15 @@ fn render(s: &StatusJson) -> String {
             }
         ));
         for profile in &p.profiles {
+            // Provenance comes from a service (a user id) by way of the store: each entry is
+            // kept to one clean line so it cannot forge a row.
             let provenance: Vec<String> = profile
                 .provenance
                 .iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_owned)))
+                .map(|(k, v)| {
+                    let value = v.as_str().map_or(v.to_string(), str::to_owned);
+                    sanitize_line(&format!("{k}={value}"), MAX_PROVENANCE_CHARS)
+                })
                 .collect();
             text.push_str(&format!(
                 "    {}  {}  {}  updated {}{}{}\n",

@@ -9,6 +9,7 @@
 
 mod browser;
 mod concurrency;
+mod escapes;
 mod help;
 mod infer;
 mod login;
