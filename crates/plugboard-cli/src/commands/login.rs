@@ -157,7 +157,7 @@ fn context(
 ) -> anyhow::Result<AuthContext> {
     let mut ctx = AuthContext::new(
         prompter,
-        Arc::new(SystemBrowser::from_env()),
+        Arc::new(SystemBrowser::from_env(&app.registry)),
         Arc::new(SystemClock),
         Arc::new(OsRandom),
     );

@@ -8,6 +8,7 @@
 )]
 
 mod browser;
+mod children;
 mod concurrency;
 mod help;
 mod infer;
