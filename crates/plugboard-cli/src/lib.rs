@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod commands;
 mod credentials;
+mod echo;
 mod error;
 mod extensions;
 mod network;

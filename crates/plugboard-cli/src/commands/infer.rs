@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::credentials::{Effective, Source, effective};
+use crate::echo;
 use crate::error::{Reported, UsageError};
 use crate::network;
 use crate::output::{note, print, print_json};
@@ -152,7 +153,8 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
     let profile = match &args.profile {
         Some(p) => Some(ProfileId::parse_for(provider.id(), p).map_err(|e| {
             Failure::usage(format!(
-                "{e} (a profile for {} looks like {0}:work)",
+                "{} (a profile for {} looks like {1}:work)",
+                echo::clip_in(&e.to_string(), p),
                 provider.id()
             ))
         })?),

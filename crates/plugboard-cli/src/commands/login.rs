@@ -16,6 +16,7 @@ use crate::browser::{SystemBrowser, remote_session};
 use crate::cli::LoginArgs;
 use crate::commands::choices;
 use crate::commands::set::set_default_model;
+use crate::echo;
 use crate::error::usage;
 use crate::network;
 use crate::output::{note, print};
@@ -36,7 +37,8 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
             Ok(id) => Some(id),
             Err(e) => {
                 return usage(format!(
-                    "{e} (a profile for {} looks like {0}:work)",
+                    "{} (a profile for {} looks like {1}:work)",
+                    echo::clip_in(&e.to_string(), p),
                     provider.id()
                 ));
             }
@@ -180,14 +182,16 @@ async fn pick(
     if let Some(id) = &args.choice {
         let Some(choice) = menu.choice(id) else {
             return usage(format!(
-                "unknown choice {id:?}: valid choices are {}",
+                "unknown choice {}: valid choices are {}",
+                echo::quoted(id),
                 choice_ids(menu.choices())
             ));
         };
         if let Some(p) = args.provider.as_deref().filter(|p| *p != choice.provider) {
             return usage(format!(
-                "choice {id} signs in to {}, not {p}",
-                choice.provider
+                "choice {id} signs in to {}, not {}",
+                choice.provider,
+                echo::quoted(p)
             ));
         }
         return Ok((choice.provider.clone(), choice.method.clone()));
@@ -206,7 +210,8 @@ async fn pick(
     if let Some(method) = &args.method {
         if provider.auth_method(method).is_none() {
             return usage(format!(
-                "provider {provider_id} has no sign-in method {method:?}: valid methods are {}",
+                "provider {provider_id} has no sign-in method {}: valid methods are {}",
+                echo::quoted(method),
                 method_ids(provider.auth_methods())
             ));
         }

@@ -5,6 +5,7 @@ use plugboard_core::ProfileId;
 
 use crate::app::App;
 use crate::cli::LogoutArgs;
+use crate::echo;
 use crate::error::usage;
 use crate::output::{note, print};
 
@@ -13,7 +14,7 @@ pub(crate) fn run(app: &App, args: &LogoutArgs) -> anyhow::Result<()> {
     let requested = match &args.profile {
         Some(p) => match ProfileId::parse_for(provider.id(), p) {
             Ok(id) => Some(id),
-            Err(e) => return usage(e.to_string()),
+            Err(e) => return usage(echo::clip_in(&e.to_string(), p)),
         },
         None => None,
     };

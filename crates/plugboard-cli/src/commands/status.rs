@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
 use crate::credentials::{Source, effective};
+use crate::echo;
 use crate::error::usage;
 use crate::output::{print, print_json};
 
@@ -55,7 +56,7 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
                 app.provider(id.provider())?;
                 Some(id)
             }
-            Err(e) => return usage(e.to_string()),
+            Err(e) => return usage(echo::clip_in(&e.to_string(), p)),
         },
         None => None,
     };

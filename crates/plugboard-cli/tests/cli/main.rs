@@ -10,6 +10,7 @@
 mod browser;
 mod children;
 mod concurrency;
+mod echo;
 mod help;
 mod infer;
 mod login;
