@@ -131,10 +131,15 @@ fn report_success(json: bool, model: &ModelRef, outputs: &[ModelOutput]) -> anyh
 }
 
 async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>), Failure> {
+    if args.gateway {
+        return Err(Failure::usage(
+            "--gateway is not available: plugboard has no gateway and calls the model from this process (leave it out, or pass --local)".to_owned(),
+        ));
+    }
     let model: ModelRef = args.model.parse().map_err(|_| {
         Failure::usage(format!(
-            "--model {:?} is not provider/model: use e.g. openrouter/auto (providers: {})",
-            args.model,
+            "--model {} is not provider/model: use e.g. openrouter/auto (providers: {})",
+            echo::quoted(&args.model),
             app.registry.provider_ids().join(", ")
         ))
     })?;
