@@ -16,6 +16,7 @@ mod infer;
 mod login;
 mod logout;
 mod models_set;
+mod network;
 mod oauth;
 mod plugins;
 mod status;
