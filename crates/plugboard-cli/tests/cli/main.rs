@@ -21,3 +21,4 @@ mod oauth;
 mod plugins;
 mod status;
 mod support;
+mod terminal;
