@@ -51,7 +51,6 @@ const NO_PROXY_VARS: [&str; 2] = ["NO_PROXY", "no_proxy"];
 type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
 
 /// Where non-loopback requests go, read from the environment once, when the client is built.
-#[derive(Clone, Default)]
 struct Proxies {
     /// For `http://` URLs (`HTTP_PROXY`).
     http: Option<Url>,
@@ -80,8 +79,8 @@ impl Proxies {
                 .map(|(name, value)| parse_proxy(name, &value))
                 .transpose()
         };
-        // Under CGI, HTTP_PROXY comes from the client's `Proxy:` header ("httpoxy"), so it is
-        // ignored there, as reqwest does.
+        // Under CGI, HTTP_PROXY can come from a client's `Proxy:` header ("httpoxy"), so the
+        // http variables are not trusted there (reqwest's own reading ignored them too).
         let cgi = env("REQUEST_METHOD").is_some();
         Ok(Self {
             http: if cgi { None } else { proxy(HTTP_PROXY_VARS)? },
