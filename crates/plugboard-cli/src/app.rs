@@ -5,6 +5,7 @@ use anyhow::Context;
 use plugboard_core::{Provider, Registry};
 use plugboard_store::{ConfigFile, CredentialStore, Paths, StoredProfile};
 
+use crate::echo;
 use crate::error::usage;
 use crate::terminal::Terminal;
 
@@ -55,7 +56,8 @@ impl App {
         match self.registry.provider(id) {
             Some(p) => Ok(p),
             None => usage(format!(
-                "unknown provider {id:?}: valid providers are {}",
+                "unknown provider {}: valid providers are {}",
+                echo::quoted(id),
                 self.registry.provider_ids().join(", ")
             )),
         }

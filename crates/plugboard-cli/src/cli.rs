@@ -69,9 +69,11 @@ Examples:
   plugboard infer model run --model openrouter/auto --prompt 'Say hello'
   plugboard infer model run --model openrouter/auto --prompt 'Reply exactly: ok' --json
   plugboard infer model run --model openrouter/auto --prompt 'Hi' --profile openrouter:work
+  plugboard infer model run --local --model openrouter/auto --prompt 'Hi' --json
 
 The key is the one `plugboard models status` reports as effective: --profile if given, else the
-provider's key variable (OPENROUTER_API_KEY), else its default profile.";
+provider's key variable (OPENROUTER_API_KEY), else its default profile. The model is always called
+from this process (--local); there is no gateway.";
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -87,6 +89,13 @@ pub(crate) struct RunArgs {
     /// Print JSON (stable, documented in docs/cli.md), failures included
     #[arg(long)]
     pub(crate) json: bool,
+    /// Run the model from this process. This is the only transport and the default; the flag
+    /// is accepted so commands written for the peer CLI keep working
+    #[arg(long)]
+    pub(crate) local: bool,
+    /// Not available: plugboard has no gateway, so this is refused (exit 2); leave it out
+    #[arg(long)]
+    pub(crate) gateway: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,8 +154,9 @@ Examples:
 
 Browser sign-in prints the URL and opens a browser ($BROWSER if set). Over SSH, without a display
 or with --no-browser, open the URL anywhere and paste the address the browser lands on; the
-loopback callback keeps listening meanwhile. Without a terminal, the redirect URL is read from
-standard input.
+loopback callback keeps listening meanwhile. On a terminal the paste prompt is offered after
+opening a browser too, for when it cannot reach this machine (WSL, containers). Without a
+terminal, the redirect URL is read from standard input.
 
 An API key is never taken as an argument: it is asked for (hidden) on a terminal, or read as one
 line from standard input.";

@@ -8,6 +8,7 @@ use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance, Provider
 use plugboard_store::StoredProfile;
 use serde::Serialize;
 
+use crate::echo;
 use crate::error::UsageError;
 
 /// Why a credential is the effective one.
@@ -64,7 +65,8 @@ impl FromStr for ProfileArg {
         };
         parsed.ok_or_else(|| {
             UsageError(format!(
-                "--profile {input:?} is not a profile: give a name (letters, digits, '-', '_', '.') or provider:name, e.g. work or openrouter:work"
+                "--profile {} is not a profile: give a name (letters, digits, '-', '_', '.') or provider:name, e.g. work or openrouter:work",
+                echo::quoted(input)
             ))
         })
     }
@@ -85,12 +87,12 @@ impl ProfileArg {
         match self {
             Self::Full(id) if id.provider() == provider => Ok(id.clone()),
             Self::Full(id) => Err(UsageError(format!(
-                "--profile {id} is a profile of provider {}, not {provider} (a profile for {provider} looks like {provider}:work)",
-                id.provider()
+                "--profile {} is a profile of provider {}, not {provider} (a profile for {provider} looks like {provider}:work)",
+                echo::clip(&id.to_string()),
+                echo::clip(id.provider())
             ))),
-            Self::Name(name) => {
-                ProfileId::new(provider, name).map_err(|e| UsageError(e.to_string()))
-            }
+            Self::Name(name) => ProfileId::new(provider, name)
+                .map_err(|e| UsageError(echo::clip_in(&e.to_string(), name))),
         }
     }
 }

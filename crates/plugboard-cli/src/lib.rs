@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod commands;
 mod credentials;
+mod echo;
 mod error;
 mod extensions;
 mod network;
@@ -30,6 +31,14 @@ use crate::error::{Reported, exit_code, one_line};
 
 /// Runs the command line and returns the process exit code: 0 ok, 1 failure, 2 usage.
 pub fn main() -> ExitCode {
+    // First of all: any later crash must not write a key read from the store, a prompt or the
+    // environment to disk.
+    if let Err(e) = forbid_core_dumps() {
+        output::note(&format!(
+            "error: cannot switch off core dumps, which could write a key to disk: {e}"
+        ));
+        return ExitCode::from(1);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -63,6 +72,31 @@ pub fn main() -> ExitCode {
             exit_code(&e)
         }
     }
+}
+
+/// Sets the core-file size limit to 0, soft and hard, so neither this process nor anything it
+/// starts can dump core and the limit cannot be raised again; on Linux the process is also
+/// marked not dumpable, which stops core handlers that ignore the limit (a piped
+/// `core_pattern`) and same-user debuggers from reading its memory.
+#[cfg(unix)]
+fn forbid_core_dumps() -> std::io::Result<()> {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    )?;
+    #[cfg(target_os = "linux")]
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)?;
+    Ok(())
+}
+
+/// Windows has no core limit; crash dumps there are the system's Error Reporting settings.
+#[cfg(not(unix))]
+fn forbid_core_dumps() -> std::io::Result<()> {
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ use std::time::Duration;
 use plugboard_core::{HttpClient, HttpSettings, Provider};
 use plugboard_http::NetworkClient;
 
+use crate::echo;
 use crate::error::usage;
 
 /// Overrides the HTTP request timeout (seconds), for slow links and for tests of a slow service.
@@ -51,7 +52,8 @@ fn http_timeout_env() -> anyhow::Result<Option<u64>> {
     match raw.to_str().map(str::trim).map(str::parse::<u64>) {
         Some(Ok(seconds)) if (1..=3600).contains(&seconds) => Ok(Some(seconds)),
         _ => usage(format!(
-            "{HTTP_TIMEOUT_ENV} must be a whole number of seconds from 1 to 3600, not {raw:?}"
+            "{HTTP_TIMEOUT_ENV} must be a whole number of seconds from 1 to 3600, not {}",
+            echo::quoted(&raw.to_string_lossy())
         )),
     }
 }

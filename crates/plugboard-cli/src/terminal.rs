@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
-use dialoguer::{FuzzySelect, Input, Password, Select};
+use dialoguer::{FuzzySelect, Password, Select};
 use indicatif::{ProgressBar, ProgressStyle};
 use plugboard_core::async_trait;
 use plugboard_core::{Progress, PromptError, Prompter};
@@ -85,15 +85,27 @@ impl TerminalPrompter {
 #[async_trait]
 impl Prompter for TerminalPrompter {
     async fn text(&self, prompt: &str) -> Result<String, PromptError> {
-        let (prompt, color) = (prompt.to_owned(), self.terminal.color);
         if self.terminal.interactive {
+            // The terminal's own line editing, not dialoguer's: this prompt (the pasted
+            // redirect) usually loses its race to the browser callback and is still reading
+            // when the process exits. dialoguer reads key by key in raw mode, and a raw-mode
+            // read abandoned at exit would leave the user's terminal without echo.
+            let term = console::Term::stderr();
+            let shown = if self.terminal.color {
+                format!(
+                    "{} ",
+                    console::style(format!("{prompt}:")).for_stderr().bold()
+                )
+            } else {
+                format!("{prompt}: ")
+            };
+            term.write_str(&shown)
+                .and_then(|()| term.flush())
+                .map_err(|e| PromptError::Io(e.to_string()))?;
             let open = Arc::clone(&self.prompt_open);
             open.store(true, Ordering::SeqCst);
             Self::blocking(move || {
-                let answer = Input::<String>::with_theme(&*Self::theme(color))
-                    .with_prompt(prompt)
-                    .interact_text_on(&console::Term::stderr())
-                    .map_err(dialoguer_error);
+                let answer = read_line(&mut io::stdin().lock(), MAX_LINE);
                 open.store(false, Ordering::SeqCst);
                 answer
             })

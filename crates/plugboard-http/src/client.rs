@@ -22,6 +22,17 @@ pub enum NetworkClientError {
     /// The configured `User-Agent` cannot be sent as a header value.
     #[error("the user agent {0:?} is not a valid header value")]
     InvalidUserAgent(String),
+    /// A proxy variable is set to something that cannot be used as a proxy. Its value is not
+    /// repeated: a proxy URL may carry a password.
+    #[error(
+        "{variable} is not a usable proxy ({reason}): fix or unset it, e.g. http://proxy.example:3128"
+    )]
+    InvalidProxy {
+        /// The variable, as it was found (`HTTPS_PROXY`, `all_proxy`, ...).
+        variable: String,
+        /// What is wrong with it, in a few words.
+        reason: String,
+    },
     /// The HTTP library refused the configuration, most often because the system's CA
     /// certificates could not be loaded.
     #[error("cannot set up the http client: {reason}")]
@@ -31,17 +42,107 @@ pub enum NetworkClientError {
     },
 }
 
-/// Where non-loopback requests go.
-enum Proxies {
-    /// `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, read when the client is built.
-    FromEnvironment,
-    /// Every non-loopback request through this proxy URL; lets tests check the choice without
-    /// setting process-wide variables.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "only tests pin a proxy; users set the variables")
-    )]
-    Fixed(String),
+/// The proxy variables, in the order they are looked up: the upper-case spelling wins, as in
+/// curl and reqwest.
+const HTTP_PROXY_VARS: [&str; 2] = ["HTTP_PROXY", "http_proxy"];
+const HTTPS_PROXY_VARS: [&str; 2] = ["HTTPS_PROXY", "https_proxy"];
+const ALL_PROXY_VARS: [&str; 2] = ["ALL_PROXY", "all_proxy"];
+const NO_PROXY_VARS: [&str; 2] = ["NO_PROXY", "no_proxy"];
+
+/// `reqwest::Proxy::http`, `https` or `all`.
+type MakeProxy = fn(&str) -> reqwest::Result<reqwest::Proxy>;
+
+/// Where non-loopback requests go, read from the environment once, when the client is built.
+struct Proxies {
+    /// For `http://` URLs (`HTTP_PROXY`).
+    http: Option<Url>,
+    /// For `https://` URLs (`HTTPS_PROXY`).
+    https: Option<Url>,
+    /// For either, when the scheme's own variable is unset (`ALL_PROXY`).
+    all: Option<Url>,
+    /// Hosts that are never proxied (`NO_PROXY`).
+    no_proxy: Option<String>,
+}
+
+impl Proxies {
+    /// Reads and checks every proxy variable through `env`, so a typo fails now rather than on
+    /// whichever later request would have used it.
+    fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, NetworkClientError> {
+        let first_set = |names: [&'static str; 2]| {
+            names.into_iter().find_map(|name| {
+                env(name)
+                    .map(|value| value.trim().to_owned())
+                    .filter(|value| !value.is_empty())
+                    .map(|value| (name, value))
+            })
+        };
+        let proxy = |names| {
+            first_set(names)
+                .map(|(name, value)| parse_proxy(name, &value))
+                .transpose()
+        };
+        // Under CGI, HTTP_PROXY can come from a client's `Proxy:` header ("httpoxy"), so the
+        // http variables are not trusted there (reqwest's own reading ignored them too).
+        let cgi = env("REQUEST_METHOD").is_some();
+        Ok(Self {
+            http: if cgi { None } else { proxy(HTTP_PROXY_VARS)? },
+            https: proxy(HTTPS_PROXY_VARS)?,
+            all: proxy(ALL_PROXY_VARS)?,
+            no_proxy: first_set(NO_PROXY_VARS).map(|(_, value)| value),
+        })
+    }
+
+    /// The reqwest proxies, most specific first: reqwest uses the first that matches.
+    fn to_reqwest(&self) -> Result<Vec<reqwest::Proxy>, NetworkClientError> {
+        let no_proxy = || {
+            self.no_proxy
+                .as_deref()
+                .and_then(reqwest::NoProxy::from_string)
+        };
+        let kinds: [(&Option<Url>, MakeProxy); 3] = [
+            (&self.http, |u| reqwest::Proxy::http(u)),
+            (&self.https, |u| reqwest::Proxy::https(u)),
+            (&self.all, |u| reqwest::Proxy::all(u)),
+        ];
+        let mut proxies = Vec::new();
+        for (url, make) in kinds {
+            if let Some(url) = url {
+                // Checked by `parse_proxy` already; the error's text could hold the URL.
+                let proxy = make(url.as_str()).map_err(|_| NetworkClientError::Build {
+                    reason: "the HTTP library refused a proxy URL".to_owned(),
+                })?;
+                proxies.push(proxy.no_proxy(no_proxy()));
+            }
+        }
+        Ok(proxies)
+    }
+}
+
+/// A proxy variable's value as a URL, or why it cannot be one. Like curl, a value without a
+/// scheme (`proxy.example:3128`) means http.
+fn parse_proxy(variable: &str, value: &str) -> Result<Url, NetworkClientError> {
+    let invalid = |reason: &str| NetworkClientError::InvalidProxy {
+        variable: variable.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let parsed = if value.contains("://") {
+        Url::parse(value)
+    } else {
+        Url::parse(&format!("http://{value}"))
+    };
+    let url = parsed.map_err(|error| invalid(&error.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("only http:// and https:// proxies are supported"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("it names no host"));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(
+            "a proxy is a scheme, host and port, without a path",
+        ));
+    }
+    Ok(url)
 }
 
 /// The host's [`HttpClient`]: applies [`HttpSettings`], trusts the system's CA certificates,
@@ -49,7 +150,8 @@ enum Proxies {
 /// reads at most a request's `max_response_bytes`.
 ///
 /// The underlying clients are built on first use, so a run that makes no request never loads
-/// certificates.
+/// certificates; the proxy variables are checked at once, so a broken one is reported even by
+/// a run that would not have used it.
 pub struct NetworkClient {
     settings: HttpSettings,
     user_agent: HeaderValue,
@@ -70,24 +172,30 @@ impl fmt::Debug for NetworkClient {
 }
 
 impl NetworkClient {
-    /// A client with `settings`, taking proxies from the environment.
+    /// A client with `settings`, taking proxies from the process environment.
     ///
     /// # Errors
     ///
-    /// [`NetworkClientError::InvalidUserAgent`] when the user agent cannot be a header value.
+    /// [`NetworkClientError::InvalidUserAgent`] when the user agent cannot be a header value;
+    /// [`NetworkClientError::InvalidProxy`] when `HTTPS_PROXY`, `HTTP_PROXY` or `ALL_PROXY` (or
+    /// their lower-case spellings) is set to something that is not an http(s) proxy URL.
     pub fn new(settings: &HttpSettings) -> Result<Self, NetworkClientError> {
-        Self::with_proxies(settings, Proxies::FromEnvironment)
+        Self::with_env(settings, |name| std::env::var(name).ok())
     }
 
-    fn with_proxies(settings: &HttpSettings, proxies: Proxies) -> Result<Self, NetworkClientError> {
+    /// A client with `settings`, reading the proxy variables through `env` instead of the
+    /// process environment (`env("HTTPS_PROXY")` is that variable's value, if set).
+    ///
+    /// # Errors
+    ///
+    /// As [`NetworkClient::new`].
+    pub fn with_env(
+        settings: &HttpSettings,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, NetworkClientError> {
         let user_agent = HeaderValue::from_str(&settings.user_agent)
             .map_err(|_| NetworkClientError::InvalidUserAgent(settings.user_agent.clone()))?;
-        if let Proxies::Fixed(proxy) = &proxies {
-            // Checked now so a bad proxy fails at setup rather than on the first request.
-            reqwest::Proxy::all(proxy.as_str()).map_err(|error| NetworkClientError::Build {
-                reason: short_reason(&error),
-            })?;
-        }
+        let proxies = Proxies::from_env(&env)?;
         Ok(Self {
             settings: settings.clone(),
             user_agent,
@@ -113,18 +221,14 @@ impl NetworkClient {
             .user_agent(self.user_agent.clone())
             // A code exchange must never be re-posted to wherever a server points.
             .redirect(reqwest::redirect::Policy::none());
-        // Left alone, reqwest reads the proxy variables itself when the client is built.
-        let builder = match (&self.proxies, direct) {
-            (_, true) => builder.no_proxy(),
-            (Proxies::FromEnvironment, false) => builder,
-            (Proxies::Fixed(proxy), false) => {
-                builder.proxy(reqwest::Proxy::all(proxy.as_str()).map_err(|error| {
-                    NetworkClientError::Build {
-                        reason: short_reason(&error),
-                    }
-                })?)
+        // Proxies are always given explicitly: left alone, reqwest would read the variables
+        // itself, and silently skip one it cannot parse.
+        let mut builder = builder.no_proxy();
+        if !direct {
+            for proxy in self.proxies.to_reqwest()? {
+                builder = builder.proxy(proxy);
             }
-        };
+        }
         builder.build().map_err(|error| NetworkClientError::Build {
             reason: short_reason(&error),
         })
@@ -279,18 +383,19 @@ fn host_label(url: &Url) -> String {
     }
 }
 
-/// Whether `url` points at this machine: `localhost`, `127.0.0.0/8` or `::1`. Such traffic is
-/// never proxied, and may use plain http.
+/// Whether `url` points at this machine without asking anyone: an address in `127.0.0.0/8`,
+/// `::1`, or exactly the name `localhost`. Such traffic is never proxied, and may use plain
+/// http.
+///
+/// Nothing else counts. `localhost.` (with the root dot) is looked up in DNS rather than the
+/// hosts file on many systems, and an IPv4-mapped address (`::ffff:127.0.0.1`) depends on how
+/// the system routes it, so both are treated like any other host.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(Host::Domain(domain)) => {
-            let domain = domain.strip_suffix('.').unwrap_or(domain);
-            domain.eq_ignore_ascii_case("localhost")
-        }
+        // Names are case-insensitive; http(s) URLs arrive lower-cased, others may not.
+        Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_loopback())
-        }
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
 }
@@ -305,7 +410,13 @@ fn whole_seconds(limit: Duration) -> u64 {
 fn short_reason(error: &(dyn StdError + 'static)) -> String {
     let mut innermost = error;
     let mut source = error.source();
+    if let Some(words) = tls_words(error) {
+        return words;
+    }
     while let Some(cause) = source {
+        if let Some(words) = tls_words(cause) {
+            return words;
+        }
         if let Some(io_error) = cause.downcast_ref::<io::Error>()
             && let Some(phrase) = io_phrase(io_error.kind())
         {
@@ -320,6 +431,90 @@ fn short_reason(error: &(dyn StdError + 'static)) -> String {
         None => text.as_str(),
     };
     lowercase_first(&sanitize_line(text, 120))
+}
+
+/// Words for a TLS failure, when `error` is one (directly, or inside I/O errors, which is how
+/// the connection layers pass it up). rustls shows most of its errors as Rust debug text
+/// (`invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))`), which tells a user
+/// nothing.
+fn tls_words(error: &(dyn StdError + 'static)) -> Option<String> {
+    let mut error = error;
+    // I/O errors can nest (hyper wraps the TLS layer's one), and their `source()` skips the
+    // error they wrap, so they are unwrapped by hand.
+    let tls = loop {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            break tls;
+        }
+        let inner = error
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)?;
+        error = inner;
+    };
+    Some(match tls {
+        rustls::Error::InvalidCertificate(certificate) => {
+            format!(
+                "the server's certificate {}",
+                certificate_words(certificate)
+            )
+        }
+        rustls::Error::NoCertificatesPresented => "the server presented no certificate".to_owned(),
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            "the server did not answer in TLS (is it plain http?)".to_owned()
+        }
+        rustls::Error::PeerIncompatible(_) => {
+            "the server offers no TLS version or cipher that plugboard accepts".to_owned()
+        }
+        rustls::Error::AlertReceived(_) => "the server refused the TLS handshake".to_owned(),
+        _ => return None,
+    })
+}
+
+/// What is wrong with the server's certificate, completing "the server's certificate ...".
+fn certificate_words(error: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as E;
+    match error {
+        E::UnknownIssuer => "is not signed by an authority this system trusts",
+        E::NotValidForName | E::NotValidForNameContext { .. } => "is for another host name",
+        E::Expired | E::ExpiredContext { .. } => "has expired",
+        E::NotValidYet | E::NotValidYetContext { .. } => {
+            "is not valid yet (is this machine's clock right?)"
+        }
+        E::Revoked => "has been revoked",
+        E::BadEncoding => "is malformed",
+        E::BadSignature => "has a bad signature",
+        E::UnsupportedSignatureAlgorithmContext { .. }
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "uses a signature algorithm plugboard does not accept"
+        }
+        E::InvalidPurpose | E::InvalidPurposeContext { .. } => "is not meant for a TLS server",
+        E::UnhandledCriticalExtension => "has a critical extension plugboard does not know",
+        E::UnknownRevocationStatus
+        | E::ExpiredRevocationList
+        | E::ExpiredRevocationListContext { .. }
+        | E::InvalidOcspResponse => "cannot be checked for revocation",
+        E::Other(other) => webpki_words(&format!("{:?}", other.0)),
+        _ => "is not valid",
+    }
+}
+
+/// Words for the verifier's own errors, which rustls passes on only as an opaque `Other`: they
+/// are told apart by the name their debug text starts with.
+fn webpki_words(debug: &str) -> &'static str {
+    let name_end = debug
+        .find(|c: char| !c.is_ascii_alphanumeric())
+        .unwrap_or(debug.len());
+    match &debug[..name_end] {
+        "CaUsedAsEndEntity" => "is a certificate authority's, not a server's",
+        "EndEntityUsedAsCa" => "chain uses a server's certificate as an authority",
+        "CertDistrusted" => "is from an authority that is no longer trusted",
+        "RequiredEkuNotFound" | "RequiredEkuNotFoundContext" => "is not meant for a TLS server",
+        "NameConstraintViolation" => "breaks its authority's name constraints",
+        "PathLenConstraintViolated" | "MaximumPathDepthExceeded" => "chain is too long",
+        "InvalidCertValidity" => "has an invalid validity period",
+        "UnsupportedCertVersion" => "has a version plugboard does not accept",
+        "BadDer" | "BadDerTime" | "MalformedExtensions" | "TrailingData" => "is malformed",
+        _ => "is not valid",
+    }
 }
 
 fn io_phrase(kind: io::ErrorKind) -> Option<&'static str> {
@@ -505,26 +700,240 @@ mod tests {
     }
 
     #[test]
-    fn is_loopback_matches_only_this_machine() {
+    fn is_loopback_matches_only_127_8_and_ipv6_1_and_the_exact_name_localhost() {
         let cases = [
             ("http://localhost:8080/callback", true),
             ("http://LocalHost/", true),
-            ("http://localhost./", true),
+            ("https://localhost/", true),
             ("http://127.0.0.1:1455/", true),
             ("http://127.8.9.10/", true),
+            ("http://127.255.255.255/", true),
             ("http://[::1]:99/", true),
-            ("http://[::ffff:127.0.0.1]/", true),
+            ("http://[0:0:0:0:0:0:0:1]/", true),
+            // Resolved through DNS on many systems, not the hosts file.
+            ("http://localhost./", false),
+            ("http://localhost.:8080/api/v1", false),
+            ("http://LOCALHOST./", false),
+            // Routed however the system maps IPv4 into IPv6.
+            ("http://[::ffff:127.0.0.1]/", false),
+            ("http://[::ffff:7f00:1]/", false),
             ("https://auth.example.com/token", false),
             ("http://localhost.example.com/", false),
             ("http://mylocalhost/", false),
+            ("http://localhost.localdomain/", false),
+            ("http://sub.localhost/", false),
             ("http://10.0.0.1/", false),
+            ("http://126.255.255.255/", false),
             ("http://128.0.0.1/", false),
             ("http://[::2]/", false),
+            ("http://[::]/", false),
             ("http://0.0.0.0/", false),
         ];
         for (raw, expected) in cases {
             let url = Url::parse(raw).unwrap();
             assert_eq!(is_loopback(&url), expected, "{raw}");
+        }
+    }
+
+    /// An environment holding only `vars`.
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn a_malformed_proxy_variable_fails_the_build_without_showing_its_value() {
+        let cases = [
+            (
+                "HTTPS_PROXY",
+                "http://user:hunter2@[bad",
+                "invalid IPv6 address",
+            ),
+            (
+                "HTTP_PROXY",
+                "http://user:hunter2@proxy:99999",
+                "invalid port number",
+            ),
+            ("ALL_PROXY", "http://", "empty host"),
+            (
+                "https_proxy",
+                "ftp://user:hunter2@proxy:21",
+                "only http:// and https://",
+            ),
+            (
+                "all_proxy",
+                "socks5://user:hunter2@proxy:1080",
+                "only http:// and https://",
+            ),
+            (
+                "http_proxy",
+                "http://user:hunter2@proxy:3128/path",
+                "without a path",
+            ),
+            (
+                "HTTPS_PROXY",
+                "http://proxy:3128/?user=hunter2",
+                "without a path",
+            ),
+            ("ALL_PROXY", "hunter2 proxy", "invalid"),
+        ];
+        for (variable, value, reason) in cases {
+            let error =
+                NetworkClient::with_env(&HttpSettings::default(), env_of(&[(variable, value)]))
+                    .unwrap_err();
+            let NetworkClientError::InvalidProxy {
+                variable: named, ..
+            } = &error
+            else {
+                panic!("{variable}={value}: {error:?}");
+            };
+            assert_eq!(named, variable);
+            let message = error.to_string();
+            assert!(message.contains(reason), "{variable}={value}: {message}");
+            assert!(message.starts_with(variable), "{message}");
+            assert!(!message.contains("hunter2"), "{message}");
+        }
+    }
+
+    #[test]
+    fn usable_or_empty_proxy_variables_build_and_the_upper_case_spelling_wins() {
+        let cases: [&[(&str, &str)]; 7] = [
+            &[],
+            &[("HTTPS_PROXY", "http://user:pw@proxy.example:3128")],
+            &[("HTTP_PROXY", "proxy.example:3128")],
+            &[("ALL_PROXY", "https://[::1]:8443/")],
+            &[("https_proxy", "  "), ("ALL_PROXY", "")],
+            &[
+                ("NO_PROXY", "*.internal, 10.0.0.0/8"),
+                ("HTTPS_PROXY", "http://p:1"),
+            ],
+            // The lower-case one is never read when the upper-case one is set.
+            &[
+                ("HTTPS_PROXY", "http://p:1"),
+                ("https_proxy", "http://[bad"),
+            ],
+        ];
+        for vars in cases {
+            let built = NetworkClient::with_env(&HttpSettings::default(), env_of(vars));
+            assert!(built.is_ok(), "{vars:?}: {:?}", built.err());
+        }
+    }
+
+    #[test]
+    fn under_cgi_http_proxy_is_ignored_rather_than_trusted() {
+        let env = env_of(&[("REQUEST_METHOD", "GET"), ("HTTP_PROXY", "http://[bad")]);
+        let client = NetworkClient::with_env(&HttpSettings::default(), env).unwrap();
+        assert!(client.proxies.http.is_none());
+    }
+
+    /// A stand-in for the verifier's own error type, which shows itself as its debug text.
+    #[derive(Debug)]
+    enum VerifierError {
+        CaUsedAsEndEntity,
+        RequiredEkuNotFoundContext { _wanted: u8 },
+        SomethingNew,
+    }
+
+    impl fmt::Display for VerifierError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "{self:?}")
+        }
+    }
+
+    impl StdError for VerifierError {}
+
+    #[test]
+    fn tls_failures_read_as_words_not_debug_text() {
+        use rustls::CertificateError as C;
+        use rustls::OtherError;
+        use std::sync::Arc;
+        let other = |e: VerifierError| C::Other(OtherError(Arc::new(e)));
+        let cert = |e: C| rustls::Error::InvalidCertificate(e);
+        let cases = [
+            (
+                cert(other(VerifierError::CaUsedAsEndEntity)),
+                "the server's certificate is a certificate authority's, not a server's",
+            ),
+            (
+                cert(other(VerifierError::RequiredEkuNotFoundContext {
+                    _wanted: 1,
+                })),
+                "the server's certificate is not meant for a TLS server",
+            ),
+            (
+                cert(other(VerifierError::SomethingNew)),
+                "the server's certificate is not valid",
+            ),
+            (
+                cert(C::UnknownIssuer),
+                "the server's certificate is not signed by an authority this system trusts",
+            ),
+            (
+                cert(C::NotValidForName),
+                "the server's certificate is for another host name",
+            ),
+            (cert(C::Expired), "the server's certificate has expired"),
+            (
+                cert(C::NotValidYet),
+                "the server's certificate is not valid yet (is this machine's clock right?)",
+            ),
+            (
+                cert(C::Revoked),
+                "the server's certificate has been revoked",
+            ),
+            (
+                cert(C::BadEncoding),
+                "the server's certificate is malformed",
+            ),
+            (
+                rustls::Error::NoCertificatesPresented,
+                "the server presented no certificate",
+            ),
+            (
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+                "the server did not answer in TLS (is it plain http?)",
+            ),
+            (
+                rustls::Error::AlertReceived(rustls::AlertDescription::HandshakeFailure),
+                "the server refused the TLS handshake",
+            ),
+        ];
+        for (tls, words) in cases {
+            let shown = tls.to_string();
+            // As the connection layers pass it up: inside nested I/O errors inside another error.
+            let wrapped = Wrapper(io::Error::other(io::Error::new(
+                io::ErrorKind::InvalidData,
+                tls,
+            )));
+            let reason = short_reason(&wrapped);
+            assert_eq!(reason, words, "{shown}");
+            for debug_text in [
+                "Other(",
+                "OtherError",
+                "CaUsedAsEndEntity",
+                "InvalidContentType",
+            ] {
+                assert!(!reason.contains(debug_text), "{reason}");
+            }
+        }
+    }
+
+    /// An outer error whose cause is an I/O error, like reqwest's and hyper's.
+    #[derive(Debug)]
+    struct Wrapper(io::Error);
+
+    impl fmt::Display for Wrapper {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error sending request for url (https://x.test/?code=secret)")
+        }
+    }
+
+    impl StdError for Wrapper {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            Some(&self.0)
         }
     }
 
@@ -813,7 +1222,7 @@ mod tests {
                 "tls to a plain server",
                 format!("https://{plain}"),
                 plain,
-                "received corrupt message of type InvalidContentType",
+                "the server did not answer in TLS (is it plain http?)",
             ),
         ];
         for (name, base, addr, reason) in cases {
@@ -889,8 +1298,8 @@ mod tests {
     async fn loopback_requests_bypass_the_proxy() {
         let (addr, server) = serve_once(sized("200 OK", b"direct")).await;
         let proxy = format!("http://{}", dead_addr().await);
-        let client =
-            NetworkClient::with_proxies(&HttpSettings::default(), Proxies::Fixed(proxy)).unwrap();
+        let env = env_of(&[("ALL_PROXY", &proxy), ("HTTP_PROXY", &proxy)]);
+        let client = NetworkClient::with_env(&HttpSettings::default(), env).unwrap();
         let response = client
             .send(HttpRequest::get(format!("http://{addr}/callback")))
             .await
@@ -901,22 +1310,39 @@ mod tests {
 
     #[tokio::test]
     async fn other_hosts_go_through_the_proxy() {
-        let (proxy_addr, proxy) = serve_once(sized("200 OK", b"via proxy")).await;
-        let client = NetworkClient::with_proxies(
-            &HttpSettings::default(),
-            Proxies::Fixed(format!("http://{proxy_addr}")),
-        )
-        .unwrap();
-        // The .invalid name never resolves, so only the proxy can have answered.
-        let response = client
+        for variable in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
+            let (proxy_addr, proxy) = serve_once(sized("200 OK", b"via proxy")).await;
+            let value = format!("http://{proxy_addr}");
+            let env = env_of(&[(variable, &value)]);
+            let client = NetworkClient::with_env(&HttpSettings::default(), env).unwrap();
+            // The .invalid name never resolves, so only the proxy can have answered.
+            let response = client
+                .send(HttpRequest::get("http://plugboard.invalid/models"))
+                .await
+                .unwrap();
+            assert_eq!(response.body, b"via proxy", "{variable}");
+            let head = proxy.await.unwrap().to_ascii_lowercase();
+            assert!(
+                head.starts_with("get http://plugboard.invalid/models http/1.1\r\n"),
+                "{variable}: {head}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_host_in_no_proxy_is_not_proxied() {
+        let proxy = format!("http://{}", dead_addr().await);
+        let env = env_of(&[("HTTP_PROXY", &proxy), ("NO_PROXY", "plugboard.invalid")]);
+        let client = NetworkClient::with_env(&HttpSettings::default(), env).unwrap();
+        // Direct, the name cannot resolve; through the dead proxy it would be refused.
+        let error = client
             .send(HttpRequest::get("http://plugboard.invalid/models"))
             .await
-            .unwrap();
-        assert_eq!(response.body, b"via proxy");
-        let head = proxy.await.unwrap().to_ascii_lowercase();
-        assert!(
-            head.starts_with("get http://plugboard.invalid/models http/1.1\r\n"),
-            "{head}"
-        );
+            .unwrap_err();
+        let HttpError::Connect { host, reason } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(host, "plugboard.invalid");
+        assert_ne!(reason, "connection refused", "{error}");
     }
 }

@@ -144,9 +144,12 @@ impl BrowserLogin {
     /// authorize URL once the callback server listens; it must carry the state and the PKCE
     /// challenge, and nothing secret, because it is always shown to the user.
     ///
-    /// The browser is opened unless the user said `--no-browser` or the session is remote;
-    /// whenever it is not (or opening fails), a pasted redirect is accepted too, while the
-    /// loopback server keeps listening. The server is stopped before this returns.
+    /// The browser is opened unless the user said `--no-browser` or the session is remote.
+    /// A pasted redirect is accepted too, while the loopback server keeps listening, whenever no
+    /// browser was opened (or opening failed), and on a terminal also after one was: the
+    /// browser may be unable to reach this machine's loopback. Without a terminal, once a
+    /// browser was opened only the callback counts and stdin is not read. The server is stopped
+    /// before this returns.
     pub async fn run(
         &self,
         ctx: &AuthContext,
@@ -212,7 +215,9 @@ impl BrowserLogin {
         let timeout = ctx.options.timeout;
         let timed_out = OAuthError::TimedOut { after: timeout };
 
-        if self.open_browser(ctx, &url) {
+        let opened = self.open_browser(ctx, &url);
+        if opened && !ctx.session.interactive {
+            // Nobody can answer a prompt: stdin is left alone and only the callback counts.
             let progress = ctx.prompter.progress("Waiting for the browser sign-in...");
             let waited = tokio::select! {
                 outcome = server.wait() => Ok((outcome, CodeVia::Loopback)),
@@ -226,10 +231,21 @@ impl BrowserLogin {
             return waited;
         }
 
-        ctx.prompter.note(&format!(
-            "After signing in, the browser goes to {redirect_uri}; if that page does not load, \
-             copy the whole address from the browser's address bar and paste it here"
-        ));
+        if opened {
+            // The browser may not be able to reach this machine's loopback (WSL, a container, a
+            // browser elsewhere), so on a terminal the paste prompt is offered at once rather
+            // than after the whole timeout.
+            ctx.prompter.note(&format!(
+                "Waiting for the browser to return to {redirect_uri}; if it cannot (the page \
+                 does not load), copy the whole address from the browser's address bar and \
+                 paste it here"
+            ));
+        } else {
+            ctx.prompter.note(&format!(
+                "After signing in, the browser goes to {redirect_uri}; if that page does not load, \
+                 copy the whole address from the browser's address bar and paste it here"
+            ));
+        }
         let waited = tokio::select! {
             biased;
             outcome = server.wait() => Ok((outcome, CodeVia::Loopback)),
@@ -407,6 +423,69 @@ mod tests {
         // FixedRandom restarts at every draw, so here the verifier and state are the same
         // text: only the challenge can be checked for.
         assert!(opened[0].contains(auth.pkce.challenge()));
+    }
+
+    #[tokio::test]
+    async fn on_a_terminal_a_pasted_redirect_wins_after_the_browser_was_opened() {
+        // The browser opens but never reaches the loopback (WSL, a container, another machine).
+        let mut h = harness(vec![paste_url("code=pasted-late")], ScriptedBrowser::new());
+        h.ctx.session = Session::new(true, false);
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "pasted-late");
+        assert_eq!(auth.via, CodeVia::Paste);
+        assert_eq!(h.browser.opened().len(), 1);
+        let transcript = h.prompter.transcript();
+        assert_eq!(prompts(&h.prompter), 1, "{transcript:?}");
+        assert!(
+            transcript
+                .iter()
+                .any(|l| l.starts_with("note: Waiting for the browser to return to http://")),
+            "{transcript:?}"
+        );
+        // No spinner: it would draw over the prompt.
+        assert!(
+            !transcript.iter().any(|l| l.starts_with("progress: ")),
+            "{transcript:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn on_a_terminal_the_callback_wins_after_the_browser_was_opened_and_the_prompt_is_abandoned()
+     {
+        // No answer ever comes: the prompt stays open while the browser completes the login.
+        let mut h = harness(vec![], browser_approving("code=loop-code"));
+        h.ctx.session = Session::new(true, false);
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.code.expose_secret(), "loop-code");
+        assert_eq!(auth.via, CodeVia::Loopback);
+        let transcript = h.prompter.transcript();
+        assert_eq!(prompts(&h.prompter), 1, "{transcript:?}");
+        assert_eq!(
+            transcript.last().map(String::as_str),
+            Some("note: the browser reached the loopback callback; nothing to paste"),
+            "{transcript:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn on_a_terminal_a_browser_that_never_returns_and_no_paste_still_times_out() {
+        let mut h = harness(vec![], ScriptedBrowser::new());
+        h.ctx.session = Session::new(true, false);
+        h.ctx.options.timeout = Duration::from_millis(50);
+        let err = login().run(&h.ctx, authorize).await.unwrap_err();
+        assert!(matches!(err, OAuthError::TimedOut { .. }), "{err:?}");
+        assert_eq!(prompts(&h.prompter), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_terminal_an_opened_browser_leaves_stdin_unread() {
+        let h = harness(
+            vec![paste_url("code=never-read")],
+            browser_approving("code=loop"),
+        );
+        let auth = login().run(&h.ctx, authorize).await.unwrap();
+        assert_eq!(auth.via, CodeVia::Loopback);
+        assert_eq!(prompts(&h.prompter), 0, "{:?}", h.prompter.transcript());
     }
 
     #[tokio::test]

@@ -34,13 +34,19 @@ pub(crate) enum EndpointError {
     /// Plain http to a host that is not this machine: keys and codes would cross the network
     /// in the clear.
     #[error(
-        "{source_name} uses {scheme}:// for {host}: only https is allowed, except for a loopback host"
+        "{source_name} uses {scheme}:// for {host}: only https is allowed, except for a loopback host (127.0.0.1, ::1 or localhost)"
     )]
     Insecure {
         source_name: String,
         scheme: String,
         host: String,
     },
+    /// A user name or password in the URL: it would be shown in the authorize URL and sent
+    /// wherever the base points. The URL itself is not repeated, since it holds the password.
+    #[error(
+        "{source_name} carries a user name or password: remove the part before @ (the key is sent as a header, never in the URL)"
+    )]
+    Userinfo { source_name: String },
 }
 
 impl Endpoints {
@@ -87,6 +93,9 @@ impl Endpoints {
                 });
             }
         };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(EndpointError::Userinfo { source_name });
+        }
         if url.scheme() != "https" && !is_loopback(&url) {
             return Err(EndpointError::Insecure {
                 source_name,
@@ -171,14 +180,14 @@ mod tests {
                 Some("http://openrouter.ai/api/v1"),
                 None,
                 Err(
-                    "OPENROUTER_BASE_URL uses http:// for openrouter.ai: only https is allowed, except for a loopback host",
+                    "OPENROUTER_BASE_URL uses http:// for openrouter.ai: only https is allowed, except for a loopback host (127.0.0.1, ::1 or localhost)",
                 ),
             ),
             (
                 None,
                 Some("http://10.0.0.1/api/v1"),
                 Err(
-                    "config providers.openrouter.base_url uses http:// for 10.0.0.1: only https is allowed, except for a loopback host",
+                    "config providers.openrouter.base_url uses http:// for 10.0.0.1: only https is allowed, except for a loopback host (127.0.0.1, ::1 or localhost)",
                 ),
             ),
             (
@@ -201,6 +210,54 @@ mod tests {
             match want {
                 Ok(base) => assert_eq!(got.unwrap().api_base(), base, "{env:?} {config:?}"),
                 Err(message) => assert_eq!(got.unwrap_err().to_string(), message),
+            }
+        }
+    }
+
+    #[test]
+    fn a_base_url_with_a_user_name_or_password_is_refused_without_repeating_it() {
+        let cases = [
+            (Some("https://user:hunter2@openrouter.ai/api/v1"), None),
+            (Some("https://:hunter2@openrouter.ai/api/v1"), None),
+            (Some("https://hunter2@openrouter.ai/api/v1"), None),
+            (Some("http://user:hunter2@127.0.0.1:8080/api/v1"), None),
+            (None, Some("https://user:hunter2@cfg.test/api/v1")),
+        ];
+        for (env, config) in cases {
+            let error = Endpoints::resolve(env, config).unwrap_err();
+            assert!(
+                matches!(error, EndpointError::Userinfo { .. }),
+                "{env:?} {config:?}: {error:?}"
+            );
+            let message = error.to_string();
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(message.contains("user name or password"), "{message}");
+        }
+        assert_eq!(
+            Endpoints::resolve(None, Some("https://user:hunter2@cfg.test/api/v1"))
+                .unwrap_err()
+                .to_string(),
+            "config providers.openrouter.base_url carries a user name or password: remove the part before @ (the key is sent as a header, never in the URL)"
+        );
+    }
+
+    #[test]
+    fn only_true_loopback_hosts_may_use_plain_http() {
+        let cases = [
+            ("http://127.0.0.1:8080/api/v1", true),
+            ("http://127.1.2.3/api/v1", true),
+            ("http://[::1]:8080/api/v1", true),
+            ("http://localhost:8080/api/v1", true),
+            ("http://localhost.:8080/api/v1", false),
+            ("http://[::ffff:127.0.0.1]:8080/api/v1", false),
+            ("http://localhost.example:8080/api/v1", false),
+        ];
+        for (base, allowed) in cases {
+            let got = Endpoints::resolve(Some(base), None);
+            match got {
+                Ok(_) => assert!(allowed, "{base} was allowed"),
+                Err(EndpointError::Insecure { .. }) => assert!(!allowed, "{base} was refused"),
+                Err(other) => panic!("{base}: {other:?}"),
             }
         }
     }

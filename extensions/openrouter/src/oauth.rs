@@ -89,6 +89,9 @@ impl AuthMethod for OAuthMethod {
         let mut provenance = Provenance::new();
         provenance.insert("auth_flow".into(), "oauth-pkce".into());
         provenance.insert("method".into(), OAUTH_METHOD_ID.into());
+        // A login finished with someone else's code (a pasted redirect, a callback raced from
+        // elsewhere) stores a key to their account; saying whose it is lets the user notice.
+        let signed_in_as = signed_in_note(key.user_id.as_deref());
         provenance.insert(
             "user_id".into(),
             key.user_id.map_or(Value::Null, Value::String),
@@ -103,6 +106,7 @@ impl AuthMethod for OAuthMethod {
         let credential = Credential::new(CredentialKind::ApiKey, key.key, provenance);
 
         let mut result = AuthResult::profile(profile_id, credential)
+            .with_note(signed_in_as)
             .with_note(
                 "each OAuth sign-in issues a new key: running it again rotates the stored one (revoke old keys at https://openrouter.ai/settings/keys)",
             );
@@ -110,5 +114,37 @@ impl AuthMethod for OAuthMethod {
             result = result.with_default_model(model);
         }
         Ok(result)
+    }
+}
+
+/// Whose account the key belongs to, as OpenRouter says (`user_id` is already sanitised to
+/// one short line by the exchange).
+fn signed_in_note(user_id: Option<&str>) -> String {
+    match user_id.filter(|id| !id.is_empty()) {
+        Some(id) => format!(
+            "signed in to OpenRouter as {id} (not your account? revoke the key at https://openrouter.ai/settings/keys and sign in again)"
+        ),
+        None => "OpenRouter did not say which account the key belongs to: check it at https://openrouter.ai/settings/keys".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_note_names_the_account_the_key_belongs_to() {
+        let cases = [
+            (
+                Some("user_2abc"),
+                "signed in to OpenRouter as user_2abc (not your account?",
+            ),
+            (Some(""), "OpenRouter did not say which account"),
+            (None, "OpenRouter did not say which account"),
+        ];
+        for (user_id, starts) in cases {
+            let note = signed_in_note(user_id);
+            assert!(note.starts_with(starts), "{user_id:?}: {note}");
+        }
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::credentials::{Effective, Source, effective, profile_for};
+use crate::echo;
 use crate::error::{Reported, UsageError, advised};
 use crate::network;
 use crate::output::{note, print, print_json};
@@ -156,10 +157,15 @@ fn report_success(json: bool, model: &ModelRef, outputs: &[ModelOutput]) -> anyh
 }
 
 async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>), Failure> {
+    if args.gateway {
+        return Err(Failure::usage(
+            "--gateway is not available: plugboard has no gateway and calls the model from this process (leave it out, or pass --local)".to_owned(),
+        ));
+    }
     let model: ModelRef = args.model.parse().map_err(|_| {
         Failure::usage(format!(
-            "--model {:?} is not provider/model: use e.g. openrouter/auto (providers: {})",
-            args.model,
+            "--model {} is not provider/model: use e.g. openrouter/auto (providers: {})",
+            echo::quoted(&args.model),
             app.registry.provider_ids().join(", ")
         ))
     })?;

@@ -18,6 +18,7 @@ use crate::cli::LoginArgs;
 use crate::commands::choices;
 use crate::commands::set::set_default_model;
 use crate::credentials::profile_for;
+use crate::echo;
 use crate::error::{advised, usage};
 use crate::network;
 use crate::output::{note, print};
@@ -194,7 +195,7 @@ fn context(
 ) -> anyhow::Result<AuthContext> {
     let mut ctx = AuthContext::new(
         prompter,
-        Arc::new(SystemBrowser::from_env()),
+        Arc::new(SystemBrowser::from_env(&app.registry)),
         Arc::new(SystemClock),
         Arc::new(OsRandom),
     );
@@ -217,14 +218,16 @@ async fn pick(
     if let Some(id) = &args.choice {
         let Some(choice) = menu.choice(id) else {
             return usage(format!(
-                "unknown choice {id:?}: valid choices are {}",
+                "unknown choice {}: valid choices are {}",
+                echo::quoted(id),
                 choice_ids(menu.choices())
             ));
         };
         if let Some(p) = args.provider.as_deref().filter(|p| *p != choice.provider) {
             return usage(format!(
-                "choice {id} signs in to {}, not {p}",
-                choice.provider
+                "choice {id} signs in to {}, not {}",
+                choice.provider,
+                echo::quoted(p)
             ));
         }
         return Ok((choice.provider.clone(), choice.method.clone()));
@@ -243,7 +246,8 @@ async fn pick(
     if let Some(method) = &args.method {
         if provider.auth_method(method).is_none() {
             return usage(format!(
-                "provider {provider_id} has no sign-in method {method:?}: valid methods are {}",
+                "provider {provider_id} has no sign-in method {}: valid methods are {}",
+                echo::quoted(method),
                 method_ids(provider.auth_methods())
             ));
         }

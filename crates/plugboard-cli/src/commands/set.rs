@@ -3,13 +3,14 @@
 use plugboard_core::ModelRef;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
+use crate::echo;
 use crate::error::usage;
 use crate::output::print;
 
 pub(crate) fn run(app: &App, model: &str) -> anyhow::Result<()> {
     let model: ModelRef = match model.parse() {
         Ok(m) => m,
-        Err(e) => return usage(e.to_string()),
+        Err(e) => return usage(echo::clip_in(&e.to_string(), model)),
     };
     app.provider(model.provider())?;
     let config = app.config();

@@ -359,3 +359,62 @@ fn attribution_headers_are_sent_only_when_configured() {
         ]
     );
 }
+
+#[test]
+fn local_is_accepted_as_the_only_transport_and_gateway_is_a_one_line_usage_error() {
+    let pb = Plugboard::new();
+    let double = OpenRouterDouble::start().unwrap();
+    store_valid_key(&pb, &double, &[]);
+
+    // The command the peer CLI documents.
+    let run = run_against(
+        &pb,
+        &double,
+        &infer("Reply exactly: local-ok", &["--local", "--json"]),
+        &[],
+    )
+    .success();
+    assert_eq!(run.json()["transport"], "local", "{run:#?}");
+    assert_eq!(run.json()["outputs"][0]["text"], "local-ok", "{run:#?}");
+    assert_eq!(double.requests_to(CHAT).len(), 1);
+
+    for extra in [&["--gateway"][..], &["--local", "--gateway"]] {
+        let run = run_against(&pb, &double, &infer("hi", extra), &[]);
+        assert_eq!(
+            run.error_line(2),
+            "error: --gateway is not available: plugboard has no gateway and calls the model \
+             from this process (leave it out, or pass --local)",
+            "{extra:?}"
+        );
+    }
+    let run = run_against(&pb, &double, &infer("hi", &["--gateway", "--json"]), &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stderr, "", "{run:#?}");
+    assert_eq!(run.json()["ok"], false);
+    assert_eq!(run.json()["error"]["type"], "usage");
+    assert_eq!(double.requests_to(CHAT).len(), 1, "--gateway sent nothing");
+}
+
+#[test]
+fn a_10000_character_model_is_echoed_cut_to_200_characters() {
+    let pb = Plugboard::new();
+    let double = OpenRouterDouble::start().unwrap();
+    let long = "m".repeat(10_000);
+    let run = run_against(
+        &pb,
+        &double,
+        &["infer", "model", "run", "--model", &long, "--prompt", "hi"],
+        &[],
+    );
+    let line = run.error_line(2);
+    assert!(
+        line.contains(&format!(
+            "--model \"{}…\" is not provider/model",
+            "m".repeat(200)
+        )),
+        "{line}"
+    );
+    assert!(!line.contains(&"m".repeat(201)), "{line}");
+    assert!(line.chars().count() < 400, "{} chars", line.chars().count());
+    assert!(double.requests().is_empty());
+}

@@ -8,15 +8,19 @@
 )]
 
 mod browser;
+mod children;
 mod concurrency;
+mod echo;
 mod escapes;
 mod help;
 mod infer;
 mod login;
 mod logout;
 mod models_set;
+mod network;
 mod oauth;
 mod plugins;
 mod profile;
 mod status;
 mod support;
+mod terminal;

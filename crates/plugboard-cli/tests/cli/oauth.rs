@@ -89,6 +89,41 @@ fn loopback_login_with_a_browser_stores_the_default_profile_with_oauth_provenanc
 }
 
 #[test]
+fn after_an_oauth_login_the_account_openrouter_names_is_shown() {
+    let pb = Plugboard::new();
+    let double = OpenRouterDouble::start().unwrap();
+    let browser = HandoffBrowser::new();
+    let login = pb.start_oauth_login(&double, &browser, &["--port", "0"]);
+    plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
+    let run = pb.wait_watched(login, "").success();
+    pb.remember_issued_key(&double);
+    let user = double.user_id();
+    let note = format!(
+        "signed in to OpenRouter as {user} (not your account? revoke the key at \
+         https://openrouter.ai/settings/keys and sign in again)"
+    );
+    assert!(run.stderr.lines().any(|l| l == note), "{run:#?}");
+    assert!(!run.stdout.contains(&user), "notes go to stderr: {run:#?}");
+}
+
+#[test]
+fn without_a_terminal_an_opened_browser_leaves_stdin_unread() {
+    let pb = Plugboard::new();
+    let double = OpenRouterDouble::start().unwrap();
+    let browser = HandoffBrowser::new();
+    let mut login = pb.start_oauth_login(&double, &browser, &["--port", "0"]);
+    let url = browser.wait_for_url();
+    // Were stdin read, this would fail the login as a forged paste.
+    login.feed("state=forged&code=stolen\n");
+    let followed = plugboard_testkit::approve(&url).unwrap();
+    assert_eq!(followed.callback_status, 200, "{followed:?}");
+    let run = pb.wait_watched(login, "").success();
+    assert!(!run.stderr.contains("Paste the redirect URL"), "{run:#?}");
+    let stored = stored_default_profile(&pb, &double);
+    assert_eq!(stored["provenance"]["callback"], "loopback");
+}
+
+#[test]
 fn paste_login_without_a_tty_reads_the_redirect_from_stdin() {
     let pb = Plugboard::new();
     let double = OpenRouterDouble::start().unwrap();
