@@ -10,6 +10,7 @@
 mod browser;
 mod concurrency;
 mod help;
+mod home;
 mod infer;
 mod login;
 mod logout;
