@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use tempfile::NamedTempFile;
 
 use crate::error::StoreError;
-use crate::paths::{ensure_private_dir, open_existing_private, parent_dir, regular_file_at};
+use crate::paths::{
+    ensure_private_dir, no_follow, open_existing_private, parent_dir, regular_file_at,
+};
 
 /// plugboard's config file at a known path; it is read fresh on every load.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,7 +184,7 @@ fn remove_abandoned_temp_files(dir: &Path, prefix: &OsStr) {
         let path = entry.path();
         #[cfg(unix)]
         {
-            let Ok(file) = std::fs::File::open(&path) else {
+            let Ok(file) = no_follow(std::fs::OpenOptions::new().read(true)).open(&path) else {
                 continue;
             };
             let lock = rustix::fs::FlockOperation::NonBlockingLockExclusive;
