@@ -1,9 +1,13 @@
 //! What every command needs, gathered once: the registry of linked plugins, where the store and
 //! config live, and what kind of terminal this is.
 
+use std::path::Path;
+
 use anyhow::Context;
 use plugboard_core::{Provider, Registry};
-use plugboard_store::{ConfigFile, CredentialStore, Paths, StoredProfile};
+use plugboard_store::{ConfigFile, CredentialStore, EntryKind, Paths, StoreError, StoredProfile};
+use serde_json::Value;
+use thiserror::Error;
 
 use crate::echo;
 use crate::error::usage;
@@ -19,9 +23,14 @@ pub(crate) struct App {
 }
 
 impl App {
+    /// Loads the registry and finds plugboard's files, refusing a home, config or store that
+    /// another user owns or can write, or a symlinked config or store, with the fix.
     pub(crate) fn load() -> anyhow::Result<Self> {
         let registry = Registry::load().context("the built-in plugins are inconsistent")?;
         let paths = Paths::from_env()?;
+        // Before any command reads the config or the store, or asks for a key it would then
+        // fail to store: a home or file someone else can change is refused outright.
+        paths.check_private().map_err(advised)?;
         Ok(Self {
             registry,
             paths,
@@ -30,8 +39,8 @@ impl App {
     }
 
     /// The store if it exists. Read-only commands use this so they never create files.
-    pub(crate) fn existing_store(&self) -> anyhow::Result<Option<CredentialStore>> {
-        Ok(CredentialStore::open_existing(self.paths.store_file())?)
+    pub(crate) fn existing_store(&self) -> Result<Option<CredentialStore>, StoreFailure> {
+        CredentialStore::open_existing(self.paths.store_file()).map_err(advised)
     }
 
     /// Every stored profile, or none when there is no store yet (which stays uncreated).
@@ -43,12 +52,13 @@ impl App {
     }
 
     /// The store, created if missing.
-    pub(crate) fn store(&self) -> anyhow::Result<CredentialStore> {
-        Ok(CredentialStore::open(self.paths.store_file())?)
+    pub(crate) fn store(&self) -> Result<CredentialStore, StoreFailure> {
+        CredentialStore::open(self.paths.store_file()).map_err(advised)
     }
 
-    pub(crate) fn config(&self) -> ConfigFile {
-        ConfigFile::new(self.paths.config_file())
+    /// The config file; its errors say how to fix what they can.
+    pub(crate) fn config(&self) -> Config {
+        Config(ConfigFile::new(self.paths.config_file()))
     }
 
     /// The provider with this id, or a usage error naming the valid ones.
@@ -60,6 +70,160 @@ impl App {
                 echo::quoted(id),
                 self.registry.provider_ids().join(", ")
             )),
+        }
+    }
+}
+
+/// plugboard's config file as commands use it: [`ConfigFile`] with the fix added to errors.
+pub(crate) struct Config(ConfigFile);
+
+impl Config {
+    /// Where the file lives.
+    pub(crate) fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    /// The config, or an empty object when there is none (which stays uncreated).
+    pub(crate) fn load(&self) -> Result<Value, StoreFailure> {
+        self.0.load().map_err(advised)
+    }
+
+    /// Loads, changes and atomically saves the config; returns what was saved.
+    pub(crate) fn update(&self, f: impl FnOnce(&mut Value)) -> Result<Value, StoreFailure> {
+        self.0.update(f).map_err(advised)
+    }
+}
+
+/// A store error as the user reads it.
+#[derive(Debug, Error)]
+pub(crate) enum StoreFailure {
+    /// A home or file that cannot be trusted, or that is not what it should be: the store's
+    /// message, then the command that fixes it. The store error has no source to repeat.
+    #[error("{error}: {fix}")]
+    Fixable {
+        /// What the store said.
+        error: StoreError,
+        /// What to run or do about it.
+        fix: String,
+    },
+    /// Any other store error, as it is.
+    #[error(transparent)]
+    Other(#[from] StoreError),
+}
+
+/// Adds the fix to a store error about a home or file that cannot be trusted.
+pub(crate) fn advised(error: StoreError) -> StoreFailure {
+    let fix = match &error {
+        StoreError::NotPrivate {
+            path,
+            kind,
+            mode,
+            owner,
+            user,
+            ..
+        } => {
+            let path = shell_word(path);
+            let private = match kind {
+                EntryKind::Directory => "700",
+                _ => "600",
+            };
+            let chmod = format!("chmod {private} {path}");
+            if owner == user {
+                format!("run `{chmod}`")
+            } else if mode & 0o022 != 0 {
+                format!("if it is yours, run `chown {user} {path} && {chmod}`; if not, remove it")
+            } else {
+                format!("if it is yours, run `chown {user} {path}`; if not, remove it")
+            }
+        }
+        StoreError::Symlink { .. } => String::from("put the file itself there, or remove the link"),
+        StoreError::NotAFile { .. } => String::from("move it aside"),
+        _ => return StoreFailure::Other(error),
+    };
+    StoreFailure::Fixable { error, fix }
+}
+
+/// `path` as one shell word, quoted only when it needs to be, so the fix can be pasted.
+fn shell_word(path: &Path) -> String {
+    let text = path.display().to_string();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
+    if plain {
+        text
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_private(kind: EntryKind, mode: u32, owner: u32) -> String {
+        crate::error::one_line(&anyhow::Error::from(advised(StoreError::NotPrivate {
+            path: "/home/u/my plugboard".into(),
+            kind,
+            mode,
+            owner,
+            user: 1000,
+        })))
+    }
+
+    #[test]
+    fn an_untrusted_home_or_file_comes_with_the_command_that_fixes_it() {
+        let cases = [
+            (
+                EntryKind::Directory,
+                0o777,
+                1000,
+                "run `chmod 700 '/home/u/my plugboard'`",
+            ),
+            (
+                EntryKind::File,
+                0o664,
+                1000,
+                "run `chmod 600 '/home/u/my plugboard'`",
+            ),
+            (
+                EntryKind::File,
+                0o600,
+                12345,
+                "if it is yours, run `chown 1000 '/home/u/my plugboard'`; if not, remove it",
+            ),
+            (
+                EntryKind::Directory,
+                0o777,
+                12345,
+                "if it is yours, run `chown 1000 '/home/u/my plugboard' && chmod 700 '/home/u/my plugboard'`; if not, remove it",
+            ),
+        ];
+        for (kind, mode, owner, fix) in cases {
+            let line = not_private(kind, mode, owner);
+            assert!(line.ends_with(fix), "{line}");
+            assert!(
+                line.contains(&format!("mode {mode:04o}, owner uid {owner}")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_store_errors_pass_through_unchanged() {
+        let error = advised(StoreError::NoHome);
+        assert_eq!(error.to_string(), StoreError::NoHome.to_string());
+        assert!(matches!(error, StoreFailure::Other(StoreError::NoHome)));
+    }
+
+    #[test]
+    fn paths_are_quoted_for_the_shell_only_when_needed() {
+        for (path, want) in [
+            ("/home/u/.config/plugboard", "/home/u/.config/plugboard"),
+            ("/tmp/a b", "'/tmp/a b'"),
+            ("/tmp/it's", r"'/tmp/it'\''s'"),
+        ] {
+            assert_eq!(shell_word(Path::new(path)), want);
         }
     }
 }

@@ -1,13 +1,17 @@
 //! The JSON config file, handled as a JSON value so keys this build does not know survive
 //! every rewrite.
 
-use std::io::Write;
+use std::ffi::{OsStr, OsString};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
+use tempfile::NamedTempFile;
 
 use crate::error::StoreError;
-use crate::paths::{ensure_private_dir, parent_dir};
+use crate::paths::{
+    ensure_private_dir, no_follow, open_existing_private, parent_dir, regular_file_at,
+};
 
 /// plugboard's config file at a known path; it is read fresh on every load.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,20 +31,18 @@ impl ConfigFile {
     }
 
     /// Reads the config: an empty object if the file does not exist, an error if it is not a
-    /// JSON object.
+    /// JSON object. Refuses a file (or a directory holding it) that another user owns or can
+    /// write, and a symlink; creates and changes nothing.
     pub fn load(&self) -> Result<Value, StoreError> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Value::Object(Map::new()));
-            }
-            Err(source) => {
-                return Err(StoreError::ReadConfig {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
+        let Some(mut file) = open_existing_private(&self.path)? else {
+            return Ok(Value::Object(Map::new()));
         };
+        let mut text = String::new();
+        file.read_to_string(&mut text)
+            .map_err(|source| StoreError::ReadConfig {
+                path: self.path.clone(),
+                source,
+            })?;
         let value: Value =
             serde_json::from_str(&text).map_err(|source| StoreError::InvalidConfig {
                 path: self.path.clone(),
@@ -58,7 +60,9 @@ impl ConfigFile {
 
     /// Replaces the file with `value` as pretty JSON. Readers see either the old file or the
     /// new one, never a partial write: the text goes to a private temporary file in the same
-    /// directory, is flushed to disk, and is renamed over the target.
+    /// directory (named `.config.json.tmp-*`), is flushed to disk, and is renamed over the
+    /// target. Temporary files that a killed write left behind are removed first. A symlink in
+    /// the file's place is refused rather than replaced.
     pub fn save(&self, value: &Value) -> Result<(), StoreError> {
         if !value.is_object() {
             return Err(StoreError::SaveNotObject {
@@ -75,8 +79,10 @@ impl ConfigFile {
 
         let dir = parent_dir(&self.path);
         ensure_private_dir(dir)?;
-        // Dropping the temporary file on any error below deletes it.
-        let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
+        regular_file_at(&self.path)?;
+        let prefix = self.temp_prefix();
+        remove_abandoned_temp_files(dir, &prefix);
+        let mut tmp = new_locked_temp_file(dir, &prefix).map_err(write_error)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -89,6 +95,18 @@ impl ConfigFile {
         tmp.persist(&self.path).map_err(|e| write_error(e.error))?;
         sync_dir(dir);
         Ok(())
+    }
+
+    /// The name prefix of this file's temporary files: `.config.json.tmp-`.
+    fn temp_prefix(&self) -> OsString {
+        let mut prefix = OsString::from(".");
+        prefix.push(
+            self.path
+                .file_name()
+                .unwrap_or_else(|| OsStr::new("config")),
+        );
+        prefix.push(".tmp-");
+        prefix
     }
 
     /// Loads the config, lets `f` change it, saves it, and returns what was saved.
@@ -107,6 +125,86 @@ impl ConfigFile {
 /// deletes a key, anything else replaces.
 pub fn apply_merge_patch(target: &mut Value, patch: &Value) {
     json_patch::merge(target, patch);
+}
+
+/// How old an unlocked temporary file must be before it counts as abandoned, on platforms
+/// where a writer cannot lock its file (on Unix the lock alone decides).
+#[cfg(not(unix))]
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Creates a temporary file for a config write and, on Unix, holds an exclusive `flock` on it
+/// until it is renamed or dropped: the lock is how [`remove_abandoned_temp_files`] tells a write
+/// in progress from one whose process died. A cleaner may remove the file between its creation
+/// and the lock; a file that is gone (no links left) once locked is replaced by a new one.
+fn new_locked_temp_file(dir: &Path, prefix: &OsStr) -> std::io::Result<NamedTempFile> {
+    for _ in 0..10 {
+        let tmp = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
+        if !removed_before_locked(&tmp)? {
+            return Ok(tmp);
+        }
+    }
+    Err(std::io::Error::other(
+        "another plugboard keeps removing its temporary files",
+    ))
+}
+
+/// Locks `tmp` and says whether it was removed before the lock was taken.
+#[cfg(unix)]
+fn removed_before_locked(tmp: &NamedTempFile) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    rustix::fs::flock(tmp.as_file(), rustix::fs::FlockOperation::LockExclusive)?;
+    Ok(tmp.as_file().metadata()?.nlink() == 0)
+}
+
+#[cfg(not(unix))]
+fn removed_before_locked(_tmp: &NamedTempFile) -> std::io::Result<bool> {
+    Ok(false)
+}
+
+/// Removes the temporary files of earlier writes that never finished (the process was killed
+/// between creating and renaming one). A file still locked belongs to a write in progress in
+/// another process and is kept. Best effort: a file that cannot be removed now is tried again
+/// on the next write, and the write itself does not depend on it.
+fn remove_abandoned_temp_files(dir: &Path, prefix: &OsStr) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(prefix.as_encoded_bytes())
+        {
+            continue;
+        }
+        // Never a symlink or a directory: only what a write of ours could have left.
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
+        #[cfg(unix)]
+        {
+            let Ok(file) = no_follow(std::fs::OpenOptions::new().read(true)).open(&path) else {
+                continue;
+            };
+            let lock = rustix::fs::FlockOperation::NonBlockingLockExclusive;
+            if rustix::fs::flock(&file, lock).is_ok() {
+                // Removed while locked, so the writer that may be about to lock it sees it
+                // gone and starts over.
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        #[cfg(not(unix))]
+        if entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > ABANDONED_AFTER)
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
 }
 
 /// Makes the rename durable across a crash. Best effort: some filesystems refuse to sync a
@@ -135,6 +233,7 @@ fn json_type(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::EntryKind;
     use serde_json::json;
     use tempfile::TempDir;
 
@@ -202,6 +301,141 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    fn private_home(config: &ConfigFile) -> &Path {
+        let dir = config.path().parent().unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        crate::paths::tests::set_mode(dir, 0o700);
+        dir
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_symlink_is_refused_on_load_and_save_and_its_target_left_alone() {
+        use crate::paths::tests::{mode, set_mode};
+        let (tmp, config) = in_tmp();
+        private_home(&config);
+        let dangling = tmp.path().join("nowhere.json");
+        let readable = tmp.path().join("readable.json");
+        std::fs::write(&readable, "{\"mine\": 1}").unwrap();
+        set_mode(&readable, 0o644);
+        for target in [&dangling, &readable] {
+            std::os::unix::fs::symlink(target, config.path()).unwrap();
+            for err in [
+                config.load().unwrap_err(),
+                config.save(&json!({"a": 1})).unwrap_err(),
+                config.update(|_| {}).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(&err, StoreError::Symlink { path } if path == config.path()),
+                    "{err:?}"
+                );
+                assert!(err.to_string().contains("symlink"), "{err}");
+            }
+            assert!(
+                std::fs::symlink_metadata(config.path())
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+            std::fs::remove_file(config.path()).unwrap();
+        }
+        assert!(!dangling.exists());
+        assert_eq!(mode(&readable), 0o644);
+        assert_eq!(std::fs::read_to_string(&readable).unwrap(), "{\"mine\": 1}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_config_others_own_or_can_write_is_not_read() {
+        use crate::paths::tests::{give_away, set_mode};
+        let (_tmp, config) = in_tmp();
+        let dir = private_home(&config);
+        std::fs::write(
+            config.path(),
+            r#"{"providers": {"openrouter": {"base_url": "http://127.0.0.1:9/"}}}"#,
+        )
+        .unwrap();
+        set_mode(config.path(), 0o644);
+        assert!(config.load().is_ok());
+
+        for bad in [0o664, 0o646] {
+            set_mode(config.path(), bad);
+            let err = config.load().unwrap_err();
+            assert!(
+                matches!(&err, StoreError::NotPrivate { kind: EntryKind::File, mode, .. } if *mode == bad),
+                "{err:?}"
+            );
+        }
+        set_mode(config.path(), 0o600);
+        give_away(config.path());
+        let err = config.load().unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotPrivate { owner: 12345, .. }),
+            "{err:?}"
+        );
+        assert!(matches!(
+            config.update(|_| {}),
+            Err(StoreError::NotPrivate { .. })
+        ));
+
+        std::fs::remove_file(config.path()).unwrap();
+        set_mode(dir, 0o777);
+        // Even with no file yet: a directory anyone can write could get one planted.
+        assert!(matches!(
+            config.load(),
+            Err(StoreError::NotPrivate {
+                kind: EntryKind::Directory,
+                ..
+            })
+        ));
+        assert!(matches!(
+            config.save(&json!({})),
+            Err(StoreError::NotPrivate { .. })
+        ));
+        assert!(!config.path().exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_temporary_file_left_by_a_killed_write_is_removed_by_the_next_write() {
+        let (_tmp, config) = in_tmp();
+        let dir = private_home(&config);
+        // What a write killed between creating its temporary file and renaming it leaves.
+        let abandoned = dir.join(".config.json.tmp-AbC123");
+        std::fs::write(&abandoned, "{\"half").unwrap();
+        // Not ours to remove: other names, and a link that merely has the prefix.
+        let other = dir.join(".other.tmp-1");
+        std::fs::write(&other, "").unwrap();
+        let link = dir.join(".config.json.tmp-link");
+        std::os::unix::fs::symlink(&other, &link).unwrap();
+
+        config.save(&json!({"a": 1})).unwrap();
+
+        assert!(!abandoned.exists());
+        assert!(other.exists());
+        assert!(std::fs::symlink_metadata(&link).is_ok());
+        assert_eq!(config.load().unwrap(), json!({"a": 1}));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_temporary_file_of_a_write_in_progress_is_kept() {
+        let (_tmp, config) = in_tmp();
+        let dir = private_home(&config);
+        let in_progress = dir.join(".config.json.tmp-live");
+        let file = std::fs::File::create(&in_progress).unwrap();
+        // Held as a writer in another process holds it until its rename.
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive).unwrap();
+
+        config.save(&json!({"a": 1})).unwrap();
+        assert!(in_progress.exists());
+
+        drop(file);
+        config.save(&json!({"a": 2})).unwrap();
+        assert!(!in_progress.exists());
+    }
+
     #[test]
     fn invalid_json_is_an_error_naming_the_file_and_line() {
         let (_tmp, config) = in_tmp();
@@ -214,7 +448,10 @@ mod tests {
             "{err:?}"
         );
         assert!(msg.contains(&*config.path().to_string_lossy()), "{msg}");
-        assert!(msg.contains("line 3"), "{msg}");
+        // The line is said once, by the parser's message in the chain.
+        let cause = std::error::Error::source(&err).unwrap().to_string();
+        assert!(cause.contains("line 3"), "{cause}");
+        assert!(!msg.contains("line 3"), "{msg}");
     }
 
     #[test]

@@ -6,11 +6,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
+};
 use secrecy::SecretString;
 
-use crate::error::StoreError;
-use crate::paths::{ensure_private_dir, parent_dir};
+use crate::error::{EntryKind, StoreError};
+use crate::paths::{
+    check_private, ensure_private_dir, no_follow, not_followed, open_existing_private, parent_dir,
+    regular_file_at,
+};
 
 /// How long to wait for another process's write before giving up. Writes are tiny, so only a
 /// stuck process holds the lock this long.
@@ -61,11 +66,54 @@ pub struct CredentialStore {
 
 impl CredentialStore {
     /// Opens the store at `path`, creating it (and its directory) if missing and bringing its
-    /// schema up to date.
+    /// schema up to date. Refuses a store or directory another user owns or can write, and a
+    /// symlink; a store readable by others is tightened to 0600.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         ensure_private_dir(parent_dir(path))?;
         create_private_file(path)?;
-        let conn = Connection::open(path).map_err(open_error(path))?;
+        Self::connect(path)
+    }
+
+    /// Opens the store if it exists, with the same checks as [`CredentialStore::open`].
+    /// Read-only commands use this so that merely looking never creates a store or a
+    /// directory, nor changes a file's permissions (SQLite may add its `-wal` and `-shm` files
+    /// beside an existing store).
+    pub fn open_existing(path: &Path) -> Result<Option<Self>, StoreError> {
+        match open_existing_private(path)? {
+            Some(file) => {
+                drop(file);
+                Self::connect(path).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Connects to a store file that has passed the checks, without letting SQLite create a
+    /// file or follow a symlink.
+    fn connect(path: &Path) -> Result<Self, StoreError> {
+        // SQLite's no-follow refuses a link anywhere in the path, but only the file itself
+        // must not be one: a home reached through a symlinked directory is fine.
+        let dir = parent_dir(path);
+        let dir = std::fs::canonicalize(dir).map_err(|source| StoreError::Inspect {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let resolved = match path.file_name() {
+            Some(name) => dir.join(name),
+            None => path.to_owned(),
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let conn = match Connection::open_with_flags(&resolved, flags) {
+            Ok(conn) => conn,
+            Err(e) if e.sqlite_error_code() == Some(ErrorCode::CannotOpen) && is_symlink(path) => {
+                return Err(StoreError::Symlink {
+                    path: path.to_owned(),
+                });
+            }
+            Err(e) => return Err(open_error(path)(e)),
+        };
         let mut store = Self {
             conn,
             path: path.to_owned(),
@@ -73,16 +121,6 @@ impl CredentialStore {
         store.configure()?;
         store.migrate()?;
         Ok(store)
-    }
-
-    /// Opens the store if it exists. Read-only commands use this so that merely looking never
-    /// creates a store.
-    pub fn open_existing(path: &Path) -> Result<Option<Self>, StoreError> {
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            // Any other problem with the file is reported by `open`, with its own message.
-            _ => Self::open(path).map(Some),
-        }
     }
 
     /// The store file.
@@ -318,8 +356,10 @@ fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 
 /// Creates the store file with mode 0600 before SQLite sees it, since SQLite would create it
 /// with the umask's default (often world-readable), and tightens an existing file that is
-/// readable by others. SQLite gives its `-wal` and `-shm` files the database file's mode.
+/// readable by others. Refuses a symlink, and a file another user owns or can write. SQLite
+/// gives its `-wal` and `-shm` files the database file's mode.
 fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    regular_file_at(path)?;
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true);
     #[cfg(unix)]
@@ -327,34 +367,34 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options
+    let create_error = |path: &Path, source| StoreError::CreateStore {
+        path: path.to_owned(),
+        source,
+    };
+    let file = no_follow(&mut options)
         .open(path)
-        .map_err(|source| StoreError::CreateStore {
-            path: path.to_owned(),
-            source,
-        })?;
+        .map_err(|source| not_followed(path, source, create_error))?;
+    // Through the open handle, so a file swapped in meanwhile is not the one checked or changed.
+    let permissions_error = |source| StoreError::Permissions {
+        path: path.to_owned(),
+        source,
+    };
+    let meta = file.metadata().map_err(permissions_error)?;
+    check_private(path, &meta, EntryKind::File)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        // Through the open handle, so a file swapped in meanwhile is not the one changed.
-        let mode = file
-            .metadata()
-            .map_err(|source| StoreError::Permissions {
-                path: path.to_owned(),
-                source,
-            })?
-            .permissions()
-            .mode();
-        if mode & 0o777 != 0o600 {
+        if meta.permissions().mode() & 0o777 != 0o600 {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|source| StoreError::Permissions {
-                    path: path.to_owned(),
-                    source,
-                })?;
+                .map_err(permissions_error)?;
         }
     }
     drop(file);
     Ok(())
+}
+
+fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// A row as read from SQLite, before any decoding that could fail for a damaged store.
@@ -532,6 +572,121 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let _store = CredentialStore::open(&path).unwrap();
         assert_eq!(crate::paths::tests::mode(&path), 0o600);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn open_existing_reads_a_store_readable_by_others_without_changing_it() {
+        use crate::paths::tests::{mode, set_mode};
+        let (_tmp, path, store) = fresh();
+        drop(store);
+        set_mode(&path, 0o644);
+        let store = CredentialStore::open_existing(&path).unwrap().unwrap();
+        assert!(store.list().unwrap().is_empty());
+        assert_eq!(mode(&path), 0o644);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_store_symlink_is_refused_and_its_target_neither_created_nor_changed() {
+        use crate::paths::tests::{mode, set_mode};
+        let tmp = TempDir::new().unwrap();
+        let home = tmp.path().join("home");
+        ensure_private_dir(&home).unwrap();
+        let path = home.join("credentials.sqlite");
+        let dangling = tmp.path().join("nowhere.sqlite");
+        let readable = tmp.path().join("notes.txt");
+        std::fs::write(&readable, "my notes").unwrap();
+        set_mode(&readable, 0o644);
+
+        for target in [&dangling, &readable] {
+            std::os::unix::fs::symlink(target, &path).unwrap();
+            for err in [
+                CredentialStore::open_existing(&path).unwrap_err(),
+                CredentialStore::open(&path).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(&err, StoreError::Symlink { path: p } if *p == path),
+                    "{err:?}"
+                );
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
+        assert!(!dangling.exists());
+        assert_eq!(mode(&readable), 0o644);
+        assert_eq!(std::fs::read_to_string(&readable).unwrap(), "my notes");
+        assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_store_others_own_or_can_write_is_refused_and_left_alone() {
+        use crate::paths::tests::{give_away, mode, set_mode};
+        let (_tmp, path, store) = fresh();
+        drop(store);
+        for bad in [0o660, 0o606, 0o666] {
+            set_mode(&path, bad);
+            for err in [
+                CredentialStore::open_existing(&path).unwrap_err(),
+                CredentialStore::open(&path).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(&err, StoreError::NotPrivate { kind: EntryKind::File, mode, .. } if *mode == bad),
+                    "{err:?}"
+                );
+            }
+            assert_eq!(mode(&path), bad);
+        }
+        set_mode(&path, 0o600);
+        give_away(&path);
+        for err in [
+            CredentialStore::open_existing(&path).unwrap_err(),
+            CredentialStore::open(&path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, StoreError::NotPrivate { owner: 12345, .. }),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_store_in_a_home_others_can_write_is_refused() {
+        use crate::paths::tests::set_mode;
+        let (_tmp, path, store) = fresh();
+        drop(store);
+        let home = path.parent().unwrap();
+        set_mode(home, 0o777);
+        for err in [
+            CredentialStore::open_existing(&path).unwrap_err(),
+            CredentialStore::open(&path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, StoreError::NotPrivate { kind: EntryKind::Directory, mode: 0o777, path: p, .. } if p == home),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_home_reached_through_a_symlinked_directory_still_opens() {
+        let (tmp, path, mut store) = fresh();
+        store
+            .write_profiles([(&id("a:x"), &credential("sk-a", "paste"))], at(1))
+            .unwrap();
+        drop(store);
+        let linked_home = tmp.path().join("linked");
+        std::os::unix::fs::symlink(path.parent().unwrap(), &linked_home).unwrap();
+        let through_link = linked_home.join("credentials.sqlite");
+        let store = CredentialStore::open_existing(&through_link)
+            .unwrap()
+            .unwrap();
+        assert_eq!(store.path(), through_link);
+        assert_eq!(ids(&store.list().unwrap()), ["a:x"]);
+        drop(store);
+        CredentialStore::open(&through_link).unwrap();
     }
 
     #[test]

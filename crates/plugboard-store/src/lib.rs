@@ -3,9 +3,14 @@
 //!
 //! Invariants this crate maintains:
 //! - directories it creates are 0700, and the store file is 0600 before any secret is written;
+//! - nothing is read from, or written to, a home directory, config file or store that belongs
+//!   to another user or that group or others can write ([`StoreError::NotPrivate`]);
+//! - the config file and the store are never opened through a symlink, and reading creates
+//!   and changes nothing;
 //! - every [`CredentialStore`] write is one SQLite transaction, so it lands whole or not at all,
 //!   even with many plugboard processes at once;
-//! - the config file is replaced atomically and keys unknown to this build are preserved.
+//! - the config file is replaced atomically and keys unknown to this build are preserved;
+//!   temporary files a killed write left behind are removed by the next write.
 
 mod config;
 mod credentials;
@@ -14,5 +19,5 @@ mod paths;
 
 pub use config::{ConfigFile, apply_merge_patch};
 pub use credentials::{CredentialStore, StoredProfile};
-pub use error::StoreError;
+pub use error::{EntryKind, StoreError};
 pub use paths::{Paths, ensure_private_dir};

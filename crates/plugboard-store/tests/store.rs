@@ -72,3 +72,30 @@ fn config_and_store_live_side_by_side_under_plugboard_home() {
     assert_eq!(config.load().unwrap()["default_model"], "openrouter/auto");
     assert!(store.get(&id).unwrap().is_some());
 }
+
+#[cfg(unix)]
+#[test]
+fn a_home_anyone_can_write_is_read_by_nobody_and_gains_no_files() {
+    use plugboard_store::{EntryKind, StoreError};
+    use std::os::unix::fs::PermissionsExt;
+
+    let tmp = tempfile::TempDir::new().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let paths = Paths::under(&home);
+    let config = ConfigFile::new(paths.config_file());
+
+    let refused = |err: StoreError| {
+        assert!(
+            matches!(&err, StoreError::NotPrivate { path, kind: EntryKind::Directory, mode: 0o777, .. } if *path == home),
+            "{err:?}"
+        );
+    };
+    refused(paths.check_private().unwrap_err());
+    refused(config.load().unwrap_err());
+    refused(config.update(|_| {}).unwrap_err());
+    refused(CredentialStore::open_existing(paths.store_file()).unwrap_err());
+    refused(CredentialStore::open(paths.store_file()).unwrap_err());
+    assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+}

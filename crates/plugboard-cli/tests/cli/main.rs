@@ -13,6 +13,7 @@ mod concurrency;
 mod echo;
 mod escapes;
 mod help;
+mod home;
 mod infer;
 mod login;
 mod logout;
