@@ -13,6 +13,8 @@ mod error;
 mod paths;
 
 pub use config::{ConfigFile, apply_merge_patch};
-pub use credentials::{CredentialStore, StoredProfile};
+pub use credentials::{
+    CredentialStore, DamagedRemoval, DamagedRow, Listing, ReplacedProfile, StoredProfile,
+};
 pub use error::StoreError;
 pub use paths::{Paths, ensure_private_dir};
