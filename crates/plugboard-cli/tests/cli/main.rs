@@ -16,5 +16,6 @@ mod logout;
 mod models_set;
 mod oauth;
 mod plugins;
+mod replaced;
 mod status;
 mod support;
