@@ -9,6 +9,7 @@
 
 mod browser;
 mod concurrency;
+mod damaged;
 mod help;
 mod infer;
 mod login;
