@@ -10,7 +10,7 @@ use plugboard_core::{
     Prompter, Provenance, Provider, Session,
 };
 use plugboard_http::sanitize_line;
-use plugboard_store::{ReplacedProfile, apply_merge_patch};
+use plugboard_store::{CredentialStore, ReplacedProfile, apply_merge_patch};
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
 use crate::browser::{SystemBrowser, remote_session};
@@ -93,25 +93,7 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     } else {
         LOCK_WAIT
     };
-    let written = app.store().and_then(|mut store| {
-        let replaced = store.write_profiles_waiting(
-            result
-                .profiles
-                .iter()
-                .map(|p| (&p.profile_id, &p.credential)),
-            SystemTime::now(),
-            lock_wait,
-            || waiting_note(lock_wait),
-        )?;
-        Ok((store, replaced))
-    });
-    let (store, replaced) = match written {
-        Ok(written) => written,
-        Err(e) if result.issued_remotely => {
-            return Err(e.context(unstored_issue(provider.label(), &result)));
-        }
-        Err(e) => return Err(e),
-    };
+    let (store, replaced) = write_result(app.store(), provider.label(), &result, lock_wait)?;
     for old in &replaced {
         note(&replaced_line(old));
     }
@@ -154,6 +136,33 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes the result's profiles in one transaction into the store `opened` (which may have
+/// failed to open). A failure after the service issued a key says that the key is live and
+/// where to revoke it, whatever went wrong.
+fn write_result(
+    opened: anyhow::Result<CredentialStore>,
+    label: &str,
+    result: &AuthResult,
+    lock_wait: Duration,
+) -> anyhow::Result<(CredentialStore, Vec<ReplacedProfile>)> {
+    let written = opened.and_then(|mut store| {
+        let replaced = store.write_profiles_waiting(
+            result
+                .profiles
+                .iter()
+                .map(|p| (&p.profile_id, &p.credential)),
+            SystemTime::now(),
+            lock_wait,
+            || waiting_note(lock_wait),
+        )?;
+        Ok((store, replaced))
+    });
+    match written {
+        Err(e) if result.issued_remotely => Err(e.context(unstored_issue(label, result))),
+        other => other,
+    }
 }
 
 fn waiting_note(wait: Duration) {
@@ -549,6 +558,66 @@ mod tests {
             replaced_line(&escape),
             "replaced the API key (x [2Jy) in openrouter:default"
         );
+    }
+
+    #[test]
+    fn a_busy_store_after_an_issued_key_is_waited_for_then_reported_with_where_to_revoke_it() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let path = tmp.path().join("credentials.sqlite");
+        drop(CredentialStore::open(&path).unwrap());
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let key = Credential::new(
+            CredentialKind::ApiKey,
+            "sk-or-v1-0123456789abcdef".into(),
+            Provenance::new(),
+        );
+        let pasted = AuthResult::profile("openrouter:default".parse().unwrap(), key);
+        let issued = pasted
+            .clone()
+            .with_remote_issue(Some("https://openrouter.ai/settings/keys"));
+        let wait = Duration::from_millis(200);
+
+        let started = std::time::Instant::now();
+        let err = write_result(
+            CredentialStore::open(&path).map_err(Into::into),
+            "OpenRouter",
+            &issued,
+            wait,
+        )
+        .err()
+        .unwrap();
+        assert!(started.elapsed() >= wait);
+        let line = crate::error::one_line(&err);
+        assert!(
+            line.starts_with("OpenRouter issued a key (sk-or-v1-...cdef) that could not be stored, so it is live but unused: revoke it at https://openrouter.ai/settings/keys, then sign in again: "),
+            "{line}"
+        );
+        assert!(
+            line.contains("locked by another plugboard process"),
+            "{line}"
+        );
+
+        let err = write_result(
+            CredentialStore::open(&path).map_err(Into::into),
+            "OpenRouter",
+            &pasted,
+            wait,
+        )
+        .err()
+        .unwrap();
+        let line = crate::error::one_line(&err);
+        assert!(!line.contains("issued"), "{line}");
+
+        drop(holder);
+        let (_, replaced) = write_result(
+            CredentialStore::open(&path).map_err(Into::into),
+            "OpenRouter",
+            &issued,
+            wait,
+        )
+        .unwrap();
+        assert!(replaced.is_empty());
     }
 
     #[test]
