@@ -5,6 +5,8 @@
 //! - directories it creates are 0700, and the store file is 0600 before any secret is written;
 //! - every [`CredentialStore`] write is one SQLite transaction, so it lands whole or not at all,
 //!   even with many plugboard processes at once;
+//! - a row that does not decode is listed apart ([`DamagedRow`], never with its secret) and never
+//!   fails a list, so one damaged row cannot hide the others;
 //! - the config file is replaced atomically and keys unknown to this build are preserved.
 
 mod config;
