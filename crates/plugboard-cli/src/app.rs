@@ -5,7 +5,9 @@ use std::path::Path;
 
 use anyhow::Context;
 use plugboard_core::{Provider, Registry};
-use plugboard_store::{ConfigFile, CredentialStore, EntryKind, Paths, StoreError, StoredProfile};
+use plugboard_store::{
+    ConfigFile, CredentialStore, EntryKind, Listing, Paths, StoreError, StoredProfile,
+};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -43,11 +45,18 @@ impl App {
         CredentialStore::open_existing(self.paths.store_file()).map_err(advised)
     }
 
-    /// Every stored profile, or none when there is no store yet (which stays uncreated).
+    /// Every stored profile that decodes, or none when there is no store yet (which stays
+    /// uncreated). Damaged rows are left out, so they cannot stop a command that does not need
+    /// them.
     pub(crate) fn stored_profiles(&self) -> anyhow::Result<Vec<StoredProfile>> {
+        Ok(self.stored_listing()?.profiles)
+    }
+
+    /// Every stored row: the profiles, and apart from them the damaged rows.
+    pub(crate) fn stored_listing(&self) -> anyhow::Result<Listing> {
         Ok(match self.existing_store()? {
             Some(store) => store.list()?,
-            None => Vec::new(),
+            None => Listing::default(),
         })
     }
 

@@ -138,9 +138,7 @@ pub(crate) enum AuthCommand {
     #[command(after_help = LOGIN_EXAMPLES)]
     Login(LoginArgs),
     /// Remove stored credentials
-    #[command(
-        after_help = "Examples:\n  plugboard models auth logout --provider openrouter\n  plugboard models auth logout --provider openrouter --profile work"
-    )]
+    #[command(after_help = LOGOUT_EXAMPLES)]
     Logout(LogoutArgs),
 }
 
@@ -203,14 +201,37 @@ pub(crate) struct LoginArgs {
     pub(crate) timeout: u64,
 }
 
+const LOGOUT_EXAMPLES: &str = "\
+Examples:
+  plugboard models auth logout --provider openrouter                  # its only profile
+  plugboard models auth logout --provider openrouter --profile work
+  plugboard models auth logout --provider openrouter --all
+  plugboard models auth logout --damaged 'openrouter:bad name'
+
+With several profiles and no --profile, a terminal asks which to remove; without a terminal
+the command lists them and exits 2 unless --all is given. A row `plugboard models status`
+reports as damaged is removed with the --damaged command it prints. Logging out never
+revokes a key at the provider.";
+
 #[derive(Debug, Args)]
 pub(crate) struct LogoutArgs {
     /// Provider to sign out of
-    #[arg(long, value_name = "P")]
-    pub(crate) provider: String,
-    /// Remove only this profile (`name` or `provider:name`); otherwise all of the provider's
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "P", required_unless_present = "damaged")]
+    pub(crate) provider: Option<String>,
+    /// Remove only this profile (`name` or `provider:name`)
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
     pub(crate) profile: Option<String>,
+    /// Remove every profile of the provider without asking
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// Remove a row `models status` lists as damaged, by its id exactly as stored (copy the
+    /// command status prints: it quotes the id for the shell)
+    #[arg(
+        long,
+        value_name = "RAW_ID",
+        conflicts_with_all = ["provider", "profile", "all"]
+    )]
+    pub(crate) damaged: Option<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

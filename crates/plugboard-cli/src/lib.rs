@@ -117,7 +117,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::login::run(&app, &a).await
         }
         Command::Models(ModelsCommand::Auth(AuthCommand::Logout(a))) => {
-            commands::logout::run(&app, &a)
+            commands::logout::run(&app, &a).await
         }
         Command::Models(ModelsCommand::Status(a)) => {
             commands::status::run(&app, a.json, a.profile.as_deref())

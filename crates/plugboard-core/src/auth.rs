@@ -96,6 +96,13 @@ pub struct AuthResult {
     pub default_model: Option<ModelRef>,
     /// Lines for the user: where things went, what to do next.
     pub notes: Vec<String>,
+    /// The service minted the credential during this sign-in (OpenRouter's OAuth exchange
+    /// issues a new key), so it is live there whether or not the host manages to store it: a
+    /// host that cannot store it must say so, and waits longer for a busy store first.
+    pub issued_remotely: bool,
+    /// Where the user can revoke a credential issued during this sign-in (a keys page), for a
+    /// host that could not store it.
+    pub revoke_url: Option<String>,
 }
 
 impl AuthResult {
@@ -119,6 +126,14 @@ impl AuthResult {
     /// Adds a note for the user.
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());
+        self
+    }
+
+    /// Marks the credential as issued by the service during this sign-in, revocable at
+    /// `revoke_url` when the service has such a page.
+    pub fn with_remote_issue(mut self, revoke_url: Option<&str>) -> Self {
+        self.issued_remotely = true;
+        self.revoke_url = revoke_url.map(str::to_owned);
         self
     }
 

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance};
+use rusqlite::types::ValueRef;
 use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior, params,
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
+    params,
 };
 use secrecy::SecretString;
 
@@ -54,6 +56,61 @@ pub struct StoredProfile {
     pub created_at: SystemTime,
     /// When the profile was last written.
     pub updated_at: SystemTime,
+}
+
+/// What a list of the store returns: the profiles that decode, and the rows that do not,
+/// apart, so that one damaged row never hides the others.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// Profiles that decode, ordered by profile id.
+    pub profiles: Vec<StoredProfile>,
+    /// Rows that do not decode, ordered by their raw id.
+    pub damaged: Vec<DamagedRow>,
+}
+
+/// A stored row that cannot be turned back into a profile. It never carries the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DamagedRow {
+    /// The row's id exactly as stored: the bytes [`CredentialStore::remove_damaged`] takes.
+    /// Usually text, but a damaged row may hold anything, so it is kept as bytes.
+    pub raw_id: Vec<u8>,
+    /// The row's provider column, decoded lossily.
+    pub provider: String,
+    /// What is wrong with the row, in words; never the secret.
+    pub problem: String,
+}
+
+impl DamagedRow {
+    /// The raw id as text, with any bytes that are not UTF-8 replaced. Not safe to print as
+    /// it is: it may hold control characters.
+    pub fn id_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.raw_id).into_owned()
+    }
+}
+
+/// What a write replaced in a profile that already existed: enough to tell the user what was
+/// there (never its secret). A field is `None` when the old row held something undecodable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplacedProfile {
+    /// The profile that was overwritten.
+    pub profile_id: ProfileId,
+    /// The old credential's kind.
+    pub kind: Option<CredentialKind>,
+    /// The old credential's provenance.
+    pub provenance: Option<Provenance>,
+    /// When the old credential was written.
+    pub updated_at: Option<SystemTime>,
+}
+
+/// What [`CredentialStore::remove_damaged`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DamagedRemoval {
+    /// The damaged row was deleted.
+    Removed,
+    /// No row has that id.
+    NotStored,
+    /// The row decodes fine, so it is a profile like any other and was left alone.
+    NotDamaged(ProfileId),
 }
 
 /// The SQLite credential store: a 0600 file in a 0700 directory, in WAL mode with a busy
@@ -187,10 +244,10 @@ impl CredentialStore {
                 return Ok(());
             }
             let target = version + 1;
-            let migrate_error = |source| StoreError::Migrate {
+            let migrate_error = |source: rusqlite::Error| StoreError::Migrate {
                 path: path.clone(),
                 version: target,
-                source,
+                source: source.into(),
             };
             // check_version has ruled out versions outside 0..SCHEMA_VERSION.
             let Some(sql) = usize::try_from(version)
@@ -211,19 +268,36 @@ impl CredentialStore {
 
     /// Writes every profile in one transaction: either all are stored or, on any error, none.
     /// An existing profile keeps its `created_at`; every written profile gets `updated_at = now`.
+    /// Returns what was overwritten, so the caller can say what a sign-in replaced. Waits for
+    /// another process's write lock as long as every statement does.
     pub fn write_profiles<'a>(
         &mut self,
         profiles: impl IntoIterator<Item = (&'a ProfileId, &'a Credential)>,
         now: SystemTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<ReplacedProfile>, StoreError> {
+        self.write_profiles_waiting(profiles, now, BUSY_TIMEOUT, || {})
+    }
+
+    /// [`CredentialStore::write_profiles`], waiting up to `lock_wait` for another process to
+    /// release the write lock, and calling `on_wait` once, before waiting, if the lock is not
+    /// free at once (so the caller can say why nothing happens). A sign-in that cannot be
+    /// repeated (a key already issued by a service) waits longer than the default.
+    pub fn write_profiles_waiting<'a>(
+        &mut self,
+        profiles: impl IntoIterator<Item = (&'a ProfileId, &'a Credential)>,
+        now: SystemTime,
+        lock_wait: Duration,
+        on_wait: impl FnOnce(),
+    ) -> Result<Vec<ReplacedProfile>, StoreError> {
         let path = self.path.clone();
         let now = to_millis(now);
         // Dropping the transaction on an early return rolls it back.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(write_error(&path))?;
+        let tx = self.begin_write(lock_wait, on_wait)?;
+        let mut replaced = Vec::new();
         {
+            let mut previous = tx
+                .prepare("SELECT kind, provenance, updated_at FROM profiles WHERE profile_id = ?1")
+                .map_err(write_error(&path))?;
             let mut upsert = tx
                 .prepare(
                     "INSERT INTO profiles
@@ -239,6 +313,25 @@ impl CredentialStore {
                 )
                 .map_err(write_error(&path))?;
             for (id, credential) in profiles {
+                // Best effort: an old row that does not decode is still replaced, and said so.
+                let old = previous
+                    .query_row([id.to_string()], |row| {
+                        Ok(ReplacedProfile {
+                            profile_id: id.clone(),
+                            kind: row
+                                .get::<_, String>(0)
+                                .ok()
+                                .and_then(|k| CredentialKind::from_name(&k)),
+                            provenance: row
+                                .get::<_, String>(1)
+                                .ok()
+                                .and_then(|p| serde_json::from_str(&p).ok()),
+                            updated_at: row.get::<_, i64>(2).ok().and_then(from_millis),
+                        })
+                    })
+                    .optional()
+                    .map_err(write_error(&path))?;
+                replaced.extend(old);
                 // A Map of Values always serializes; the fallback only keeps the code panic-free.
                 let provenance = serde_json::to_string(credential.provenance())
                     .unwrap_or_else(|_| String::from("{}"));
@@ -255,23 +348,61 @@ impl CredentialStore {
                     .map_err(write_error(&path))?;
             }
         }
-        tx.commit().map_err(write_error(&path))
+        tx.commit().map_err(write_error(&path))?;
+        Ok(replaced)
     }
 
-    /// Every profile, ordered by profile id.
-    pub fn list(&self) -> Result<Vec<StoredProfile>, StoreError> {
+    /// Takes and releases the write lock, waiting up to `lock_wait` for it (and calling
+    /// `on_wait` first if it is not free at once). A sign-in that ends with a key issued by a
+    /// service calls this before it starts, so a busy store fails it before anything exists
+    /// that would then be lost.
+    pub fn check_writable(
+        &self,
+        lock_wait: Duration,
+        on_wait: impl FnOnce(),
+    ) -> Result<(), StoreError> {
+        let tx = self.begin_write(lock_wait, on_wait)?;
+        tx.rollback().map_err(write_error(&self.path))
+    }
+
+    /// `BEGIN IMMEDIATE`, first without waiting so the caller learns that it must wait, then
+    /// waiting up to `lock_wait`; every later statement waits [`BUSY_TIMEOUT`] again.
+    fn begin_write(
+        &self,
+        lock_wait: Duration,
+        on_wait: impl FnOnce(),
+    ) -> Result<Transaction<'_>, StoreError> {
+        let write = write_error(&self.path);
+        self.conn.busy_timeout(Duration::ZERO).map_err(&write)?;
+        let begun = match Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate) {
+            Err(e) if is_busy(&e) => {
+                on_wait();
+                self.conn.busy_timeout(lock_wait).and_then(|()| {
+                    Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+                })
+            }
+            other => other,
+        };
+        let restored = self.conn.busy_timeout(BUSY_TIMEOUT);
+        let tx = begun.map_err(&write)?;
+        restored.map_err(&write)?;
+        Ok(tx)
+    }
+
+    /// Every row: the profiles that decode, and apart from them the rows that do not.
+    pub fn list(&self) -> Result<Listing, StoreError> {
         self.query(&format!("{SELECT_PROFILES} ORDER BY profile_id"), [])
     }
 
-    /// The profiles of one provider, ordered by profile id.
-    pub fn list_provider(&self, provider: &str) -> Result<Vec<StoredProfile>, StoreError> {
+    /// The rows of one provider (by their provider column), split like [`CredentialStore::list`].
+    pub fn list_provider(&self, provider: &str) -> Result<Listing, StoreError> {
         self.query(
             &format!("{SELECT_PROFILES} WHERE provider = ?1 ORDER BY profile_id"),
             [provider],
         )
     }
 
-    /// One profile, if stored.
+    /// One profile, if stored; an error if its row does not decode.
     pub fn get(&self, id: &ProfileId) -> Result<Option<StoredProfile>, StoreError> {
         let row = self
             .conn
@@ -282,7 +413,45 @@ impl CredentialStore {
             )
             .optional()
             .map_err(read_error(&self.path))?;
-        row.map(|row| row.decode(&self.path)).transpose()
+        row.map(|row| {
+            row.decode().map_err(|damaged| StoreError::Damaged {
+                path: self.path.clone(),
+                profile_id: damaged.id_lossy(),
+                problem: damaged.problem,
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes the row whose id is exactly `raw_id`, but only if it is damaged: the one way to
+    /// address a row that has no valid profile id. A row that decodes is left alone and
+    /// reported as [`DamagedRemoval::NotDamaged`].
+    pub fn remove_damaged(&mut self, raw_id: &[u8]) -> Result<DamagedRemoval, StoreError> {
+        let path = self.path.clone();
+        // One transaction, so the row deleted is the row that was found damaged.
+        let tx = self.begin_write(BUSY_TIMEOUT, || {})?;
+        // Compared as the bytes it was stored as, whatever they are.
+        let row = tx
+            .query_row(
+                &format!("{SELECT_PROFILES} WHERE profile_id = CAST(?1 AS TEXT)"),
+                [raw_id],
+                RawRow::read,
+            )
+            .optional()
+            .map_err(read_error(&path))?;
+        let Some(row) = row else {
+            return Ok(DamagedRemoval::NotStored);
+        };
+        if let Ok(profile) = row.decode() {
+            return Ok(DamagedRemoval::NotDamaged(profile.profile_id));
+        }
+        tx.execute(
+            "DELETE FROM profiles WHERE profile_id = CAST(?1 AS TEXT)",
+            [raw_id],
+        )
+        .map_err(write_error(&path))?;
+        tx.commit().map_err(write_error(&path))?;
+        Ok(DamagedRemoval::Removed)
     }
 
     /// Deletes a profile; says whether it was there.
@@ -311,24 +480,26 @@ impl CredentialStore {
         Ok(providers)
     }
 
-    fn query(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-    ) -> Result<Vec<StoredProfile>, StoreError> {
+    fn query(&self, sql: &str, params: impl rusqlite::Params) -> Result<Listing, StoreError> {
         let mut stmt = self.conn.prepare(sql).map_err(read_error(&self.path))?;
         let rows: Vec<RawRow> = stmt
             .query_map(params, RawRow::read)
             .and_then(Iterator::collect)
             .map_err(read_error(&self.path))?;
-        let mut profiles = rows
-            .into_iter()
-            .map(|row| row.decode(&self.path))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut listing = Listing::default();
+        for row in rows {
+            match row.decode() {
+                Ok(profile) => listing.profiles.push(profile),
+                Err(damaged) => listing.damaged.push(damaged),
+            }
+        }
         // SQLite sorts the joined text, where `a-b:x` comes before `a:x`; callers expect the
         // order of `ProfileId` itself, as in a `BTreeMap`.
-        profiles.sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
-        Ok(profiles)
+        listing
+            .profiles
+            .sort_by(|a, b| a.profile_id.cmp(&b.profile_id));
+        listing.damaged.sort_by(|a, b| a.raw_id.cmp(&b.raw_id));
+        Ok(listing)
     }
 }
 
@@ -397,59 +568,98 @@ fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-/// A row as read from SQLite, before any decoding that could fail for a damaged store.
+/// A row as read from SQLite, before any decoding that could fail for a damaged store. Every
+/// column is kept as whatever SQLite holds, so reading never fails on one bad row.
 struct RawRow {
-    profile_id: String,
-    provider: String,
-    name: String,
-    kind: String,
-    secret: String,
-    provenance: String,
-    created_at: i64,
-    updated_at: i64,
+    profile_id: Vec<u8>,
+    provider: Vec<u8>,
+    name: Vec<u8>,
+    kind: Vec<u8>,
+    secret: Vec<u8>,
+    provenance: Vec<u8>,
+    created_at: Option<i64>,
+    updated_at: Option<i64>,
 }
 
 impl RawRow {
     fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        let bytes = |i| -> rusqlite::Result<Vec<u8>> {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Text(b) | ValueRef::Blob(b) => b.to_vec(),
+                // A STRICT table holds only text here; anything else fails to decode later.
+                _ => Vec::new(),
+            })
+        };
+        let int = |i| -> rusqlite::Result<Option<i64>> {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Integer(n) => Some(n),
+                _ => None,
+            })
+        };
         Ok(Self {
-            profile_id: row.get(0)?,
-            provider: row.get(1)?,
-            name: row.get(2)?,
-            kind: row.get(3)?,
-            secret: row.get(4)?,
-            provenance: row.get(5)?,
-            created_at: row.get(6)?,
-            updated_at: row.get(7)?,
+            profile_id: bytes(0)?,
+            provider: bytes(1)?,
+            name: bytes(2)?,
+            kind: bytes(3)?,
+            secret: bytes(4)?,
+            provenance: bytes(5)?,
+            created_at: int(6)?,
+            updated_at: int(7)?,
         })
     }
 
-    /// Problems are described without ever quoting the secret.
-    fn decode(self, path: &Path) -> Result<StoredProfile, StoreError> {
-        let damaged = |problem: String| StoreError::Damaged {
-            path: path.to_owned(),
-            profile_id: self.profile_id.clone(),
+    /// The profile, or the row as damaged. Problems are described without ever quoting the
+    /// secret.
+    fn decode(self) -> Result<StoredProfile, DamagedRow> {
+        let damaged = |problem: String| DamagedRow {
+            raw_id: self.profile_id.clone(),
+            provider: String::from_utf8_lossy(&self.provider).into_owned(),
             problem,
         };
-        let profile_id: ProfileId = self
-            .profile_id
+        let utf8 = |column: &str, bytes: &[u8]| {
+            std::str::from_utf8(bytes)
+                .map(str::to_owned)
+                .map_err(|_| damaged(format!("{column} is not valid UTF-8")))
+        };
+        let profile_id: ProfileId = utf8("the id", &self.profile_id)?
             .parse()
             .map_err(|e| damaged(format!("{e}")))?;
-        if profile_id.provider() != self.provider || profile_id.name() != self.name {
+        if profile_id.provider().as_bytes() != self.provider.as_slice()
+            || profile_id.name().as_bytes() != self.name.as_slice()
+        {
             return Err(damaged(String::from(
                 "provider and name columns disagree with the id",
             )));
         }
-        let kind = CredentialKind::from_name(&self.kind)
-            .ok_or_else(|| damaged(format!("unknown credential kind {:?}", self.kind)))?;
-        let provenance: Provenance = serde_json::from_str(&self.provenance)
-            .map_err(|e| damaged(format!("provenance is not a JSON object: {e}")))?;
-        let created_at = from_millis(self.created_at)
+        let kind_name = utf8("the kind", &self.kind)?;
+        let kind = CredentialKind::from_name(&kind_name)
+            .ok_or_else(|| damaged(format!("unknown credential kind {kind_name:?}")))?;
+        let provenance: Provenance =
+            serde_json::from_str(&utf8("the provenance", &self.provenance)?)
+                .map_err(|e| damaged(format!("provenance is not a JSON object: {e}")))?;
+        let created_at = self
+            .created_at
+            .and_then(from_millis)
             .ok_or_else(|| damaged(String::from("creation time out of range")))?;
-        let updated_at = from_millis(self.updated_at)
+        let updated_at = self
+            .updated_at
+            .and_then(from_millis)
             .ok_or_else(|| damaged(String::from("update time out of range")))?;
+        // Only what is wrong with the secret is said, never any of it.
+        let Ok(secret) = std::str::from_utf8(&self.secret) else {
+            return Err(damaged(String::from("the secret is not valid UTF-8")));
+        };
+        if secret.trim().is_empty() {
+            return Err(damaged(String::from("the secret is empty")));
+        }
+        if secret.chars().any(char::is_control) {
+            return Err(damaged(String::from(
+                "the secret contains control characters",
+            )));
+        }
         Ok(StoredProfile {
             profile_id,
-            credential: Credential::new(kind, SecretString::from(self.secret), provenance),
+            credential: Credential::new(kind, SecretString::from(secret.to_owned()), provenance),
             created_at,
             updated_at,
         })
@@ -490,7 +700,7 @@ fn sqlite_error(
         if is_busy(&source) {
             StoreError::Busy {
                 path: path.to_owned(),
-                source,
+                source: source.into(),
             }
         } else {
             other(path.to_owned(), source)
@@ -499,15 +709,24 @@ fn sqlite_error(
 }
 
 fn open_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    sqlite_error(path, |path, source| StoreError::Open { path, source })
+    sqlite_error(path, |path, source| StoreError::Open {
+        path,
+        source: source.into(),
+    })
 }
 
 fn read_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    sqlite_error(path, |path, source| StoreError::Read { path, source })
+    sqlite_error(path, |path, source| StoreError::Read {
+        path,
+        source: source.into(),
+    })
 }
 
 fn write_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-    sqlite_error(path, |path, source| StoreError::Write { path, source })
+    sqlite_error(path, |path, source| StoreError::Write {
+        path,
+        source: source.into(),
+    })
 }
 
 #[cfg(test)]
@@ -537,8 +756,15 @@ mod tests {
         (tmp, path, store)
     }
 
-    fn ids(profiles: &[StoredProfile]) -> Vec<String> {
-        profiles.iter().map(|p| p.profile_id.to_string()).collect()
+    /// The ids of a listing that has no damaged rows.
+    #[track_caller]
+    fn ids(listing: &Listing) -> Vec<String> {
+        assert!(listing.damaged.is_empty(), "{listing:?}");
+        listing
+            .profiles
+            .iter()
+            .map(|p| p.profile_id.to_string())
+            .collect()
     }
 
     #[cfg(unix)]
@@ -582,7 +808,7 @@ mod tests {
         drop(store);
         set_mode(&path, 0o644);
         let store = CredentialStore::open_existing(&path).unwrap().unwrap();
-        assert!(store.list().unwrap().is_empty());
+        assert!(store.list().unwrap().profiles.is_empty());
         assert_eq!(mode(&path), 0o644);
     }
 
@@ -739,7 +965,7 @@ mod tests {
             ["a:x", "a-b:x", "openrouter:work"]
         );
         assert_eq!(ids(&store.list_provider("a").unwrap()), ["a:x"]);
-        assert!(store.list_provider("nobody").unwrap().is_empty());
+        assert!(ids(&store.list_provider("nobody").unwrap()).is_empty());
         assert_eq!(
             store
                 .providers_with_credentials()
@@ -759,19 +985,29 @@ mod tests {
     fn rewriting_a_profile_keeps_created_at_and_moves_updated_at() {
         let (_tmp, _path, mut store) = fresh();
         let p = id("openrouter:default");
-        store
+        let first = store
             .write_profiles([(&p, &credential("sk-old", "paste"))], at(1_000))
             .unwrap();
-        store
+        assert!(first.is_empty(), "nothing was there to replace: {first:?}");
+        let second = store
             .write_profiles([(&p, &credential("sk-new", "oauth-pkce"))], at(2_000))
             .unwrap();
+        assert_eq!(
+            second,
+            [ReplacedProfile {
+                profile_id: p.clone(),
+                kind: Some(CredentialKind::ApiKey),
+                provenance: Some(credential("sk-old", "paste").provenance().clone()),
+                updated_at: Some(at(1_000)),
+            }]
+        );
 
         let got = store.get(&p).unwrap().unwrap();
         assert_eq!(got.created_at, at(1_000));
         assert_eq!(got.updated_at, at(2_000));
         assert_eq!(got.credential.expose_secret(), "sk-new");
         assert_eq!(got.credential.provenance()["auth_flow"], "oauth-pkce");
-        assert_eq!(store.list().unwrap().len(), 1);
+        assert_eq!(store.list().unwrap().profiles.len(), 1);
     }
 
     #[test]
@@ -852,68 +1088,269 @@ mod tests {
         assert!(err.to_string().contains("upgrade plugboard"), "{err}");
     }
 
+    /// Inserts a row as-is, bypassing every check, the way damage (or a buggy tool) would.
+    fn insert_raw(
+        path: &Path,
+        profile_id: &[u8],
+        provider: &str,
+        kind: &str,
+        secret: &[u8],
+        provenance: &str,
+    ) {
+        Connection::open(path)
+            .unwrap()
+            .execute(
+                "INSERT INTO profiles VALUES (CAST(?1 AS TEXT), ?2, 'n', ?3, CAST(?4 AS TEXT), ?5, 0, 0)",
+                params![profile_id, provider, kind, secret, provenance],
+            )
+            .unwrap();
+    }
+
     #[test]
-    fn undecodable_rows_name_the_profile_and_never_the_secret() {
-        let cases = [
-            // (profile_id, provider, name, kind, provenance, what the message mentions)
+    fn damaged_rows_are_listed_apart_from_the_good_ones_and_never_with_the_secret() {
+        // (raw id, provider column, kind, secret, provenance, what the problem mentions)
+        type Case<'a> = (&'a [u8], &'a str, &'a str, &'a [u8], &'a str, &'a str);
+        let cases: [Case; 8] = [
             (
-                "openrouter:a",
+                b"openrouter:n",
                 "openrouter",
-                "a",
                 "magic",
+                b"sk-topsecret",
                 "{}",
                 "unknown credential kind",
             ),
             (
-                "openrouter:b",
+                b"openrouter:n",
                 "openrouter",
-                "b",
                 "api_key",
+                b"sk-topsecret",
                 "not json",
                 "provenance",
             ),
             (
-                "openrouter:c",
+                b"openrouter:n",
                 "openrouter",
-                "c",
                 "api_key",
+                b"sk-topsecret",
                 "[1]",
                 "provenance",
             ),
             (
-                "Bad Id",
+                b"openrouter:bad name",
                 "openrouter",
-                "d",
                 "api_key",
+                b"sk-topsecret",
                 "{}",
                 "invalid profile id",
             ),
-            ("openrouter:e", "other", "e", "api_key", "{}", "disagree"),
+            (
+                b"openrouter:n",
+                "other",
+                "api_key",
+                b"sk-topsecret",
+                "{}",
+                "disagree",
+            ),
+            (
+                b"openrouter:n",
+                "openrouter",
+                "api_key",
+                b"sk-topsecret\xff",
+                "{}",
+                "secret is not valid UTF-8",
+            ),
+            (
+                b"openrouter:n",
+                "openrouter",
+                "api_key",
+                b"  ",
+                "{}",
+                "secret is empty",
+            ),
+            (
+                b"openrouter:\xffn",
+                "openrouter",
+                "api_key",
+                b"sk-topsecret",
+                "{}",
+                "id is not valid UTF-8",
+            ),
         ];
-        for (profile_id, provider, name, kind, provenance, problem) in cases {
-            let (_tmp, path, store) = fresh();
-            Connection::open(&path)
-                .unwrap()
-                .execute(
-                    "INSERT INTO profiles VALUES (?1, ?2, ?3, ?4, 'sk-topsecret', ?5, 0, 0)",
-                    params![profile_id, provider, name, kind, provenance],
-                )
+        for (raw_id, provider, kind, secret, provenance, problem) in cases {
+            let (_tmp, path, mut store) = fresh();
+            let good = id("openrouter:good");
+            store
+                .write_profiles([(&good, &credential("sk-good", "paste"))], at(1))
                 .unwrap();
-            for err in [
-                store.list().unwrap_err(),
-                store.list_provider(provider).unwrap_err(),
+            insert_raw(&path, raw_id, provider, kind, secret, provenance);
+
+            for listing in [
+                store.list().unwrap(),
+                store.list_provider(provider).unwrap(),
             ] {
-                let msg = err.to_string();
-                assert!(
-                    matches!(err, StoreError::Damaged { .. }),
-                    "{profile_id}: {err:?}"
-                );
-                assert!(msg.contains(profile_id), "{msg}");
-                assert!(msg.contains(problem), "{msg}");
-                assert!(msg.contains("may be damaged"), "{msg}");
-                assert!(!msg.contains("topsecret"), "{msg}");
+                let good_ids: Vec<_> = listing
+                    .profiles
+                    .iter()
+                    .map(|p| p.profile_id.clone())
+                    .collect();
+                if provider == "openrouter" {
+                    assert_eq!(good_ids, std::slice::from_ref(&good), "{raw_id:?}");
+                }
+                let [damaged] = listing.damaged.as_slice() else {
+                    panic!("{raw_id:?}: {listing:?}")
+                };
+                assert_eq!(damaged.raw_id, raw_id);
+                assert_eq!(damaged.provider, provider);
+                assert!(damaged.problem.contains(problem), "{damaged:?}");
+                assert!(!format!("{damaged:?}").contains("topsecret"), "{damaged:?}");
+            }
+            if let Ok(parsed) = std::str::from_utf8(raw_id)
+                .unwrap_or("")
+                .parse::<ProfileId>()
+            {
+                let err = store.get(&parsed).unwrap_err();
+                assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
+                assert!(!err.to_string().contains("topsecret"), "{err}");
             }
         }
+    }
+
+    #[test]
+    fn remove_damaged_deletes_exactly_that_row_and_leaves_good_profiles_alone() {
+        let (_tmp, path, mut store) = fresh();
+        let good = id("openrouter:good");
+        store
+            .write_profiles([(&good, &credential("sk-good", "paste"))], at(1))
+            .unwrap();
+        insert_raw(
+            &path,
+            b"openrouter:bad name",
+            "openrouter",
+            "api_key",
+            b"sk-a",
+            "{}",
+        );
+        insert_raw(
+            &path,
+            b"openrouter:\x1b[2Jx\xff",
+            "openrouter",
+            "api_key",
+            b"sk-b",
+            "{}",
+        );
+        insert_raw(
+            &path,
+            b"openrouter:bad kind",
+            "openrouter",
+            "magic",
+            b"sk-c",
+            "{}",
+        );
+
+        assert_eq!(
+            store.remove_damaged(b"openrouter:good").unwrap(),
+            DamagedRemoval::NotDamaged(good.clone())
+        );
+        assert_eq!(
+            store.remove_damaged(b"openrouter:bad").unwrap(),
+            DamagedRemoval::NotStored
+        );
+        assert_eq!(
+            store.remove_damaged(b"openrouter:\x1b[2Jx\xff").unwrap(),
+            DamagedRemoval::Removed
+        );
+        assert_eq!(
+            store.remove_damaged(b"openrouter:bad name").unwrap(),
+            DamagedRemoval::Removed
+        );
+        assert_eq!(
+            store.remove_damaged(b"openrouter:bad name").unwrap(),
+            DamagedRemoval::NotStored
+        );
+
+        let listing = store.list().unwrap();
+        assert_eq!(listing.profiles.len(), 1);
+        let left: Vec<_> = listing.damaged.iter().map(|d| d.raw_id.clone()).collect();
+        assert_eq!(left, [b"openrouter:bad kind".to_vec()]);
+    }
+
+    /// Another connection holding the write lock, as another plugboard process would.
+    fn hold_write_lock(path: &Path) -> Connection {
+        let holder = Connection::open(path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        holder
+    }
+
+    #[test]
+    fn a_write_waits_only_as_long_as_it_is_told_and_says_it_is_waiting() {
+        let (_tmp, path, mut store) = fresh();
+        let p = id("openrouter:default");
+        let _holder = hold_write_lock(&path);
+        let wait = Duration::from_millis(300);
+
+        let waited = std::cell::Cell::new(0);
+        let started = Instant::now();
+        let err = store
+            .write_profiles_waiting([(&p, &credential("sk-1", "paste"))], at(1), wait, || {
+                waited.set(waited.get() + 1)
+            })
+            .unwrap_err();
+        assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
+        assert!(started.elapsed() < BUSY_TIMEOUT, "{:?}", started.elapsed());
+        assert_eq!(waited.get(), 1);
+        assert!(matches!(err, StoreError::Busy { .. }), "{err:?}");
+
+        let err = store
+            .check_writable(wait, || waited.set(waited.get() + 1))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Busy { .. }), "{err:?}");
+        assert_eq!(waited.get(), 2);
+        drop(_holder);
+        assert!(ids(&store.list().unwrap()).is_empty());
+    }
+
+    #[test]
+    fn a_write_that_waited_lands_once_the_lock_is_released() {
+        let (_tmp, path, mut store) = fresh();
+        let p = id("openrouter:default");
+        let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn(move || {
+            let holder = hold_write_lock(&path);
+            held_tx.send(()).unwrap();
+            // Released only once the writer says it is waiting: no sleeping and hoping.
+            waiting_rx.recv().unwrap();
+            holder.execute_batch("ROLLBACK").unwrap();
+        });
+        held_rx.recv().unwrap();
+
+        store
+            .write_profiles_waiting(
+                [(&p, &credential("sk-1", "paste"))],
+                at(1),
+                Duration::from_secs(60),
+                || waiting_tx.send(()).unwrap(),
+            )
+            .unwrap();
+        holder.join().unwrap();
+        assert_eq!(ids(&store.list().unwrap()), ["openrouter:default"]);
+    }
+
+    #[test]
+    fn a_free_store_is_written_without_a_word_about_waiting() {
+        let (_tmp, _path, mut store) = fresh();
+        store
+            .check_writable(Duration::ZERO, || panic!("nobody holds the lock"))
+            .unwrap();
+        store
+            .write_profiles_waiting(
+                [(&id("a:x"), &credential("sk-a", "paste"))],
+                at(1),
+                Duration::ZERO,
+                || panic!("nobody holds the lock"),
+            )
+            .unwrap();
+        assert_eq!(ids(&store.list().unwrap()), ["a:x"]);
     }
 
     #[test]

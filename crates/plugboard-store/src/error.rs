@@ -120,7 +120,7 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     /// A schema migration failed; the store is left at its previous version.
@@ -132,7 +132,7 @@ pub enum StoreError {
         version: i64,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     /// The store's schema is newer than this build understands.
@@ -166,7 +166,7 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     /// Reading from the store failed.
@@ -176,7 +176,7 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     /// Writing to the store failed; nothing from the failed call was kept.
@@ -186,7 +186,7 @@ pub enum StoreError {
         path: PathBuf,
         /// What SQLite said.
         #[source]
-        source: rusqlite::Error,
+        source: SqliteError,
     },
 
     /// A stored row could not be turned back into a profile. `problem` never holds the secret.
@@ -270,6 +270,40 @@ fn why_not_private(mode: u32, owner: u32, user: u32) -> String {
     }
 }
 
+/// What SQLite said, said once. rusqlite's `SqliteFailure` displays SQLite's message and also
+/// returns the same failure as its `source()`, so a chain printed whole would repeat it; this
+/// keeps the message and drops that duplicate.
+#[derive(Debug)]
+pub struct SqliteError(rusqlite::Error);
+
+impl SqliteError {
+    /// SQLite's result code, when SQLite itself refused.
+    pub fn code(&self) -> Option<rusqlite::ErrorCode> {
+        self.0.sqlite_error_code()
+    }
+}
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(error: rusqlite::Error) -> Self {
+        Self(error)
+    }
+}
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SqliteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.0 {
+            rusqlite::Error::SqliteFailure(..) => None,
+            other => other.source(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::error::Error as _;
@@ -281,11 +315,12 @@ mod tests {
     fn every_variant() -> Vec<StoreError> {
         let path = || PathBuf::from("/home/u/.config/plugboard/x");
         let io = || io::Error::other("the disk said no");
-        let sqlite = || {
+        let sqlite = || -> SqliteError {
             rusqlite::Error::SqliteFailure(
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
                 Some("database is locked by the test".into()),
             )
+            .into()
         };
         let json = || serde_json::from_str::<serde_json::Value>("{\n oops").unwrap_err();
         vec![
@@ -448,5 +483,27 @@ mod tests {
             not_private(EntryKind::File, 0o600, 12345),
             "refusing to use file /h (mode 0600, owner uid 12345): it belongs to another user, not you (uid 1000)"
         );
+    }
+
+    #[test]
+    fn sqlites_own_message_is_said_once_in_the_whole_chain() {
+        for message in [Some("database is locked".to_owned()), None] {
+            let error = StoreError::Busy {
+                path: PathBuf::from("/h/credentials.sqlite"),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                    message.clone(),
+                )
+                .into(),
+            };
+            let mut chain = vec![error.to_string()];
+            let mut cause = error.source();
+            while let Some(c) = cause {
+                chain.push(c.to_string());
+                cause = c.source();
+            }
+            assert_eq!(chain.len(), 2, "{message:?}: {chain:?}");
+            assert!(chain[1].contains("database is locked"), "{chain:?}");
+        }
     }
 }

@@ -9,6 +9,8 @@
 //!   and changes nothing;
 //! - every [`CredentialStore`] write is one SQLite transaction, so it lands whole or not at all,
 //!   even with many plugboard processes at once;
+//! - a row that does not decode is listed apart ([`DamagedRow`], never with its secret) and never
+//!   fails a list, so one damaged row cannot hide the others;
 //! - the config file is replaced atomically and keys unknown to this build are preserved;
 //!   temporary files a killed write left behind are removed by the next write.
 
@@ -18,6 +20,8 @@ mod error;
 mod paths;
 
 pub use config::{ConfigFile, apply_merge_patch};
-pub use credentials::{CredentialStore, StoredProfile};
-pub use error::{EntryKind, StoreError};
+pub use credentials::{
+    CredentialStore, DamagedRemoval, DamagedRow, Listing, ReplacedProfile, StoredProfile,
+};
+pub use error::{EntryKind, SqliteError, StoreError};
 pub use paths::{Paths, ensure_private_dir};

@@ -36,7 +36,9 @@ fn twenty_stores_opening_a_fresh_file_at_once_lose_no_write() {
     let store = CredentialStore::open_existing(paths.store_file())
         .unwrap()
         .unwrap();
-    let stored = store.list().unwrap();
+    let listing = store.list().unwrap();
+    assert!(listing.damaged.is_empty());
+    let stored = listing.profiles;
     let names: Vec<_> = stored
         .iter()
         .map(|p| p.profile_id.name().to_owned())

@@ -23,6 +23,9 @@ pub const CALLBACK_PATH: &str = "/openrouter-oauth/callback";
 /// localhost callback URL.
 pub const DEFAULT_CALLBACK_PORT: u16 = 3000;
 
+/// Where OpenRouter lists a user's keys, so one can be revoked.
+pub(crate) const KEYS_URL: &str = "https://openrouter.ai/settings/keys";
+
 /// Browser sign-in to OpenRouter with OAuth PKCE.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OAuthMethod;
@@ -107,6 +110,7 @@ impl AuthMethod for OAuthMethod {
 
         let mut result = AuthResult::profile(profile_id, credential)
             .with_note(signed_in_as)
+            .with_remote_issue(Some(KEYS_URL))
             .with_note(
                 "each OAuth sign-in issues a new key: running it again rotates the stored one (revoke old keys at https://openrouter.ai/settings/keys)",
             );

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::anyhow;
+use anyhow::{Context, anyhow};
 use plugboard_core::{
-    AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, MenuChoice, ModelRef,
-    Prompter, Provider, Session,
+    AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, CredentialKind, MenuChoice,
+    ModelRef, Prompter, Provenance, Provider, Session, sanitize_line,
 };
 use plugboard_oauth::{CallbackError, OAuthError};
-use plugboard_store::apply_merge_patch;
+use plugboard_store::{CredentialStore, ReplacedProfile, apply_merge_patch};
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
 use crate::browser::{SystemBrowser, remote_session};
@@ -24,6 +24,14 @@ use crate::network;
 use crate::output::{note, print};
 use crate::system::{OsRandom, SystemClock};
 use crate::terminal::TerminalPrompter;
+
+/// How long a sign-in waits for another process's write lock on the store: writes are tiny,
+/// so only a stuck process holds it this long.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How long the write of a key a service has just issued waits for the lock. That key is live
+/// and lost if not stored, so this outlasts anything but a process that will never finish.
+const LOCK_WAIT_AFTER_ISSUE: Duration = Duration::from_secs(60);
 
 pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     let menu = choices::menu(app)?;
@@ -48,6 +56,19 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     ctx.options.no_browser = args.no_browser;
     ctx.options.callback_port = args.port;
     ctx.options.timeout = Duration::from_secs(args.timeout);
+
+    // A store another process holds fails the sign-in here, before a service issues a key
+    // that could then not be stored. A missing store has no lock to take; it is created below.
+    if let Some(store) = app.existing_store()? {
+        store
+            .check_writable(LOCK_WAIT, || waiting_note(LOCK_WAIT))
+            .with_context(|| {
+                format!(
+                    "cannot sign in to {} now, nothing was sent",
+                    provider.label()
+                )
+            })?;
+    }
     let result = match method.run(&mut ctx).await {
         Ok(result) => result,
         Err(e) => {
@@ -63,14 +84,20 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
 
     check_result(provider, &result)?;
 
-    let mut store = app.store()?;
-    store.write_profiles(
-        result
-            .profiles
-            .iter()
-            .map(|p| (&p.profile_id, &p.credential)),
-        SystemTime::now(),
+    let lock_wait = if result.issued_remotely {
+        LOCK_WAIT_AFTER_ISSUE
+    } else {
+        LOCK_WAIT
+    };
+    let (store, replaced) = write_result(
+        app.store().map_err(Into::into),
+        provider.label(),
+        &result,
+        lock_wait,
     )?;
+    for old in &replaced {
+        note(&replaced_line(old));
+    }
     for p in &result.profiles {
         print(&format!(
             "signed in to {}: stored {} ({}) in {}",
@@ -151,6 +178,99 @@ fn api_key_alternative<'p>(
         .iter()
         .map(AsRef::as_ref)
         .find(|m| m.kind() == AuthKind::ApiKey)
+}
+
+/// Writes the result's profiles in one transaction into the store `opened` (which may have
+/// failed to open). A failure after the service issued a key says that the key is live and
+/// where to revoke it, whatever went wrong.
+fn write_result(
+    opened: anyhow::Result<CredentialStore>,
+    label: &str,
+    result: &AuthResult,
+    lock_wait: Duration,
+) -> anyhow::Result<(CredentialStore, Vec<ReplacedProfile>)> {
+    let written = opened.and_then(|mut store| {
+        let replaced = store.write_profiles_waiting(
+            result
+                .profiles
+                .iter()
+                .map(|p| (&p.profile_id, &p.credential)),
+            SystemTime::now(),
+            lock_wait,
+            || waiting_note(lock_wait),
+        )?;
+        Ok((store, replaced))
+    });
+    match written {
+        Err(e) if result.issued_remotely => Err(e.context(unstored_issue(label, result))),
+        other => other,
+    }
+}
+
+fn waiting_note(wait: Duration) {
+    note(&format!(
+        "waiting up to {} s for another plugboard process to release the credential store...",
+        wait.as_secs()
+    ));
+}
+
+/// What to tell the user when a key the service issued could not be stored: it is live, and
+/// where to revoke it.
+fn unstored_issue(label: &str, result: &AuthResult) -> String {
+    let keys = result
+        .profiles
+        .iter()
+        .map(|p| p.credential.redacted())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let revoke = match &result.revoke_url {
+        Some(url) => format!("revoke it at {url}"),
+        None => format!("revoke it in your {label} account"),
+    };
+    format!(
+        "{label} issued a key ({keys}) that could not be stored, so it is live but unused: {revoke}, then sign in again"
+    )
+}
+
+/// One line saying what a sign-in overwrote: "replaced the API key stored on 2026-11-30
+/// (pasted) in openrouter:default".
+fn replaced_line(old: &ReplacedProfile) -> String {
+    let what = match old.kind {
+        Some(CredentialKind::ApiKey) => "the API key",
+        Some(CredentialKind::Token) => "the token",
+        Some(CredentialKind::OAuth) => "the OAuth token",
+        Some(_) => "the credential",
+        None => "the unreadable credential",
+    };
+    let when = old
+        .updated_at
+        .and_then(|t| {
+            humantime::format_rfc3339_seconds(t)
+                .to_string()
+                .get(..10)
+                .map(|date| format!(" stored on {date}"))
+        })
+        .unwrap_or_default();
+    let origin = old
+        .provenance
+        .as_ref()
+        .and_then(origin)
+        .map(|o| format!(" ({o})"))
+        .unwrap_or_default();
+    format!("replaced {what}{when}{origin} in {}", old.profile_id)
+}
+
+/// How a stored credential came to be, in a word, from its provenance.
+fn origin(provenance: &Provenance) -> Option<String> {
+    let word = |key: &str| provenance.get(key).and_then(serde_json::Value::as_str);
+    match (word("auth_flow"), word("source")) {
+        (Some("api-key"), _) => Some("pasted".to_owned()),
+        (Some(flow), _) if flow.starts_with("oauth") => Some("oauth".to_owned()),
+        (Some(other), _) | (None, Some(other)) => {
+            Some(sanitize_line(other, 40)).filter(|w| !w.is_empty())
+        }
+        (None, None) => None,
+    }
 }
 
 /// What a method returned must be safe to write as a whole, checked before anything is
@@ -478,6 +598,155 @@ mod tests {
             Some(api_key.id().to_owned())
         );
         assert!(api_key_alternative(&provider, api_key).is_none());
+    }
+
+    #[test]
+    fn a_replaced_credential_is_named_by_kind_date_and_origin() {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_764_547_200); // 2025-12-01
+        let provenance = |pairs: &[(&str, &str)]| -> Provenance {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+                .collect()
+        };
+        let replaced = |kind, provenance, updated_at| ReplacedProfile {
+            profile_id: "openrouter:default".parse().unwrap(),
+            kind,
+            provenance,
+            updated_at,
+        };
+        let cases = [
+            (
+                replaced(
+                    Some(CredentialKind::ApiKey),
+                    Some(provenance(&[("auth_flow", "api-key")])),
+                    Some(at),
+                ),
+                "replaced the API key stored on 2025-12-01 (pasted) in openrouter:default",
+            ),
+            (
+                replaced(
+                    Some(CredentialKind::ApiKey),
+                    Some(provenance(&[("auth_flow", "oauth-pkce")])),
+                    Some(at),
+                ),
+                "replaced the API key stored on 2025-12-01 (oauth) in openrouter:default",
+            ),
+            (
+                replaced(
+                    Some(CredentialKind::Token),
+                    Some(provenance(&[("source", "env")])),
+                    Some(at),
+                ),
+                "replaced the token stored on 2025-12-01 (env) in openrouter:default",
+            ),
+            (
+                replaced(
+                    Some(CredentialKind::OAuth),
+                    Some(provenance(&[("auth_flow", "device-code")])),
+                    None,
+                ),
+                "replaced the OAuth token (device-code) in openrouter:default",
+            ),
+            (
+                replaced(None, None, None),
+                "replaced the unreadable credential in openrouter:default",
+            ),
+        ];
+        for (old, want) in cases {
+            assert_eq!(replaced_line(&old), want);
+        }
+        let escape = replaced(
+            Some(CredentialKind::ApiKey),
+            Some(provenance(&[("auth_flow", "x\u{1b}[2Jy")])),
+            None,
+        );
+        assert_eq!(
+            replaced_line(&escape),
+            "replaced the API key (xy) in openrouter:default"
+        );
+    }
+
+    #[test]
+    fn a_busy_store_after_an_issued_key_is_waited_for_then_reported_with_where_to_revoke_it() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let path = tmp.path().join("credentials.sqlite");
+        drop(CredentialStore::open(&path).unwrap());
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let key = Credential::new(
+            CredentialKind::ApiKey,
+            "sk-or-v1-0123456789abcdef".into(),
+            Provenance::new(),
+        );
+        let pasted = AuthResult::profile("openrouter:default".parse().unwrap(), key);
+        let issued = pasted
+            .clone()
+            .with_remote_issue(Some("https://openrouter.ai/settings/keys"));
+        let wait = Duration::from_millis(200);
+
+        let started = std::time::Instant::now();
+        let err = write_result(
+            CredentialStore::open(&path).map_err(Into::into),
+            "OpenRouter",
+            &issued,
+            wait,
+        )
+        .err()
+        .unwrap();
+        assert!(started.elapsed() >= wait);
+        let line = crate::error::one_line(&err);
+        assert!(
+            line.starts_with("OpenRouter issued a key (sk-or-v1-...cdef) that could not be stored, so it is live but unused: revoke it at https://openrouter.ai/settings/keys, then sign in again: "),
+            "{line}"
+        );
+        assert!(
+            line.contains("locked by another plugboard process"),
+            "{line}"
+        );
+
+        let err = write_result(
+            CredentialStore::open(&path).map_err(Into::into),
+            "OpenRouter",
+            &pasted,
+            wait,
+        )
+        .err()
+        .unwrap();
+        let line = crate::error::one_line(&err);
+        assert!(!line.contains("issued"), "{line}");
+
+        drop(holder);
+        let (_, replaced) = write_result(
+            CredentialStore::open(&path).map_err(Into::into),
+            "OpenRouter",
+            &issued,
+            wait,
+        )
+        .unwrap();
+        assert!(replaced.is_empty());
+    }
+
+    #[test]
+    fn an_issued_key_that_could_not_be_stored_is_named_with_where_to_revoke_it() {
+        let key = Credential::new(
+            CredentialKind::ApiKey,
+            "sk-or-v1-0123456789abcdef".into(),
+            Provenance::new(),
+        );
+        let result = AuthResult::profile("openrouter:default".parse().unwrap(), key);
+        let revocable = result
+            .clone()
+            .with_remote_issue(Some("https://openrouter.ai/settings/keys"));
+        assert_eq!(
+            unstored_issue("OpenRouter", &revocable),
+            "OpenRouter issued a key (sk-or-v1-...cdef) that could not be stored, so it is live but unused: revoke it at https://openrouter.ai/settings/keys, then sign in again"
+        );
+        let elsewhere = result.with_remote_issue(None);
+        assert!(
+            unstored_issue("OpenRouter", &elsewhere)
+                .contains("revoke it in your OpenRouter account"),
+        );
     }
 
     #[tokio::test]

@@ -1,14 +1,16 @@
 //! `plugboard models status`: where credentials live, which one each provider uses and why,
-//! and every stored profile, redacted.
+//! and every stored profile, redacted. A row that does not decode is listed as damaged, with
+//! the command that removes it, and stops nothing else.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use plugboard_core::{ProfileId, Provenance, sanitize_line};
-use plugboard_store::StoredProfile;
+use plugboard_store::{DamagedRow, StoredProfile};
 use serde::Serialize;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
+use crate::commands::logout::{removal_command, shown_id};
 use crate::credentials::{ProfileArg, Source, effective};
 use crate::output::{print, print_json};
 
@@ -21,6 +23,20 @@ struct StatusJson {
     config: String,
     default_model: Option<String>,
     providers: Vec<ProviderStatus>,
+    damaged: Vec<DamagedJson>,
+}
+
+/// A stored row that does not decode. Never its secret.
+#[derive(Serialize)]
+struct DamagedJson {
+    /// The id as stored (bytes that are not UTF-8 replaced).
+    raw_id: String,
+    /// The row's provider column.
+    provider: String,
+    /// What is wrong with it.
+    problem: String,
+    /// The command that removes exactly this row, quoted for a shell.
+    remove_command: String,
 }
 
 #[derive(Serialize)]
@@ -57,7 +73,8 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
     if let Some(named) = profile_flag.as_ref().and_then(ProfileArg::provider) {
         app.provider(named)?;
     }
-    let stored = app.stored_profiles()?;
+    let listing = app.stored_listing()?;
+    let stored = listing.profiles;
     let config = app.config().load()?;
     let env = |name: &str| std::env::var(name).ok();
 
@@ -101,6 +118,7 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
             .and_then(|v| v.as_str())
             .map(str::to_owned),
         providers,
+        damaged: listing.damaged.iter().map(damaged_json).collect(),
     };
     if json {
         print_json(&status)
@@ -117,6 +135,15 @@ fn profile_json(p: &StoredProfile) -> ProfileJson {
         provenance: p.credential.provenance().clone(),
         created_at: rfc3339(p.created_at),
         updated_at: rfc3339(p.updated_at),
+    }
+}
+
+fn damaged_json(row: &DamagedRow) -> DamagedJson {
+    DamagedJson {
+        raw_id: row.id_lossy(),
+        provider: row.provider.clone(),
+        problem: row.problem.clone(),
+        remove_command: removal_command(row),
     }
 }
 
@@ -175,6 +202,17 @@ fn render(s: &StatusJson) -> String {
                 profile.updated_at,
                 if provenance.is_empty() { "" } else { "  " },
                 provenance.join(" ")
+            ));
+        }
+    }
+    if !s.damaged.is_empty() {
+        text.push_str("\ndamaged rows (unreadable, so unused; nothing else is affected)\n");
+        for row in &s.damaged {
+            text.push_str(&format!(
+                "    {}  {}\n      remove it: {}\n",
+                shown_id(row.raw_id.as_bytes()),
+                sanitize_line(&row.problem, 200),
+                row.remove_command
             ));
         }
     }

@@ -138,8 +138,9 @@ fn values_read_back_from_the_store_print_clean_in_status() {
         "user_id".into(),
         json!("u\u{1b}]0;owned\u{7}1\u{202e}\n    openrouter:forged  api_key"),
     );
-    // A secret whose last four would clear the screen if shown as they are.
-    let secret = "sk-or-v1-0123456789abcdef0123456789\u{1b}[2J";
+    // A secret whose last four would reverse the line if shown as they are. (One holding
+    // control characters is read back as a damaged row, and never shown at all.)
+    let secret = "sk-or-v1-0123456789abcdef0123456789\u{202e}abc";
     let credential = Credential::new(CredentialKind::ApiKey, secret.into(), provenance);
     let id: ProfileId = "openrouter:default".parse().unwrap();
     let mut store = CredentialStore::open(Paths::under(pb.home()).store_file()).unwrap();

@@ -42,13 +42,13 @@ fn logout_with_a_profile_of_another_provider_exits_2_and_removes_nothing() {
 }
 
 #[test]
-fn logout_without_a_profile_removes_every_profile_of_the_provider() {
+fn logout_with_all_removes_every_profile_of_the_provider() {
     let pb = Plugboard::new();
     pb.login(&key(110), &[]);
     pb.login(&key(111), &["--profile", "work"]);
     pb.login(&key(112), &["--profile", "home"]);
 
-    let run = logout(&pb, &[]).success();
+    let run = logout(&pb, &["--all"]).success();
     let removed: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(
         removed,
@@ -61,6 +61,55 @@ fn logout_without_a_profile_removes_every_profile_of_the_provider() {
     let status = pb.openrouter_status();
     assert!(profile_ids(&status).is_empty(), "{status:#}");
     assert_eq!(status["effective"], serde_json::Value::Null);
+}
+
+#[test]
+fn logout_of_several_profiles_without_a_terminal_exits_2_listing_them_and_removes_nothing() {
+    let pb = Plugboard::new();
+    pb.login(&key(113), &[]);
+    pb.login(&key(114), &["--profile", "work"]);
+
+    let run = logout(&pb, &[]);
+    let line = run.error_line(2);
+    assert!(
+        line.contains("openrouter has 2 profiles (openrouter:default, openrouter:work)"),
+        "{line}"
+    );
+    assert!(line.contains("--all"), "{line}");
+    assert!(line.contains("nothing was removed"), "{line}");
+    assert_eq!(
+        profile_ids(&pb.openrouter_status()),
+        ["openrouter:default", "openrouter:work"]
+    );
+}
+
+#[test]
+fn logout_of_a_single_profile_removes_it_without_asking() {
+    let pb = Plugboard::new();
+    pb.login(&key(115), &["--profile", "work"]);
+    let run = logout(&pb, &[]).success();
+    assert_eq!(run.stdout, "removed openrouter:work\n");
+    assert!(profile_ids(&pb.openrouter_status()).is_empty());
+}
+
+#[test]
+fn logout_flags_that_contradict_each_other_exit_2_and_remove_nothing() {
+    let pb = Plugboard::new();
+    pb.login(&key(116), &[]);
+    pb.login(&key(117), &["--profile", "work"]);
+    for extra in [
+        &["--all", "--profile", "work"][..],
+        &["--damaged", "openrouter:work"][..],
+    ] {
+        let run = logout(&pb, extra);
+        assert_eq!(run.code, 2, "{extra:?}: {run:#?}");
+    }
+    let run = pb.run(&["models", "auth", "logout"], "", &[]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(
+        profile_ids(&pb.openrouter_status()),
+        ["openrouter:default", "openrouter:work"]
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@
 mod browser;
 mod children;
 mod concurrency;
+mod damaged;
 mod echo;
 mod escapes;
 mod help;
@@ -22,6 +23,7 @@ mod network;
 mod oauth;
 mod plugins;
 mod profile;
+mod replaced;
 mod status;
 mod support;
 mod terminal;

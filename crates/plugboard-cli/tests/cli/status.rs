@@ -150,6 +150,7 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
                 "profile_counts": {},
                 "profiles": [],
             }],
+            "damaged": [],
         })
     );
 
