@@ -9,6 +9,8 @@
 //!   reach a method through [`AuthContext`], so tests and the contract harness script them.
 //! - A method never writes the store: it returns an [`AuthResult`], and the host writes it.
 //! - Secrets travel as [`Credential`]s, whose `Debug` and `Display` are redacted.
+//! - Test code stays out of the shipped binary: the scripted doubles and `ScriptedFixture`
+//!   exist only with the `contract-fixtures` feature, which only dev-dependencies enable.
 //! - Registry and manifest faults are typed errors naming the file and JSON pointer; nothing
 //!   here panics on bad plugin data.
 
@@ -34,7 +36,9 @@ pub use context::{
     Random, Session, UrlOpener,
 };
 pub use credential::{Credential, CredentialKind, Provenance, redact};
-pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture, ScriptedFixture};
+#[cfg(any(test, feature = "contract-fixtures"))]
+pub use fixture::ScriptedFixture;
+pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture};
 pub use http::{
     DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse,
     NoNetwork,
@@ -57,9 +61,10 @@ pub use registry::{
     LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,
     registrations,
 };
+pub use scripted::ScriptedHttp;
+#[cfg(any(test, feature = "contract-fixtures"))]
 pub use scripted::{
-    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedHttp, ScriptedPrompter,
-    SilentProgress,
+    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedPrompter, SilentProgress,
 };
 
 /// Re-exported so extensions implement [`AuthMethod`] with the same macro version.
