@@ -1,5 +1,6 @@
 //! The release binary carries no test code: none of the text of the fixtures the linked
-//! providers register (their names, pasted keys, redirects, scripted replies) is in it.
+//! providers register (their names, pasted keys, redirects, environment values, scripted
+//! replies) is in it.
 //!
 //! `.ci/run` builds it with `cargo build --release --workspace --locked` before the tests, the
 //! same build as the README's `cargo run --release`, with every workspace member's normal
@@ -25,9 +26,10 @@ fn fixture_texts() -> Vec<String> {
             registration.manifest.path
         );
         texts.extend(fixtures.iter().flat_map(|f| f.texts()));
+        // A model fixture's request (a model id, a prompt) is what any user may type, and the
+        // binary's own help shows such prompts; its name and scripted replies are its own.
         for model in (registration.model_fixtures)() {
             texts.push(model.name.clone());
-            texts.push(model.request.prompt.clone());
             texts.extend(
                 model
                     .replies
