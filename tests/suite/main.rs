@@ -4,3 +4,4 @@
 use plugboard_cli as _;
 
 mod contract;
+mod shipped_binary;

@@ -33,9 +33,3 @@ pub use check::{check_linked, check_provider, check_registry};
 pub use report::{Failure, Report};
 pub use rules::{RULES, Rule};
 pub use subject::{ManifestText, Subject};
-
-/// `docs/plugin-authoring.md`, whose Rust examples run as doctests: the guide's example provider
-/// must build and pass this contract.
-#[cfg(doctest)]
-#[doc = include_str!("../../../docs/plugin-authoring.md")]
-pub struct PluginAuthoringGuide;

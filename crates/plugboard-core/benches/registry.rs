@@ -59,7 +59,7 @@ fn manifest(i: usize) -> String {
         "providers": [{"id": id, "label": format!("Provider {i}")}],
         "auth_choices": [
             {"choice_id": format!("{id}-oauth"), "provider": id, "method": "oauth", "kind": "oauth",
-             "label": "Browser sign-in", "hint": "Opens a browser", "featured": i % 7 == 0, "order": 10,
+             "label": "Browser sign-in", "hint": "Opens a browser", "featured": i.is_multiple_of(7), "order": 10,
              "group": {"id": id, "label": format!("Provider {i}"), "hint": "OAuth or API key"},
              "deprecated_choice_ids": [format!("{id}-old")]},
             {"choice_id": format!("{id}-api-key"), "provider": id, "method": "api-key", "kind": "api_key",

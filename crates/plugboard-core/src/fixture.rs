@@ -1,17 +1,24 @@
 //! Contract fixtures: per sign-in method, a scripted context under which the method must
 //! succeed, and cases under which it must fail. Extensions register them beside their
 //! provider; the contract harness runs them for every registered provider.
+//!
+//! The trait and its vocabulary are always built (the harness runs fixtures); the ready
+//! `ScriptedFixture` is test code, built only with the `contract-fixtures` feature.
 
 use std::any::Any;
-use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use thiserror::Error;
 
-use crate::context::{AuthContext, LoginOptions};
-use crate::http::{HttpError, HttpResponse};
-use crate::scripted::{Answer, ScriptedHttp};
+use crate::context::AuthContext;
+#[cfg(any(test, feature = "contract-fixtures"))]
+use {
+    crate::context::LoginOptions,
+    crate::http::{HttpError, HttpResponse},
+    crate::scripted::{Answer, ScriptedHttp},
+    std::collections::BTreeMap,
+    std::sync::Arc,
+};
 
 /// What a fixture expects of its method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +62,15 @@ pub trait ContractFixture: Send + Sync {
     fn expectation(&self) -> Expectation;
     /// Builds the context (and starts anything the run needs).
     async fn prepare(&self) -> Result<PreparedFixture, FixtureError>;
+    /// Every piece of text the fixture carries (its name, scripted answers, environment
+    /// values, scripted replies), so a test can show that none of it is built into a binary
+    /// that ships without fixtures.
+    fn texts(&self) -> Vec<String> {
+        vec![self.name().to_owned()]
+    }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// The common fixture: prompt answers from a script, nothing else outside.
 #[derive(Debug, Clone)]
 pub struct ScriptedFixture {
@@ -70,6 +84,7 @@ pub struct ScriptedFixture {
     http: Vec<Result<HttpResponse, HttpError>>,
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl ScriptedFixture {
     /// A case where `method_id` of `provider_id` must succeed given `answers`.
     pub fn succeeds(name: &str, provider_id: &str, method_id: &str, answers: Vec<Answer>) -> Self {
@@ -119,6 +134,7 @@ impl ScriptedFixture {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 #[async_trait]
 impl ContractFixture for ScriptedFixture {
     fn name(&self) -> &str {
@@ -148,5 +164,21 @@ impl ContractFixture for ScriptedFixture {
             context,
             guard: None,
         })
+    }
+
+    fn texts(&self) -> Vec<String> {
+        let answers = self.answers.iter().filter_map(|answer| match answer {
+            Answer::Text(text) | Answer::Secret(text) => Some(text.clone()),
+            Answer::Select(_) | Answer::Cancel => None,
+        });
+        let replies = self.http.iter().filter_map(|reply| {
+            let body = &reply.as_ref().ok()?.body;
+            Some(String::from_utf8_lossy(body).into_owned())
+        });
+        std::iter::once(self.name.clone())
+            .chain(answers)
+            .chain(self.env.values().cloned())
+            .chain(replies)
+            .collect()
     }
 }

@@ -11,6 +11,8 @@
 //! - Secrets travel as [`Credential`]s, whose `Debug` and `Display` are redacted.
 //! - Text from outside is made safe to show by one sanitiser ([`sanitize_text`],
 //!   [`sanitize_line`]) and one secret scrubber ([`scrub_secret`]), used by every crate.
+//! - Test code stays out of the shipped binary: the scripted doubles and `ScriptedFixture`
+//!   exist only with the `contract-fixtures` feature, which only dev-dependencies enable.
 //! - Registry and manifest faults are typed errors naming the file and JSON pointer; nothing
 //!   here panics on bad plugin data.
 
@@ -40,7 +42,9 @@ pub use context::{
     Random, Session, UrlOpener,
 };
 pub use credential::{Credential, CredentialKind, Provenance, redact};
-pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture, ScriptedFixture};
+#[cfg(any(test, feature = "contract-fixtures"))]
+pub use fixture::ScriptedFixture;
+pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture};
 pub use http::{
     DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse,
     NoNetwork,
@@ -66,9 +70,10 @@ pub use registry::{
     LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,
     registrations,
 };
+pub use scripted::ScriptedHttp;
+#[cfg(any(test, feature = "contract-fixtures"))]
 pub use scripted::{
-    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedHttp, ScriptedPrompter,
-    SilentProgress,
+    Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedPrompter, SilentProgress,
 };
 pub use text::{
     MIN_SECRET_RUN, REDACTED_MARK, escape_json_for_terminal, is_safe_media_url, sanitize_line,

@@ -25,14 +25,20 @@ pub struct ManifestSource {
 /// What an extension submits to the registry: its provider, the manifest that declares it, and
 /// the fixtures the contract harness runs against its methods. A plain struct of `const`
 /// values, because `inventory` needs one.
+///
+/// Fixtures are test code: an extension builds them only with its `contract-fixtures` feature
+/// (which only dev-dependencies enable) and registers `Vec::new` otherwise, so the shipped
+/// binary carries none of their text. The contract's `fixtures-present` rule fails a provider
+/// checked without them.
 pub struct ProviderRegistration {
     /// The manifest declaring this provider and its sign-in choices.
     pub manifest: ManifestSource,
     /// Builds the provider.
     pub provider: fn() -> Box<dyn Provider>,
-    /// Builds the contract fixtures for its methods.
+    /// Builds the contract fixtures for its methods (`Vec::new` in a build without fixtures).
     pub fixtures: fn() -> Vec<Box<dyn ContractFixture>>,
-    /// Builds the contract fixtures for its `model.run` capability (`Vec::new` without one).
+    /// Builds the contract fixtures for its `model.run` capability (`Vec::new` without one, or
+    /// in a build without fixtures).
     pub model_fixtures: fn() -> Vec<ModelFixture>,
 }
 

@@ -1,19 +1,30 @@
 //! Scripted stand-ins for the outside world: a prompter that answers from a list, a browser
-//! that records (and may follow) URLs, a fixed clock and fixed randomness. Contract fixtures
-//! and tests build [`AuthContext`]s from these instead of mocking globals.
+//! that records (and may follow) URLs, a fixed clock, fixed randomness and an HTTP client that
+//! answers from a list. Contract fixtures and tests build [`AuthContext`]s from these instead
+//! of mocking globals.
+//!
+//! All but [`ScriptedHttp`] are test code, built only with the `contract-fixtures` feature
+//! (which only dev-dependencies enable), so none of it ships in the `plugboard` binary.
+//! [`ScriptedHttp`] is always built: the contract harness's own model rules answer a runner
+//! with it, and those rules may ship.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
-use secrecy::SecretString;
 
-use crate::context::{
-    AuthContext, Clock, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
-};
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
+#[cfg(any(test, feature = "contract-fixtures"))]
+use {
+    crate::context::{
+        AuthContext, Clock, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
+    },
+    secrecy::SecretString,
+    std::sync::Arc,
+    std::time::{Duration, SystemTime},
+};
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// One scripted answer, consumed by the next prompt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -28,6 +39,7 @@ pub enum Answer {
     Cancel,
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// A [`Prompter`] that answers from a script and records what it was asked and told.
 #[derive(Debug, Default)]
 pub struct ScriptedPrompter {
@@ -35,6 +47,7 @@ pub struct ScriptedPrompter {
     transcript: Mutex<Vec<String>>,
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl ScriptedPrompter {
     /// A prompter that gives `answers` in order, then reports end of input.
     pub fn new(answers: impl IntoIterator<Item = Answer>) -> Self {
@@ -82,10 +95,12 @@ impl ScriptedPrompter {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 fn mismatch(asked: &str, got: &Answer) -> PromptError {
     PromptError::Io(format!("script answered a {asked} prompt with {got:?}"))
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 #[async_trait]
 impl Prompter for ScriptedPrompter {
     async fn text(&self, prompt: &str) -> Result<String, PromptError> {
@@ -119,18 +134,22 @@ impl Prompter for ScriptedPrompter {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// A progress line that shows nothing.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SilentProgress;
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl Progress for SilentProgress {
     fn set_message(&mut self, _message: &str) {}
     fn finish(self: Box<Self>, _message: &str) {}
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// A function a scripted browser runs on each URL it is asked to open.
 pub type FollowUrl = Box<dyn Fn(&str) -> Result<(), OpenUrlError> + Send + Sync>;
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// A [`UrlOpener`] that records URLs and, if given a `follow` function, acts on them like a
 /// browser would (a test's scripted browser).
 #[derive(Default)]
@@ -139,6 +158,7 @@ pub struct ScriptedBrowser {
     follow: Option<FollowUrl>,
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl ScriptedBrowser {
     /// A browser that only records.
     pub fn new() -> Self {
@@ -162,6 +182,7 @@ impl ScriptedBrowser {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl std::fmt::Debug for ScriptedBrowser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ScriptedBrowser")
@@ -170,6 +191,7 @@ impl std::fmt::Debug for ScriptedBrowser {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl UrlOpener for ScriptedBrowser {
     fn open(&self, url: &str) -> Result<(), OpenUrlError> {
         self.opened
@@ -229,10 +251,12 @@ impl HttpClient for ScriptedHttp {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// A clock stopped at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FixedClock(pub SystemTime);
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl Default for FixedClock {
     /// 2023-11-14T22:13:20Z, a recognisable instant for test output.
     fn default() -> Self {
@@ -240,16 +264,19 @@ impl Default for FixedClock {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl Clock for FixedClock {
     fn now(&self) -> SystemTime {
         self.0
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 /// Deterministic "random" bytes: `seed, seed+1, seed+2, ...`, restarting at every call.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FixedRandom(pub u8);
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl Random for FixedRandom {
     fn fill(&self, dest: &mut [u8]) {
         let mut b = self.0;
@@ -260,6 +287,7 @@ impl Random for FixedRandom {
     }
 }
 
+#[cfg(any(test, feature = "contract-fixtures"))]
 impl AuthContext {
     /// A context whose outside world is scripted: `answers` for prompts, a recording browser,
     /// a fixed clock and fixed randomness; non-interactive, not remote.

@@ -3,11 +3,14 @@
 //! with either, it runs models (`model.run`) through OpenRouter's chat completions.
 //!
 //! The crate registers itself with the host at link time; the host binary names it in its
-//! `extensions.rs` so the linker keeps the registration.
+//! `extensions.rs` so the linker keeps the registration. Its contract fixtures are built only
+//! with the `contract-fixtures` feature, which only dev-dependencies (its own, the tests
+//! crate's) enable.
 
 mod chat;
 mod endpoints;
 mod exchange;
+#[cfg(feature = "contract-fixtures")]
 mod fixtures;
 mod oauth;
 mod provider;
@@ -20,7 +23,7 @@ pub use provider::{
     API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, OpenRouterProvider, PROVIDER_ID, api_key_method,
 };
 
-use plugboard_core::{ManifestSource, ProviderRegistration};
+use plugboard_core::{ContractFixture, ManifestSource, ModelFixture, ProviderRegistration};
 
 /// The plugin manifest, embedded so the host needs no files at run time.
 pub const MANIFEST: ManifestSource = ManifestSource {
@@ -32,7 +35,18 @@ plugboard_core::inventory::submit! {
     ProviderRegistration {
         manifest: MANIFEST,
         provider: || Box::new(OpenRouterProvider::new()),
-        fixtures: fixtures::contract_fixtures,
-        model_fixtures: fixtures::model_fixtures,
+        fixtures: CONTRACT_FIXTURES,
+        model_fixtures: MODEL_FIXTURES,
     }
 }
+
+// Fixtures are test code: only the `contract-fixtures` feature (enabled by dev-dependencies
+// alone) builds them, so the shipped binary carries none of their keys, answers or replies.
+#[cfg(feature = "contract-fixtures")]
+const CONTRACT_FIXTURES: fn() -> Vec<Box<dyn ContractFixture>> = fixtures::contract_fixtures;
+#[cfg(not(feature = "contract-fixtures"))]
+const CONTRACT_FIXTURES: fn() -> Vec<Box<dyn ContractFixture>> = Vec::new;
+#[cfg(feature = "contract-fixtures")]
+const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = fixtures::model_fixtures;
+#[cfg(not(feature = "contract-fixtures"))]
+const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = Vec::new;
