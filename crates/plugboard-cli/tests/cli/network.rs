@@ -4,22 +4,10 @@
 
 use plugboard_testkit::OpenRouterDouble;
 
-use crate::support::{HandoffBrowser, KEY_ENV, Plugboard, oauth_login};
+use crate::support::{HandoffBrowser, INFER, KEY_ENV, Plugboard, oauth_login};
 
 /// A password that must never be printed.
 const PASSWORD: &str = "base-url-password-4711";
-
-fn infer_args() -> Vec<&'static str> {
-    vec![
-        "infer",
-        "model",
-        "run",
-        "--model",
-        "openrouter/auto",
-        "--prompt",
-        "hi",
-    ]
-}
 
 #[test]
 fn a_base_url_that_is_not_truly_loopback_or_carries_a_password_is_refused_in_one_line() {
@@ -54,7 +42,7 @@ fn a_base_url_that_is_not_truly_loopback_or_carries_a_password_is_refused_in_one
             ("OPENROUTER_BASE_URL", base.as_str()),
             (KEY_ENV, key.as_str()),
         ];
-        let run = pb.run(&infer_args(), "", &env);
+        let run = pb.run(INFER, "", &env);
         let line = run.error_line(1);
         assert!(line.contains(says), "{base}: {line}");
 
@@ -93,7 +81,7 @@ fn a_malformed_proxy_variable_stops_a_command_even_when_its_request_would_bypass
             (KEY_ENV, key.as_str()),
             (variable, proxy.as_str()),
         ];
-        let run = pb.run(&infer_args(), "", &env);
+        let run = pb.run(INFER, "", &env);
         let line = run.error_line(1);
         assert!(
             line.contains(&format!("{variable} is not a usable proxy")),

@@ -1,7 +1,7 @@
 //! `--profile` is read by one parser with one rule in every command that takes it: `name` is
 //! that name at the provider the command is about, `provider:name` must belong to it.
 
-use crate::support::{LOGIN, Plugboard, key, openrouter, profile_ids};
+use crate::support::{INFER, LOGIN, Plugboard, key, openrouter, profile_ids};
 
 /// Each command that takes `--profile`, about the `openrouter` provider.
 fn commands() -> [(&'static str, Vec<&'static str>); 4] {
@@ -12,18 +12,7 @@ fn commands() -> [(&'static str, Vec<&'static str>); 4] {
             vec!["models", "auth", "logout", "--provider", "openrouter"],
         ),
         ("status", vec!["models", "status"]),
-        (
-            "infer",
-            vec![
-                "infer",
-                "model",
-                "run",
-                "--model",
-                "openrouter/auto",
-                "--prompt",
-                "hi",
-            ],
-        ),
+        ("infer", INFER.to_vec()),
     ]
 }
 

@@ -12,6 +12,17 @@ use tempfile::TempDir;
 /// The credential environment variable of the OpenRouter provider.
 pub(crate) const KEY_ENV: &str = "OPENROUTER_API_KEY";
 
+/// The arguments of a model call to OpenRouter with a one-word prompt.
+pub(crate) const INFER: &[&str] = &[
+    "infer",
+    "model",
+    "run",
+    "--model",
+    "openrouter/auto",
+    "--prompt",
+    "hi",
+];
+
 /// The arguments of a plain API-key login to OpenRouter.
 pub(crate) const LOGIN: &[&str] = &[
     "models",
