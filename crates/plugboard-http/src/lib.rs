@@ -8,5 +8,14 @@
 //! error wording are decided once. It knows no provider.
 
 mod client;
+mod error_map;
+mod loopback;
+mod proxy;
+mod request_url;
+mod retry;
+#[cfg(test)]
+mod testing;
 
-pub use client::{NetworkClient, NetworkClientError, is_loopback, send_with_retry};
+pub use client::{NetworkClient, NetworkClientError};
+pub use loopback::is_loopback;
+pub use retry::send_with_retry;
