@@ -52,12 +52,18 @@ pub(crate) enum EndpointError {
 impl Endpoints {
     /// Resolves the base from the context: the environment first, then config, then the default.
     pub(crate) fn from_context(ctx: &AuthContext) -> Result<Self, EndpointError> {
-        Self::from_settings(ctx.env_var(BASE_URL_ENV), ctx.provider_config(PROVIDER_ID))
+        Self::from_settings(
+            ctx.host.env_var(BASE_URL_ENV),
+            ctx.host.provider_config(PROVIDER_ID),
+        )
     }
 
     /// The same resolution for a model call.
     pub(crate) fn for_models(ctx: &ModelContext) -> Result<Self, EndpointError> {
-        Self::from_settings(ctx.env_var(BASE_URL_ENV), ctx.provider_config(PROVIDER_ID))
+        Self::from_settings(
+            ctx.host.env_var(BASE_URL_ENV),
+            ctx.host.provider_config(PROVIDER_ID),
+        )
     }
 
     fn from_settings(

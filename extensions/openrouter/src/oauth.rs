@@ -72,7 +72,7 @@ impl AuthMethod for OAuthMethod {
         let progress = ctx
             .prompter
             .progress("exchanging the code for an OpenRouter API key");
-        let exchanged = exchange(ctx.http_client.as_ref(), &endpoints, &authorization).await;
+        let exchanged = exchange(ctx.host.http_client.as_ref(), &endpoints, &authorization).await;
         let key = match exchanged {
             Ok(key) => {
                 progress.finish("OpenRouter issued an API key");
