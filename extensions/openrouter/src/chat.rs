@@ -36,7 +36,7 @@ impl ModelRunner for ChatRunner {
         request: &ModelRequest,
     ) -> Result<ModelReply, ModelError> {
         let endpoints =
-            Endpoints::for_models(ctx).map_err(|e| ModelError::Config(e.to_string()))?;
+            Endpoints::from_host(&ctx.host).map_err(|e| ModelError::Config(e.to_string()))?;
         let key = ctx.credential.expose_secret();
         let body = serde_json::json!({
             "model": request.model,
