@@ -9,14 +9,13 @@
     reason = "a benchmark that cannot set up or whose login fails must stop loudly"
 )]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugboard_core::{
-    AuthContext, AuthMethod, Clock, HttpSettings, OpenUrlError, Random, ScriptedBrowser,
-    ScriptedPrompter,
+    AuthContext, AuthMethod, Clock, HostServices, HttpSettings, OpenUrlError, Random,
+    ScriptedBrowser, ScriptedPrompter,
 };
 use plugboard_http::NetworkClient;
 use plugboard_openrouter::{BASE_URL_ENV, OAuthMethod};
@@ -58,9 +57,11 @@ fn login(c: &mut Criterion) {
         .enable_all()
         .build()
         .expect("a runtime");
-    let client: Arc<NetworkClient> =
-        Arc::new(NetworkClient::new(&HttpSettings::default()).expect("an HTTP client"));
-    let env = BTreeMap::from([(BASE_URL_ENV.to_owned(), double.api_base())]);
+    let host = HostServices::default()
+        .with_http_client(Arc::new(
+            NetworkClient::new(&HttpSettings::default()).expect("an HTTP client"),
+        ))
+        .with_env(BASE_URL_ENV, &double.api_base());
 
     c.bench_function("oauth login against the double, instant browser", |b| {
         b.iter(|| {
@@ -69,9 +70,8 @@ fn login(c: &mut Criterion) {
                 Arc::new(instant_browser()),
                 Arc::new(SystemClock),
                 Arc::new(OsRandom),
+                host.clone(),
             );
-            ctx.http_client = client.clone();
-            ctx.env = env.clone();
             // Any free port: the default (3000) may be held by something on this machine.
             ctx.options.callback_port = Some(0);
             let result = runtime

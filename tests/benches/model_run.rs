@@ -8,12 +8,12 @@
     reason = "a benchmark that cannot set up or whose call fails must stop loudly"
 )]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugboard_core::{
-    Credential, CredentialKind, HttpSettings, ModelContext, ModelRequest, Provenance, Provider,
+    Credential, CredentialKind, HostServices, HttpSettings, ModelContext, ModelRequest, Provenance,
+    Provider,
 };
 use plugboard_http::NetworkClient;
 use plugboard_openrouter::{BASE_URL_ENV, OpenRouterProvider};
@@ -27,14 +27,17 @@ fn model_run(c: &mut Criterion) {
         .expect("a runtime");
     let provider = OpenRouterProvider::new();
     let runner = provider.model_runner().expect("OpenRouter runs models");
-    let mut ctx = ModelContext::new(Credential::new(
+    let host = HostServices::default()
+        .with_http_client(Arc::new(
+            NetworkClient::new(&HttpSettings::default()).expect("an HTTP client"),
+        ))
+        .with_env(BASE_URL_ENV, &double.api_base());
+    let credential = Credential::new(
         CredentialKind::ApiKey,
         double.issue_key().into(),
         Provenance::new(),
-    ));
-    ctx.http_client =
-        Arc::new(NetworkClient::new(&HttpSettings::default()).expect("an HTTP client"));
-    ctx.env = BTreeMap::from([(BASE_URL_ENV.to_owned(), double.api_base())]);
+    );
+    let ctx = ModelContext::new(credential, host);
     let request = ModelRequest::new("liquid/lfm-2.5-1.2b-instruct:free", "Reply exactly: ok");
 
     c.bench_function("model call against the double", |b| {

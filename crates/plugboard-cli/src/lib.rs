@@ -12,6 +12,7 @@ mod credentials;
 mod echo;
 mod error;
 mod extensions;
+mod host;
 mod network;
 mod output;
 #[cfg(test)]

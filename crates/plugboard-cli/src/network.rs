@@ -1,11 +1,10 @@
 //! How commands reach a provider's service: one place sets the HTTP settings and builds the
 //! client, so sign-in and model calls share timeouts, proxies and certificates.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugboard_core::{HttpClient, HttpSettings, Provider};
+use plugboard_core::{HttpClient, HttpSettings};
 use plugboard_http::NetworkClient;
 
 use crate::echo;
@@ -29,20 +28,6 @@ pub(crate) fn http_settings(default_timeout: Duration) -> anyhow::Result<HttpSet
 /// request.
 pub(crate) fn client(settings: &HttpSettings) -> anyhow::Result<Arc<dyn HttpClient>> {
     Ok(Arc::new(NetworkClient::new(settings)?))
-}
-
-/// The provider's declared environment variables that are set, and nothing else: a provider
-/// sees only what it declared.
-pub(crate) fn provider_env(provider: &dyn Provider) -> BTreeMap<String, String> {
-    provider
-        .env_vars()
-        .iter()
-        .filter_map(|v| {
-            std::env::var(v.name)
-                .ok()
-                .map(|value| (v.name.to_owned(), value))
-        })
-        .collect()
 }
 
 fn http_timeout_env() -> anyhow::Result<Option<u64>> {

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use plugboard_core::{
-    Credential, CredentialKind, HttpError, HttpResponse, ModelContext, ModelError, ModelReply,
-    ModelRequest, ModelRunner, Provenance, ScriptedHttp, shows_secret,
+    Credential, CredentialKind, HostServices, HttpError, HttpResponse, ModelContext, ModelError,
+    ModelReply, ModelRequest, ModelRunner, Provenance, ScriptedHttp, shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
@@ -32,8 +32,8 @@ pub(crate) async fn call(
     replies: Vec<Result<HttpResponse, HttpError>>,
 ) -> Outcome {
     let credential = Credential::new(CredentialKind::ApiKey, test_key().into(), Provenance::new());
-    let mut ctx = ModelContext::new(credential);
-    ctx.http_client = Arc::new(ScriptedHttp::new(replies));
+    let host = HostServices::default().with_http_client(Arc::new(ScriptedHttp::new(replies)));
+    let ctx = ModelContext::new(credential, host);
     guarded(runner.run(&ctx, request)).await
 }
 

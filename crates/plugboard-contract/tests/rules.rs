@@ -148,8 +148,8 @@ impl ModelRunner for TestRunner {
         });
         let sent = HttpRequest::post_json("https://models.test/v1/chat/completions", &body)
             .with_header("authorization", format!("Bearer {key}"));
-        let response = ctx
-            .http_client
+        let client = &ctx.host.http_client;
+        let response = client
             .send(sent)
             .await
             .map_err(|source| ModelError::Network {

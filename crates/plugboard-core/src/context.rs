@@ -1,6 +1,5 @@
 //! Everything a sign-in method may touch, injected by the host so tests can script it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +7,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use thiserror::Error;
 
-use crate::http::{HttpClient, NoNetwork};
+use crate::host::HostServices;
 use crate::ids::{IdError, ProfileId};
 
 /// Asks the user things. The host's terminal implementation writes prompts to stderr and,
@@ -88,28 +87,6 @@ pub trait Random: Send + Sync {
     fn fill(&self, dest: &mut [u8]);
 }
 
-/// How the host reaches the network on a method's behalf.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct HttpSettings {
-    /// Longest wait for a connection.
-    pub connect_timeout: Duration,
-    /// Longest wait for a whole request, body included.
-    pub request_timeout: Duration,
-    /// `User-Agent` to send.
-    pub user_agent: String,
-}
-
-impl Default for HttpSettings {
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
-            user_agent: concat!("plugboard/", env!("CARGO_PKG_VERSION")).to_owned(),
-        }
-    }
-}
-
 /// What kind of session the method runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -168,40 +145,33 @@ pub struct AuthContext {
     pub clock: Arc<dyn Clock>,
     /// Supplies random bytes.
     pub random: Arc<dyn Random>,
-    /// Network timeouts and identity, for methods that build requests.
-    pub http: HttpSettings,
-    /// Sends HTTP requests to the provider's service ([`NoNetwork`] unless the host or a test
-    /// supplies one).
-    pub http_client: Arc<dyn HttpClient>,
+    /// HTTP settings and client, the config file and the provider's environment: the same
+    /// services a model call gets.
+    pub host: HostServices,
     /// Terminal and remote flags.
     pub session: Session,
     /// What the user asked for.
     pub options: LoginOptions,
-    /// The current config file, read-only (`providers.<id>` holds provider settings).
-    pub config: serde_json::Value,
-    /// The provider's declared environment variables that are set, as the host sees them.
-    pub env: BTreeMap<String, String>,
 }
 
 impl AuthContext {
-    /// A context from its outside-world parts, with default settings and options.
+    /// A context from its outside-world parts and the host's services, with a default
+    /// session and options.
     pub fn new(
         prompter: Arc<dyn Prompter>,
         url_opener: Arc<dyn UrlOpener>,
         clock: Arc<dyn Clock>,
         random: Arc<dyn Random>,
+        host: HostServices,
     ) -> Self {
         Self {
             prompter,
             url_opener,
             clock,
             random,
-            http: HttpSettings::default(),
-            http_client: Arc::new(NoNetwork),
+            host,
             session: Session::default(),
             options: LoginOptions::default(),
-            config: serde_json::Value::Object(serde_json::Map::new()),
-            env: BTreeMap::new(),
         }
     }
 
@@ -212,28 +182,4 @@ impl AuthContext {
             None => ProfileId::default_for(provider),
         }
     }
-
-    /// An environment variable the provider declared, if set and non-empty.
-    pub fn env_var(&self, name: &str) -> Option<&str> {
-        env_value(&self.env, name)
-    }
-
-    /// The provider's settings object from config (`providers.<id>`), if any.
-    pub fn provider_config(&self, provider: &str) -> Option<&serde_json::Value> {
-        provider_settings(&self.config, provider)
-    }
-}
-
-/// `name` from a provider's environment, if set and non-empty. Shared with the model context,
-/// so sign-in and model calls read settings the same way.
-pub(crate) fn env_value<'a>(env: &'a BTreeMap<String, String>, name: &str) -> Option<&'a str> {
-    env.get(name).map(String::as_str).filter(|v| !v.is_empty())
-}
-
-/// `providers.<provider>` from the config file, if present.
-pub(crate) fn provider_settings<'a>(
-    config: &'a serde_json::Value,
-    provider: &str,
-) -> Option<&'a serde_json::Value> {
-    config.get("providers")?.get(provider)
 }

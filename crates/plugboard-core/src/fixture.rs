@@ -156,9 +156,9 @@ impl ContractFixture for ScriptedFixture {
     async fn prepare(&self) -> Result<PreparedFixture, FixtureError> {
         let mut context = AuthContext::scripted(self.answers.iter().cloned());
         context.options = self.options.clone();
-        context.env = self.env.clone();
+        context.host.env = self.env.clone();
         if !self.http.is_empty() {
-            context.http_client = Arc::new(ScriptedHttp::new(self.http.iter().cloned()));
+            context.host.http_client = Arc::new(ScriptedHttp::new(self.http.iter().cloned()));
         }
         Ok(PreparedFixture {
             context,

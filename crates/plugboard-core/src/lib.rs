@@ -5,8 +5,10 @@
 //! ([`ModelRunner`] for `model.run`).
 //!
 //! Invariants this crate keeps:
-//! - It performs no I/O. Prompts, browsers, time, randomness, settings and the environment
-//!   reach a method through [`AuthContext`], so tests and the contract harness script them.
+//! - It performs no I/O. Prompts, browsers, time and randomness reach a method through
+//!   [`AuthContext`]; HTTP, settings and the environment reach a method and a model runner
+//!   alike through one [`HostServices`] both contexts carry, so tests and the contract harness
+//!   script them.
 //! - A method never writes the store: it returns an [`AuthResult`], and the host writes it.
 //! - Secrets travel as [`Credential`]s, whose `Debug` and `Display` are redacted.
 //! - Text from outside is made safe to show by one sanitiser ([`sanitize_text`],
@@ -22,6 +24,7 @@ mod chain;
 mod context;
 mod credential;
 mod fixture;
+mod host;
 mod http;
 mod id_checks;
 mod ids;
@@ -38,13 +41,14 @@ pub use api_key::{ApiKeyError, ApiKeyMethod, MAX_API_KEY_LEN, validate_api_key};
 pub use auth::{AuthError, AuthKind, AuthMethod, AuthResult, ProfileWrite};
 pub use chain::ErrorChain;
 pub use context::{
-    AuthContext, Clock, HttpSettings, LoginOptions, OpenUrlError, Progress, PromptError, Prompter,
-    Random, Session, UrlOpener,
+    AuthContext, Clock, LoginOptions, OpenUrlError, Progress, PromptError, Prompter, Random,
+    Session, UrlOpener,
 };
 pub use credential::{Credential, CredentialKind, Provenance, redact};
 #[cfg(any(test, feature = "contract-fixtures"))]
 pub use fixture::ScriptedFixture;
 pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture};
+pub use host::{HostServices, HttpSettings};
 pub use http::{
     DEFAULT_MAX_RESPONSE_BYTES, HttpClient, HttpError, HttpMethod, HttpRequest, HttpResponse,
     NoNetwork,

@@ -4,17 +4,15 @@
 //!
 //! [`Provider::model_runner`]: crate::Provider::model_runner
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::context::{HttpSettings, env_value, provider_settings};
 use crate::credential::Credential;
-use crate::http::{HttpClient, HttpError, HttpResponse, NoNetwork};
+use crate::host::HostServices;
+use crate::http::{HttpError, HttpResponse};
 
 /// The capability's stable name, as manifests declare it and `--json` output reports it.
 pub const MODEL_RUN_CAPABILITY: &str = "model.run";
@@ -92,36 +90,15 @@ pub struct ModelContext {
     /// The credential to send, resolved by the host (`--profile`, environment, default
     /// profile); never shown.
     pub credential: Credential,
-    /// Network timeouts and identity.
-    pub http: HttpSettings,
-    /// Sends the requests ([`NoNetwork`] unless the host or a test supplies one).
-    pub http_client: Arc<dyn HttpClient>,
-    /// The current config file, read-only (`providers.<id>` holds provider settings).
-    pub config: serde_json::Value,
-    /// The provider's declared environment variables that are set.
-    pub env: BTreeMap<String, String>,
+    /// HTTP settings and client, the config file and the provider's environment: the same
+    /// services a sign-in gets.
+    pub host: HostServices,
 }
 
 impl ModelContext {
-    /// A context sending `credential`, with default settings, no network, no config.
-    pub fn new(credential: Credential) -> Self {
-        Self {
-            credential,
-            http: HttpSettings::default(),
-            http_client: Arc::new(NoNetwork),
-            config: serde_json::Value::Object(serde_json::Map::new()),
-            env: BTreeMap::new(),
-        }
-    }
-
-    /// An environment variable the provider declared, if set and non-empty.
-    pub fn env_var(&self, name: &str) -> Option<&str> {
-        env_value(&self.env, name)
-    }
-
-    /// The provider's settings object from config (`providers.<id>`), if any.
-    pub fn provider_config(&self, provider: &str) -> Option<&serde_json::Value> {
-        provider_settings(&self.config, provider)
+    /// A context sending `credential` with the host's services.
+    pub fn new(credential: Credential, host: HostServices) -> Self {
+        Self { credential, host }
     }
 }
 
@@ -288,11 +265,14 @@ mod tests {
     fn debug_output_never_shows_the_prompt_or_the_key() {
         let request = ModelRequest::new("m", "my private question");
         assert!(!format!("{request:?}").contains("private"));
-        let ctx = ModelContext::new(Credential::new(
-            CredentialKind::ApiKey,
-            "sk-secret-123".to_owned().into(),
-            Provenance::new(),
-        ));
+        let ctx = ModelContext::new(
+            Credential::new(
+                CredentialKind::ApiKey,
+                "sk-secret-123".to_owned().into(),
+                Provenance::new(),
+            ),
+            HostServices::default(),
+        );
         assert!(!format!("{:?}", ctx.credential).contains("sk-secret-123"));
     }
 

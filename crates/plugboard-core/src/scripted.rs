@@ -19,6 +19,7 @@ use {
     crate::context::{
         AuthContext, Clock, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
     },
+    crate::host::HostServices,
     secrecy::SecretString,
     std::sync::Arc,
     std::time::{Duration, SystemTime},
@@ -290,13 +291,15 @@ impl Random for FixedRandom {
 #[cfg(any(test, feature = "contract-fixtures"))]
 impl AuthContext {
     /// A context whose outside world is scripted: `answers` for prompts, a recording browser,
-    /// a fixed clock and fixed randomness; non-interactive, not remote.
+    /// a fixed clock and fixed randomness, and the default [`HostServices`] (no network, no
+    /// config, no environment); non-interactive, not remote.
     pub fn scripted(answers: impl IntoIterator<Item = Answer>) -> Self {
         Self::new(
             Arc::new(ScriptedPrompter::new(answers)),
             Arc::new(ScriptedBrowser::new()),
             Arc::new(FixedClock::default()),
             Arc::new(FixedRandom::default()),
+            HostServices::default(),
         )
     }
 }

@@ -41,6 +41,7 @@ impl AuthMethod for CheckedApiKey {
         let check = HttpRequest::get("https://api.acme.example/v1/me")
             .with_header("authorization", format!("Bearer {key}"));
         let response = ctx
+            .host
             .http_client
             .send(check)
             .await

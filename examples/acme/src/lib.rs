@@ -14,9 +14,9 @@ pub use checked_key::checked_key_fixtures;
 pub use fixtures::{contract_fixtures, model_fixtures};
 
 use plugboard_core::{
-    ApiKeyMethod, AuthMethod, ContractFixture, EnvVar, HttpRequest, ManifestSource, ModelContext,
-    ModelError, ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner, Provider,
-    ProviderRegistration, async_trait,
+    ApiKeyMethod, AuthMethod, ContractFixture, EnvVar, HostServices, HttpRequest, ManifestSource,
+    ModelContext, ModelError, ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner,
+    Provider, ProviderRegistration, async_trait,
 };
 
 /// The provider id: the prefix of `acme:<profile>` and `acme/<model>`.
@@ -95,13 +95,13 @@ impl ModelRunner for AcmeRunner {
         ctx: &ModelContext,
         request: &ModelRequest,
     ) -> Result<ModelReply, ModelError> {
-        let base = base_url(ctx)?;
+        let base = base_url(&ctx.host)?;
         let body = serde_json::json!({ "model": request.model, "prompt": request.prompt });
         let key = ctx.credential.expose_secret();
         let http = HttpRequest::post_json(format!("{base}/generate"), &body)
             .with_header("authorization", format!("Bearer {key}"));
-        let response = ctx
-            .http_client
+        let client = &ctx.host.http_client;
+        let response = client
             .send(http)
             .await
             .map_err(|source| ModelError::Network {
@@ -122,12 +122,13 @@ impl ModelRunner for AcmeRunner {
 }
 
 /// The API base: `ACME_BASE_URL`, else config `providers.acme.base_url`, else the default.
-fn base_url(ctx: &ModelContext) -> Result<String, ModelError> {
-    let configured = ctx
+/// It reads only the host's services, which a sign-in gets too, so a method could share it.
+fn base_url(host: &HostServices) -> Result<String, ModelError> {
+    let configured = host
         .provider_config(PROVIDER_ID)
         .and_then(|c| c.get("base_url"))
         .and_then(|v| v.as_str());
-    let base = ctx
+    let base = host
         .env_var(BASE_URL_ENV)
         .or(configured)
         .unwrap_or(DEFAULT_BASE_URL);

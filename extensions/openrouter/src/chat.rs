@@ -36,7 +36,7 @@ impl ModelRunner for ChatRunner {
         request: &ModelRequest,
     ) -> Result<ModelReply, ModelError> {
         let endpoints =
-            Endpoints::for_models(ctx).map_err(|e| ModelError::Config(e.to_string()))?;
+            Endpoints::from_host(&ctx.host).map_err(|e| ModelError::Config(e.to_string()))?;
         let key = ctx.credential.expose_secret();
         let body = serde_json::json!({
             "model": request.model,
@@ -53,7 +53,7 @@ impl ModelRunner for ChatRunner {
                 http = http.with_header(header, value);
             }
         }
-        let response = send_with_retry(ctx.http_client.as_ref(), http)
+        let response = send_with_retry(ctx.host.http_client.as_ref(), http)
             .await
             .map_err(|source| ModelError::Network {
                 service: SERVICE.to_owned(),
@@ -66,7 +66,8 @@ impl ModelRunner for ChatRunner {
 /// A non-blank attribution setting; a header value cannot hold control characters, so one that
 /// does is left out rather than failing the call.
 fn attribution<'a>(ctx: &'a ModelContext, config_key: &str) -> Option<&'a str> {
-    ctx.provider_config(PROVIDER_ID)?
+    ctx.host
+        .provider_config(PROVIDER_ID)?
         .get(config_key)?
         .as_str()
         .map(str::trim)
@@ -204,7 +205,8 @@ mod tests {
     use std::sync::Arc;
 
     use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HttpError, ModelErrorKind, Provenance, ScriptedHttp,
+        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
+        Provenance, ScriptedHttp,
     };
 
     use super::*;
@@ -213,18 +215,16 @@ mod tests {
     const KEY: &str = "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";
 
     fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let mut ctx = ModelContext::new(Credential::new(
+        let http = Arc::new(ScriptedHttp::new(replies));
+        let host = HostServices::default()
+            .with_http_client(http.clone())
+            .with_env(BASE_URL_ENV, "http://127.0.0.1:1/api/v1");
+        let credential = Credential::new(
             CredentialKind::ApiKey,
             KEY.to_owned().into(),
             Provenance::new(),
-        ));
-        let http = Arc::new(ScriptedHttp::new(replies));
-        ctx.http_client = http.clone();
-        ctx.env.insert(
-            BASE_URL_ENV.to_owned(),
-            "http://127.0.0.1:1/api/v1".to_owned(),
         );
-        (ctx, http)
+        (ModelContext::new(credential, host), http)
     }
 
     fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
@@ -246,7 +246,7 @@ mod tests {
     #[tokio::test]
     async fn the_call_posts_the_prompt_with_the_key_as_bearer() {
         let (mut ctx, http) = context(vec![reply(200, &chat("pong"))]);
-        ctx.config = serde_json::json!({"providers": {"openrouter": {
+        ctx.host.config = serde_json::json!({"providers": {"openrouter": {
             "app_url": "https://example.test/app", "app_title": " My app ",
         }}});
         let got = ChatRunner
@@ -472,7 +472,7 @@ mod tests {
     #[tokio::test]
     async fn an_unusable_base_url_is_a_config_error_and_nothing_is_sent() {
         let (mut ctx, http) = context(vec![]);
-        ctx.env.insert(
+        ctx.host.env.insert(
             BASE_URL_ENV.to_owned(),
             "http://openrouter.ai/api/v1".to_owned(),
         );

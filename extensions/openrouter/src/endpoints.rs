@@ -2,7 +2,7 @@
 //! `providers.openrouter.base_url`, else `https://openrouter.ai/api/v1`) and the authorize page
 //! on the same origin. One place decides it, so sign-in and model calls can never disagree.
 
-use plugboard_core::{AuthContext, ModelContext};
+use plugboard_core::HostServices;
 use plugboard_http::is_loopback;
 use plugboard_oauth::AuthorizeRequest;
 use thiserror::Error;
@@ -50,24 +50,14 @@ pub(crate) enum EndpointError {
 }
 
 impl Endpoints {
-    /// Resolves the base from the context: the environment first, then config, then the default.
-    pub(crate) fn from_context(ctx: &AuthContext) -> Result<Self, EndpointError> {
-        Self::from_settings(ctx.env_var(BASE_URL_ENV), ctx.provider_config(PROVIDER_ID))
-    }
-
-    /// The same resolution for a model call.
-    pub(crate) fn for_models(ctx: &ModelContext) -> Result<Self, EndpointError> {
-        Self::from_settings(ctx.env_var(BASE_URL_ENV), ctx.provider_config(PROVIDER_ID))
-    }
-
-    fn from_settings(
-        env: Option<&str>,
-        provider_config: Option<&serde_json::Value>,
-    ) -> Result<Self, EndpointError> {
-        let configured = provider_config
+    /// Resolves the base from the host's services, which a sign-in and a model call share:
+    /// the environment first, then config, then the default.
+    pub(crate) fn from_host(host: &HostServices) -> Result<Self, EndpointError> {
+        let configured = host
+            .provider_config(PROVIDER_ID)
             .and_then(|c| c.get(BASE_URL_CONFIG_KEY))
             .and_then(|v| v.as_str());
-        Self::resolve(env, configured)
+        Self::resolve(host.env_var(BASE_URL_ENV), configured)
     }
 
     /// Resolves from an environment value and a config value, the environment winning.
@@ -212,6 +202,22 @@ mod tests {
                 Err(message) => assert_eq!(got.unwrap_err().to_string(), message),
             }
         }
+    }
+
+    #[test]
+    fn the_host_services_give_the_base_url_env_first_and_an_empty_env_value_counts_as_unset() {
+        let base = |host: &HostServices| Endpoints::from_host(host).unwrap().api_base().to_owned();
+        let host = HostServices::default();
+        assert_eq!(base(&host), DEFAULT_BASE_URL);
+        let host = host.with_config(serde_json::json!({
+            "base_url": "https://top-level.test/api/v1",
+            "providers": {PROVIDER_ID: {BASE_URL_CONFIG_KEY: "https://cfg.test/api/v1"}},
+        }));
+        assert_eq!(base(&host), "https://cfg.test/api/v1");
+        let host = host.with_env(BASE_URL_ENV, "https://env.test/api/v1");
+        assert_eq!(base(&host), "https://env.test/api/v1");
+        let host = host.with_env(BASE_URL_ENV, "");
+        assert_eq!(base(&host), "https://cfg.test/api/v1");
     }
 
     #[test]

@@ -55,7 +55,7 @@ impl AuthMethod for OAuthMethod {
     async fn run(&self, ctx: &mut AuthContext) -> Result<AuthResult, AuthError> {
         // Everything that can be refused up front is, before a port is bound or a URL shown.
         let endpoints =
-            Endpoints::from_context(ctx).map_err(|e| AuthError::InvalidInput(e.to_string()))?;
+            Endpoints::from_host(&ctx.host).map_err(|e| AuthError::InvalidInput(e.to_string()))?;
         let profile_id = ctx
             .target_profile(PROVIDER_ID)
             .map_err(|e| AuthError::InvalidInput(e.to_string()))?;
@@ -72,7 +72,7 @@ impl AuthMethod for OAuthMethod {
         let progress = ctx
             .prompter
             .progress("exchanging the code for an OpenRouter API key");
-        let exchanged = exchange(ctx.http_client.as_ref(), &endpoints, &authorization).await;
+        let exchanged = exchange(ctx.host.http_client.as_ref(), &endpoints, &authorization).await;
         let key = match exchanged {
             Ok(key) => {
                 progress.finish("OpenRouter issued an API key");

@@ -17,7 +17,7 @@ use crate::cli::RunArgs;
 use crate::credentials::{Effective, Source, effective, profile_for};
 use crate::echo;
 use crate::error::{Reported, UsageError, advised};
-use crate::network;
+use crate::host::host_services;
 use crate::output::{note, print, print_json};
 use crate::terminal::TerminalPrompter;
 
@@ -185,11 +185,8 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
         profile_for(args.profile.as_deref(), provider.id()).map_err(anyhow::Error::from)?;
     let credential = resolve(app, provider, profile.as_ref())?;
 
-    let mut ctx = ModelContext::new(credential.credential.clone());
-    ctx.http = network::http_settings(MODEL_CALL_TIMEOUT)?;
-    ctx.http_client = network::client(&ctx.http)?;
-    ctx.config = app.config().load().map_err(anyhow::Error::from)?;
-    ctx.env = network::provider_env(provider);
+    let host = host_services(app, provider, MODEL_CALL_TIMEOUT)?;
+    let ctx = ModelContext::new(credential.credential.clone(), host);
 
     let request = ModelRequest::new(model.model(), args.prompt.as_str());
     let progress = TerminalPrompter::new(app.terminal).progress(&format!("Asking {model}..."));

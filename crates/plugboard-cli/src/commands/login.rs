@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow};
 use plugboard_core::{
-    AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, CredentialKind, MenuChoice,
-    ModelRef, Prompter, Provenance, Provider, Session, sanitize_line,
+    AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, CredentialKind,
+    HttpSettings, MenuChoice, ModelRef, Prompter, Provenance, Provider, Session, sanitize_line,
 };
 use plugboard_oauth::{CallbackError, OAuthError};
 use plugboard_store::{CredentialStore, ReplacedProfile, apply_merge_patch};
@@ -20,7 +20,7 @@ use crate::commands::set::set_default_model;
 use crate::credentials::profile_for;
 use crate::echo;
 use crate::error::{advised, usage};
-use crate::network;
+use crate::host::host_services;
 use crate::output::{note, print};
 use crate::system::{OsRandom, SystemClock};
 use crate::terminal::TerminalPrompter;
@@ -121,7 +121,7 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
     }
     match (&result.default_model, args.set_default) {
         (Some(model), true) => print(&format!("default model set to {model}"))?,
-        (Some(model), false) if !is_default_model(&ctx.config, model) => note(&format!(
+        (Some(model), false) if !is_default_model(&ctx.host.config, model) => note(&format!(
             "{model} is available as the default model: pass --set-default, or run `plugboard models set {model}`"
         )),
         _ => {}
@@ -313,17 +313,15 @@ fn context(
     provider: &dyn Provider,
     prompter: Arc<TerminalPrompter>,
 ) -> anyhow::Result<AuthContext> {
+    let host = host_services(app, provider, HttpSettings::default().request_timeout)?;
     let mut ctx = AuthContext::new(
         prompter,
         Arc::new(SystemBrowser::from_env(&app.registry)),
         Arc::new(SystemClock),
         Arc::new(OsRandom),
+        host,
     );
     ctx.session = Session::new(app.terminal.interactive, remote_session());
-    ctx.http = network::http_settings(ctx.http.request_timeout)?;
-    ctx.http_client = network::client(&ctx.http)?;
-    ctx.config = app.config().load()?;
-    ctx.env = network::provider_env(provider);
     Ok(ctx)
 }
 
