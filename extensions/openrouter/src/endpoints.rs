@@ -28,25 +28,25 @@ pub(crate) struct Endpoints {
 /// A configured base URL that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub(crate) enum EndpointError {
-    /// Not an absolute URL.
-    #[error("{source_name} is not a valid URL ({reason}): use e.g. {DEFAULT_BASE_URL}")]
-    Invalid { source_name: String, reason: String },
+    /// Not an absolute URL. `setting` names where the URL came from (the variable or config key).
+    #[error("{setting} is not a valid URL ({reason}): use e.g. {DEFAULT_BASE_URL}")]
+    Invalid { setting: String, reason: String },
     /// Plain http to a host that is not this machine: keys and codes would cross the network
     /// in the clear.
     #[error(
-        "{source_name} uses {scheme}:// for {host}: only https is allowed, except for a loopback host (127.0.0.1, ::1 or localhost)"
+        "{setting} uses {scheme}:// for {host}: only https is allowed, except for a loopback host (127.0.0.1, ::1 or localhost)"
     )]
     Insecure {
-        source_name: String,
+        setting: String,
         scheme: String,
         host: String,
     },
     /// A user name or password in the URL: it would be shown in the authorize URL and sent
     /// wherever the base points. The URL itself is not repeated, since it holds the password.
     #[error(
-        "{source_name} carries a user name or password: remove the part before @ (the key is sent as a header, never in the URL)"
+        "{setting} carries a user name or password: remove the part before @ (the key is sent as a header, never in the URL)"
     )]
-    Userinfo { source_name: String },
+    Userinfo { setting: String },
 }
 
 impl Endpoints {
@@ -62,7 +62,7 @@ impl Endpoints {
 
     /// Resolves from an environment value and a config value, the environment winning.
     pub(crate) fn resolve(env: Option<&str>, config: Option<&str>) -> Result<Self, EndpointError> {
-        let (raw, source_name) = match (env.map(str::trim), config.map(str::trim)) {
+        let (raw, setting) = match (env.map(str::trim), config.map(str::trim)) {
             (Some(v), _) if !v.is_empty() => (v, BASE_URL_ENV.to_owned()),
             (_, Some(v)) if !v.is_empty() => (
                 v,
@@ -71,24 +71,24 @@ impl Endpoints {
             _ => (DEFAULT_BASE_URL, "the default base URL".to_owned()),
         };
         let url = Url::parse(raw).map_err(|e| EndpointError::Invalid {
-            source_name: source_name.clone(),
+            setting: setting.clone(),
             reason: e.to_string(),
         })?;
         let host = match url.host_str() {
             Some(h) if url.scheme() == "https" || url.scheme() == "http" => h.to_owned(),
             _ => {
                 return Err(EndpointError::Invalid {
-                    source_name,
+                    setting,
                     reason: "it needs an http(s) scheme and a host".to_owned(),
                 });
             }
         };
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(EndpointError::Userinfo { source_name });
+            return Err(EndpointError::Userinfo { setting });
         }
         if url.scheme() != "https" && !is_loopback(&url) {
             return Err(EndpointError::Insecure {
-                source_name,
+                setting,
                 scheme: url.scheme().to_owned(),
                 host,
             });
