@@ -1,7 +1,7 @@
 //! Arguments repeated in errors are cut to 200 characters: a pasted blob or a runaway script
 //! must not turn one error line into thousands of characters.
 
-use crate::support::{LOGIN, Plugboard};
+use crate::support::{INFER, LOGIN, Plugboard};
 
 /// Arguments, environment, and what the error line still says.
 type Case<'a> = (Vec<String>, Vec<(&'a str, &'a str)>, &'a str);
@@ -64,17 +64,7 @@ fn every_error_that_repeats_an_argument_cuts_it_to_200_characters() {
         ),
         (owned(&["models", "set", l]), vec![], "invalid model"),
         (
-            owned(&[
-                "infer",
-                "model",
-                "run",
-                "--model",
-                "openrouter/auto",
-                "--prompt",
-                "hi",
-                "--profile",
-                l,
-            ]),
+            owned(&[INFER, &["--profile", l]].concat()),
             vec![],
             "is not a profile",
         ),
