@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::echo;
 use crate::error::usage;
+use crate::shell;
 use crate::terminal::Terminal;
 
 /// The config key holding the default model ref.
@@ -131,7 +132,7 @@ pub(crate) fn advised(error: StoreError) -> StoreFailure {
             user,
             ..
         } => {
-            let path = shell_word(path);
+            let path = shell::word(path.as_os_str());
             let private = match kind {
                 EntryKind::Directory => "700",
                 _ => "600",
@@ -150,20 +151,6 @@ pub(crate) fn advised(error: StoreError) -> StoreFailure {
         _ => return StoreFailure::Other(error),
     };
     StoreFailure::Fixable { error, fix }
-}
-
-/// `path` as one shell word, quoted only when it needs to be, so the fix can be pasted.
-fn shell_word(path: &Path) -> String {
-    let text = path.display().to_string();
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%".contains(c));
-    if plain {
-        text
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]
@@ -223,16 +210,5 @@ mod tests {
         let error = advised(StoreError::NoHome);
         assert_eq!(error.to_string(), StoreError::NoHome.to_string());
         assert!(matches!(error, StoreFailure::Other(StoreError::NoHome)));
-    }
-
-    #[test]
-    fn paths_are_quoted_for_the_shell_only_when_needed() {
-        for (path, want) in [
-            ("/home/u/.config/plugboard", "/home/u/.config/plugboard"),
-            ("/tmp/a b", "'/tmp/a b'"),
-            ("/tmp/it's", r"'/tmp/it'\''s'"),
-        ] {
-            assert_eq!(shell_word(Path::new(path)), want);
-        }
     }
 }

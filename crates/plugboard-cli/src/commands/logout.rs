@@ -13,6 +13,7 @@ use crate::cli::LogoutArgs;
 use crate::credentials::profile_for;
 use crate::error::usage;
 use crate::output::{note, print};
+use crate::shell;
 use crate::terminal::TerminalPrompter;
 
 /// The longest a raw id is shown, in characters; a damaged id can be anything.
@@ -29,22 +30,20 @@ pub(crate) async fn run(app: &App, args: &LogoutArgs) -> anyhow::Result<()> {
     let requested = profile_for(args.profile.as_deref(), provider.id())?;
     let nothing = || anyhow!("no stored credentials for {}", provider.id());
     let mut store = app.existing_store()?.ok_or_else(nothing)?;
-    let listing = store.list_provider(provider.id())?;
-    let ids: Vec<ProfileId> = match requested {
-        Some(id) => {
-            // By id, without decoding the row, so a damaged profile can be removed this way too.
-            if !store.remove(&id)? {
-                return Err(anyhow!("profile {id} is not stored"));
-            }
-            print(&format!("removed {id}"))?;
-            return Ok(());
+    if let Some(id) = requested {
+        // By id, without decoding the row, so a damaged profile can be removed this way too.
+        if !store.remove(&id)? {
+            return Err(anyhow!("profile {id} is not stored"));
         }
-        None => listing
-            .profiles
-            .iter()
-            .map(|p| p.profile_id.clone())
-            .collect(),
-    };
+        print(&format!("removed {id}"))?;
+        return Ok(());
+    }
+    let listing = store.list_provider(provider.id())?;
+    let ids: Vec<ProfileId> = listing
+        .profiles
+        .iter()
+        .map(|p| p.profile_id.clone())
+        .collect();
     let ids = match ids.len() {
         0 if listing.damaged.is_empty() => return Err(nothing()),
         0 => {
@@ -125,7 +124,7 @@ async fn choose(
 }
 
 fn remove_damaged(app: &App, raw_id: &OsStr) -> anyhow::Result<()> {
-    let raw = os_bytes(raw_id);
+    let raw = shell::os_bytes(raw_id);
     let shown = shown_id(&raw);
     let not_stored = || {
         anyhow!(
@@ -145,18 +144,6 @@ fn remove_damaged(app: &App, raw_id: &OsStr) -> anyhow::Result<()> {
 }
 
 /// The argument's bytes exactly: a damaged id need not be UTF-8.
-fn os_bytes(arg: &OsStr) -> Vec<u8> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        arg.as_bytes().to_vec()
-    }
-    #[cfg(not(unix))]
-    {
-        arg.to_string_lossy().into_owned().into_bytes()
-    }
-}
-
 /// A raw id made safe to show on a terminal: no control characters or escapes, one line.
 pub(crate) fn shown_id(raw: &[u8]) -> String {
     sanitize_line(&String::from_utf8_lossy(raw), MAX_SHOWN_ID)
@@ -167,32 +154,8 @@ pub(crate) fn shown_id(raw: &[u8]) -> String {
 pub(crate) fn removal_command(row: &DamagedRow) -> String {
     format!(
         "plugboard models auth logout --damaged {}",
-        shell_quote(&row.raw_id)
+        shell::quote(&row.raw_id)
     )
-}
-
-/// Quotes `raw` as one shell word. Printable ASCII goes in single quotes, which every POSIX
-/// shell reads literally; anything else (control characters, escapes, bytes that are not
-/// UTF-8, any non-ASCII character, which might be invisible or reorder the line) needs
-/// `$'...'` with `\xHH` escapes, which bash, zsh and ksh read back as the same bytes.
-fn shell_quote(raw: &[u8]) -> String {
-    if raw.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
-        // Only ASCII, so this is exactly `raw`.
-        let text = String::from_utf8_lossy(raw);
-        return format!("'{}'", text.replace('\'', r"'\''"));
-    }
-    let mut quoted = String::from("$'");
-    for &b in raw {
-        match b {
-            b'\\' => quoted.push_str(r"\\"),
-            b'\'' => quoted.push_str(r"\'"),
-            b' ' => quoted.push(' '),
-            b if b.is_ascii_graphic() => quoted.push(char::from(b)),
-            b => quoted.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    quoted.push('\'');
-    quoted
 }
 
 #[cfg(test)]
@@ -203,30 +166,6 @@ mod tests {
 
     fn ids(ids: &[&str]) -> Vec<ProfileId> {
         ids.iter().map(|id| id.parse().unwrap()).collect()
-    }
-
-    #[test]
-    fn ids_are_quoted_for_the_shell_and_safe_on_a_terminal() {
-        let cases: [(&[u8], &str); 7] = [
-            (b"openrouter:bad name", "'openrouter:bad name'"),
-            (b"it's", r"'it'\''s'"),
-            (b"", "''"),
-            (b"a\x1b[31mred", r"$'a\x1b[31mred'"),
-            (b"x\ny", r"$'x\x0ay'"),
-            (b"back\\slash\xff'", r"$'back\\slash\xff\''"),
-            (
-                "caf\u{e9}\u{202e}".as_bytes(),
-                r"$'caf\xc3\xa9\xe2\x80\xae'",
-            ),
-        ];
-        for (raw, want) in cases {
-            let got = shell_quote(raw);
-            assert_eq!(got, want, "{raw:?}");
-            assert!(
-                got.chars().all(|c| c.is_ascii_graphic() || c == ' '),
-                "{got:?}"
-            );
-        }
     }
 
     #[tokio::test]
