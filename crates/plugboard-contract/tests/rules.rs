@@ -1154,6 +1154,8 @@ async fn a_registration_brings_its_model_fixtures() {
                 .collect()
         },
         model_fixtures,
+        service_errors: || None,
+        refresh_fixtures: Vec::new,
     };
     let subject = Subject::from_registration(&registration);
     assert_eq!(subject.model_fixtures.len(), model_fixtures().len());

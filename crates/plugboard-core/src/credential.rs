@@ -1,6 +1,7 @@
 //! What a sign-in produces and the store keeps: a secret with its kind and provenance.
 
 use std::fmt;
+use std::time::{Duration, SystemTime};
 
 use schemars::JsonSchema;
 use secrecy::{ExposeSecret, SecretString};
@@ -53,29 +54,113 @@ impl fmt::Display for CredentialKind {
 /// that is shown to the user, so it must never hold a secret.
 pub type Provenance = serde_json::Map<String, serde_json::Value>;
 
-/// A secret plus what it is and where it came from. Its `Debug` and `Display` never show the
-/// secret; only [`Credential::expose_secret`] does, and only the store and the request that
-/// uses it should call that.
+/// The tokens of an OAuth sign-in: what a credential of kind [`CredentialKind::OAuth`] holds
+/// besides its provenance. Its `Debug` shows neither token.
+#[derive(Clone)]
+pub struct OAuthTokens {
+    /// The bearer token sent with each request.
+    pub access_token: SecretString,
+    /// Trades for a new access token when this one expires; `None` when the service gave none,
+    /// so the user must sign in again once the access token expires.
+    pub refresh_token: Option<SecretString>,
+    /// When the access token stops working, if the service said.
+    pub expires_at: Option<SystemTime>,
+    /// The account the tokens act for, as the service names it (sent with requests by
+    /// services that need it, such as ChatGPT's `chatgpt-account-id`). Not a secret.
+    pub account_id: Option<String>,
+}
+
+impl OAuthTokens {
+    /// Tokens with only an access token; add the rest with the struct's public fields.
+    pub fn new(access_token: SecretString) -> Self {
+        Self {
+            access_token,
+            refresh_token: None,
+            expires_at: None,
+            account_id: None,
+        }
+    }
+}
+
+impl fmt::Debug for OAuthTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthTokens")
+            .field("access_token", &redact(self.access_token.expose_secret()))
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "..."))
+            .field("expires_at", &self.expires_at.map(rfc3339))
+            .field("account_id", &self.account_id)
+            .finish()
+    }
+}
+
+/// What a credential holds, by kind: the one shape the store serializes (tagged by kind), so a
+/// kind can never carry another kind's fields.
+#[derive(Clone)]
+enum Material {
+    ApiKey(SecretString),
+    Token {
+        token: SecretString,
+        expires_at: Option<SystemTime>,
+    },
+    OAuth(OAuthTokens),
+}
+
+/// A secret plus what it is and where it came from: an API key, a bearer token with an
+/// optional expiry, or OAuth tokens that may be refreshed. Its `Debug` and `Display` never show
+/// a secret; only [`Credential::expose_secret`] (and [`Credential::refresh_token`]) do, and
+/// only the store and the request that uses it should call them.
 #[derive(Clone)]
 pub struct Credential {
-    kind: CredentialKind,
-    secret: SecretString,
+    material: Material,
     provenance: Provenance,
 }
 
 impl Credential {
-    /// Wraps a secret.
+    /// Wraps a secret of `kind` that never expires: an API key, a token, or an OAuth access
+    /// token without refresh token or expiry. Use [`Credential::token`] or
+    /// [`Credential::oauth`] for the rest.
     pub fn new(kind: CredentialKind, secret: SecretString, provenance: Provenance) -> Self {
+        let material = match kind {
+            CredentialKind::ApiKey => Material::ApiKey(secret),
+            CredentialKind::Token => Material::Token {
+                token: secret,
+                expires_at: None,
+            },
+            CredentialKind::OAuth => Material::OAuth(OAuthTokens::new(secret)),
+        };
         Self {
-            kind,
-            secret,
+            material,
+            provenance,
+        }
+    }
+
+    /// A bearer token that stops working at `expires_at`, if given.
+    pub fn token(
+        token: SecretString,
+        expires_at: Option<SystemTime>,
+        provenance: Provenance,
+    ) -> Self {
+        Self {
+            material: Material::Token { token, expires_at },
+            provenance,
+        }
+    }
+
+    /// The tokens of an OAuth sign-in.
+    pub fn oauth(tokens: OAuthTokens, provenance: Provenance) -> Self {
+        Self {
+            material: Material::OAuth(tokens),
             provenance,
         }
     }
 
     /// What kind of secret this is.
     pub fn kind(&self) -> CredentialKind {
-        self.kind
+        match self.material {
+            Material::ApiKey(_) => CredentialKind::ApiKey,
+            Material::Token { .. } => CredentialKind::Token,
+            Material::OAuth(_) => CredentialKind::OAuth,
+        }
     }
 
     /// Where it came from.
@@ -83,9 +168,73 @@ impl Credential {
         &self.provenance
     }
 
-    /// The secret itself, for writing to the store or sending to the provider.
+    /// The secret sent with requests (the key, the token, or the OAuth access token), for
+    /// writing to the store or sending to the provider.
     pub fn expose_secret(&self) -> &str {
-        self.secret.expose_secret()
+        match &self.material {
+            Material::ApiKey(secret) | Material::Token { token: secret, .. } => {
+                secret.expose_secret()
+            }
+            Material::OAuth(tokens) => tokens.access_token.expose_secret(),
+        }
+    }
+
+    /// The OAuth tokens, for a credential of kind `oauth`.
+    pub fn oauth_tokens(&self) -> Option<&OAuthTokens> {
+        match &self.material {
+            Material::OAuth(tokens) => Some(tokens),
+            _ => None,
+        }
+    }
+
+    /// The refresh token, for an OAuth credential that has one: for the store and the
+    /// provider's refresh request only.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.oauth_tokens()?
+            .refresh_token
+            .as_ref()
+            .map(ExposeSecret::expose_secret)
+    }
+
+    /// When the secret stops working; `None` when it never expires (or nobody said).
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        match &self.material {
+            Material::ApiKey(_) => None,
+            Material::Token { expires_at, .. } => *expires_at,
+            Material::OAuth(tokens) => tokens.expires_at,
+        }
+    }
+
+    /// The account an OAuth credential acts for, if the service named one.
+    pub fn account_id(&self) -> Option<&str> {
+        self.oauth_tokens()?.account_id.as_deref()
+    }
+
+    /// Whether the provider could trade it for a new one without the user: an OAuth
+    /// credential with a refresh token.
+    pub fn refreshable(&self) -> bool {
+        self.refresh_token().is_some()
+    }
+
+    /// Whether it has expired at `now`, or will within `margin`. A credential without an
+    /// expiry never does.
+    pub fn expires_within(&self, now: SystemTime, margin: Duration) -> bool {
+        self.expires_at()
+            .is_some_and(|at| at <= now.checked_add(margin).unwrap_or(now))
+    }
+
+    /// Whether `other` holds the same secrets (access and refresh token, or key): how a host
+    /// tells whether a stored credential is still the one it read. Compared in constant time.
+    pub fn same_secrets(&self, other: &Credential) -> bool {
+        use subtle::ConstantTimeEq;
+        let eq = |a: &str, b: &str| bool::from(a.as_bytes().ct_eq(b.as_bytes()));
+        self.kind() == other.kind()
+            && eq(self.expose_secret(), other.expose_secret())
+            && match (self.refresh_token(), other.refresh_token()) {
+                (Some(a), Some(b)) => eq(a, b),
+                (None, None) => true,
+                _ => false,
+            }
     }
 
     /// The secret in a form safe to show: see [`redact`].
@@ -96,18 +245,28 @@ impl Credential {
 
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credential")
-            .field("kind", &self.kind)
-            .field("secret", &self.redacted())
-            .field("provenance", &self.provenance)
-            .finish()
+        let mut d = f.debug_struct("Credential");
+        d.field("kind", &self.kind())
+            .field("secret", &self.redacted());
+        if let Some(at) = self.expires_at() {
+            d.field("expires_at", &rfc3339(at));
+        }
+        if self.kind() == CredentialKind::OAuth {
+            d.field("refreshable", &self.refreshable())
+                .field("account_id", &self.account_id());
+        }
+        d.field("provenance", &self.provenance).finish()
     }
 }
 
 impl fmt::Display for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind, self.redacted())
+        write!(f, "{} {}", self.kind(), self.redacted())
     }
+}
+
+fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// Below this many characters after the vendor prefix, even the last four would give away too
@@ -190,6 +349,70 @@ mod tests {
             assert!(!shown.contains("supersecret"), "{shown}");
             assert!(shown.contains("...6789"), "{shown}");
         }
+    }
+
+    #[test]
+    fn oauth_debug_shows_neither_token_but_says_when_it_expires() {
+        let mut tokens = OAuthTokens::new("access-supersecret-0123456789".to_owned().into());
+        tokens.refresh_token = Some("refresh-supersecret-abcdefghij".to_owned().into());
+        tokens.expires_at = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        tokens.account_id = Some("acct-1".into());
+        let c = Credential::oauth(tokens.clone(), Provenance::new());
+        for shown in [
+            format!("{c:?}"),
+            format!("{c:#?}"),
+            format!("{tokens:?}"),
+            c.to_string(),
+        ] {
+            assert!(!shown.contains("supersecret"), "{shown}");
+        }
+        assert!(format!("{c:?}").contains("2027-01-15T08:00:00Z"));
+        assert!(c.refreshable());
+        assert_eq!(c.refresh_token(), Some("refresh-supersecret-abcdefghij"));
+        assert_eq!(c.account_id(), Some("acct-1"));
+    }
+
+    #[test]
+    fn expiry_is_judged_with_a_margin_and_never_for_keys() {
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let token = Credential::token("t".to_owned().into(), Some(at), Provenance::new());
+        let minute = Duration::from_secs(60);
+        let cases = [
+            (at - Duration::from_secs(61), false),
+            (at - Duration::from_secs(60), true),
+            (at, true),
+            (at + minute, true),
+        ];
+        for (now, expiring) in cases {
+            assert_eq!(token.expires_within(now, minute), expiring, "{now:?}");
+        }
+        let key = Credential::new(
+            CredentialKind::ApiKey,
+            "k".to_owned().into(),
+            Provenance::new(),
+        );
+        assert!(!key.expires_within(at + minute * 1000, minute));
+        assert!(!key.refreshable());
+    }
+
+    #[test]
+    fn same_secrets_compares_access_and_refresh_tokens() {
+        let oauth = |access: &str, refresh: Option<&str>| {
+            let mut t = OAuthTokens::new(access.to_owned().into());
+            t.refresh_token = refresh.map(|r| r.to_owned().into());
+            Credential::oauth(t, Provenance::new())
+        };
+        let a = oauth("a", Some("r"));
+        assert!(a.same_secrets(&oauth("a", Some("r"))));
+        assert!(!a.same_secrets(&oauth("b", Some("r"))));
+        assert!(!a.same_secrets(&oauth("a", Some("s"))));
+        assert!(!a.same_secrets(&oauth("a", None)));
+        let key = Credential::new(
+            CredentialKind::ApiKey,
+            "a".to_owned().into(),
+            Provenance::new(),
+        );
+        assert!(!a.same_secrets(&key));
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //! ([`AuthMethod`]), the link-time registry extensions join ([`ProviderRegistration`],
 //! [`Registry`]), plugin manifests with their JSON Schema ([`Manifest`]), and the sign-in menu
 //! built from manifests alone ([`AuthMenu`]), and the capabilities a signed-in provider offers
-//! ([`ModelRunner`] for `model.run`).
+//! ([`ModelRunner`] for `model.run`, [`Refresher`] for credentials that expire).
 //!
 //! Invariants this crate keeps:
 //! - It performs no I/O. Prompts, browsers, time and randomness reach a method through
 //!   [`AuthContext`]; HTTP, settings and the environment reach a method and a model runner
 //!   alike through one [`HostServices`] both contexts carry, so tests and the contract harness
 //!   script them.
-//! - A method never writes the store: it returns an [`AuthResult`], and the host writes it.
+//! - A method never writes the store: it returns an [`AuthResult`], and the host writes it. A
+//!   refresher likewise returns the profile to write.
 //! - Secrets travel as [`Credential`]s, whose `Debug` and `Display` are redacted.
 //! - Text from outside is made safe to show by one sanitiser ([`sanitize_text`],
 //!   [`sanitize_line`]) and one secret scrubber ([`scrub_secret`]), used by every crate.
@@ -33,6 +34,7 @@ mod menu;
 mod model;
 mod pairing;
 mod provider;
+mod refresh;
 mod registry;
 mod scripted;
 mod text;
@@ -44,7 +46,7 @@ pub use context::{
     AuthContext, Clock, LoginOptions, OpenUrlError, Progress, PromptError, Prompter, Random,
     Session, UrlOpener,
 };
-pub use credential::{Credential, CredentialKind, Provenance, redact};
+pub use credential::{Credential, CredentialKind, OAuthTokens, Provenance, redact};
 #[cfg(any(test, feature = "contract-fixtures"))]
 pub use fixture::ScriptedFixture;
 pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture};
@@ -66,10 +68,14 @@ pub use manifest::{
 pub use menu::{AuthMenu, MenuChoice, MenuGroup};
 pub use model::{
     MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelExpectation, ModelFixture,
-    ModelOutput, ModelReply, ModelRequest, ModelRunner,
+    ModelOutput, ModelReply, ModelRequest, ModelRunner, ServiceErrors,
 };
 pub use pairing::{PairingIssue, PairingRule, pairing_issues};
 pub use provider::{EnvRole, EnvVar, Provider};
+pub use refresh::{
+    REFRESH_LOCK_WAIT, REFRESH_MARGIN, REFRESH_TIMEOUT, RefreshContext, RefreshError,
+    RefreshExpectation, RefreshFixture, Refresher,
+};
 pub use registry::{
     LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,
     registrations,

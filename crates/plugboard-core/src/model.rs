@@ -109,6 +109,9 @@ impl ModelContext {
 pub enum ModelErrorKind {
     /// The service rejected the credential (HTTP 401): sign in again.
     CredentialRejected,
+    /// The service said the access token has expired: the host refreshes it once and tries
+    /// again, when it can.
+    CredentialExpired,
     /// The service refused the request itself (unknown model, bad input).
     InvalidRequest,
     /// Too many requests, or the account is out of credits: wait or top up.
@@ -128,6 +131,7 @@ impl ModelErrorKind {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::CredentialRejected => "credential_rejected",
+            Self::CredentialExpired => "credential_expired",
             Self::InvalidRequest => "invalid_request",
             Self::RateLimited => "rate_limited",
             Self::Service => "service",
@@ -155,6 +159,14 @@ pub enum ModelError {
         /// The service's name (`OpenRouter`).
         service: String,
         /// What it said, sanitised (`HTTP 401: User not found.`).
+        detail: String,
+    },
+    /// The service said the access token has expired; the host refreshes it when it can.
+    #[error("{service} says the access token has expired: {detail}")]
+    CredentialExpired {
+        /// The service's name.
+        service: String,
+        /// What it said, sanitised.
         detail: String,
     },
     /// The service refused this request.
@@ -189,6 +201,7 @@ impl ModelError {
     pub fn kind(&self) -> ModelErrorKind {
         match self {
             Self::CredentialRejected { .. } => ModelErrorKind::CredentialRejected,
+            Self::CredentialExpired { .. } => ModelErrorKind::CredentialExpired,
             Self::InvalidRequest(_) => ModelErrorKind::InvalidRequest,
             Self::RateLimited(_) => ModelErrorKind::RateLimited,
             Self::Service(_) => ModelErrorKind::Service,
@@ -213,6 +226,22 @@ pub trait ModelRunner: Send + Sync {
         ctx: &ModelContext,
         request: &ModelRequest,
     ) -> Result<ModelReply, ModelError>;
+}
+
+/// How a provider's service answers when it will not take a credential, in its own error
+/// shape. The contract's universal probes use it instead of assuming one shape for every
+/// service: the harness holds every provider to the same outcomes with its own answers.
+#[derive(Debug, Clone)]
+pub struct ServiceErrors {
+    /// What the service answers a credential it does not accept (status and body); the call
+    /// must fail as [`ModelErrorKind::CredentialRejected`].
+    pub rejected: HttpResponse,
+    /// What the service answers an access token that has expired, for a provider whose
+    /// credentials expire; the call must fail as [`ModelErrorKind::CredentialExpired`].
+    pub expired: Option<HttpResponse>,
+    /// An error answer with `status` whose message is `message`, in the service's shape: the
+    /// harness quotes the key in it to check that no error shows it.
+    pub error_with_message: fn(status: u16, message: &str) -> HttpResponse,
 }
 
 /// What a model fixture expects.
@@ -299,6 +328,13 @@ mod tests {
                     detail: "d".into(),
                 },
                 "credential_rejected",
+            ),
+            (
+                ModelError::CredentialExpired {
+                    service: "S".into(),
+                    detail: "d".into(),
+                },
+                "credential_expired",
             ),
             (ModelError::InvalidRequest("x".into()), "invalid_request"),
             (ModelError::RateLimited("x".into()), "rate_limited"),

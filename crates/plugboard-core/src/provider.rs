@@ -2,6 +2,7 @@
 
 use crate::auth::AuthMethod;
 use crate::model::ModelRunner;
+use crate::refresh::Refresher;
 
 /// What an environment variable a provider reads is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,12 @@ pub trait Provider: Send + Sync {
     /// Its `model.run` capability, if it can run models with a stored credential. A provider
     /// that has one declares `"capabilities": ["model.run"]` in its manifest.
     fn model_runner(&self) -> Option<&dyn ModelRunner> {
+        None
+    }
+
+    /// Its refresher, if it issues credentials that expire and can be refreshed (OAuth tokens
+    /// with a refresh token). A provider that has one registers refresh fixtures.
+    fn refresher(&self) -> Option<&dyn Refresher> {
         None
     }
 

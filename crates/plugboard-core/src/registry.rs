@@ -9,9 +9,10 @@ use crate::id_checks::{
 };
 use crate::manifest::{Manifest, ManifestError};
 use crate::menu::AuthMenu;
-use crate::model::ModelFixture;
+use crate::model::{ModelFixture, ServiceErrors};
 use crate::pairing::pairing_issues;
 use crate::provider::Provider;
+use crate::refresh::RefreshFixture;
 
 /// A plugin manifest embedded in an extension (`include_str!`), with the path it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,12 @@ pub struct ProviderRegistration {
     /// Builds the contract fixtures for its `model.run` capability (`Vec::new` without one, or
     /// in a build without fixtures).
     pub model_fixtures: fn() -> Vec<ModelFixture>,
+    /// How its service answers a credential it will not take, for the contract's universal
+    /// model probes (`|| None` without a model runner, or in a build without fixtures).
+    pub service_errors: fn() -> Option<ServiceErrors>,
+    /// Builds the contract fixtures for its refresher (`Vec::new` without one, or in a build
+    /// without fixtures).
+    pub refresh_fixtures: fn() -> Vec<RefreshFixture>,
 }
 
 inventory::collect!(ProviderRegistration);

@@ -7,6 +7,7 @@
 //! Sign-in (the code exchange) and model calls both go through it, so timeouts, proxies and
 //! error wording are decided once. It knows no provider.
 
+mod base_url;
 mod client;
 mod error_map;
 mod loopback;
@@ -16,6 +17,7 @@ mod retry;
 #[cfg(test)]
 mod testing;
 
+pub use base_url::{BASE_URL_CONFIG_KEY, BaseUrlError, ServiceLocation, join_path};
 pub use client::{NetworkClient, NetworkClientError};
 pub use loopback::is_loopback;
 pub use retry::send_with_retry;

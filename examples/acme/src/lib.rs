@@ -173,6 +173,8 @@ plugboard_core::inventory::submit! {
         provider: || Box::new(AcmeProvider::default()),
         fixtures: CONTRACT_FIXTURES,
         model_fixtures: MODEL_FIXTURES,
+        service_errors: || None,
+        refresh_fixtures: Vec::new,
     }
 }
 

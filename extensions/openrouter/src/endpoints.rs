@@ -3,9 +3,8 @@
 //! on the same origin. One place decides it, so sign-in and model calls can never disagree.
 
 use plugboard_core::HostServices;
-use plugboard_http::is_loopback;
+use plugboard_http::{BaseUrlError, ServiceLocation, join_path};
 use plugboard_oauth::AuthorizeRequest;
-use thiserror::Error;
 use url::Url;
 
 use crate::provider::{BASE_URL_ENV, PROVIDER_ID};
@@ -14,93 +13,44 @@ use crate::provider::{BASE_URL_ENV, PROVIDER_ID};
 pub const DEFAULT_BASE_URL: &str = "https://openrouter.ai/api/v1";
 
 /// The config key (under `providers.openrouter`) that overrides the API base.
-pub const BASE_URL_CONFIG_KEY: &str = "base_url";
+pub use plugboard_http::BASE_URL_CONFIG_KEY;
+
+/// Where OpenRouter is, and which settings move it (the same rule as every provider's).
+const LOCATION: ServiceLocation<'static> = ServiceLocation {
+    provider_id: PROVIDER_ID,
+    env_var: BASE_URL_ENV,
+    default: DEFAULT_BASE_URL,
+};
 
 /// The resolved API base and the origin its authorize page is served from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoints {
     /// The API base, without a trailing slash (`https://openrouter.ai/api/v1`).
-    api_base: String,
+    api_base: Url,
     /// `scheme://host[:port]` of the API base.
     origin: Url,
 }
 
 /// A configured base URL that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub(crate) enum EndpointError {
-    /// Not an absolute URL. `setting` names where the URL came from (the variable or config key).
-    #[error("{setting} is not a valid URL ({reason}): use e.g. {DEFAULT_BASE_URL}")]
-    Invalid { setting: String, reason: String },
-    /// Plain http to a host that is not this machine: keys and codes would cross the network
-    /// in the clear.
-    #[error(
-        "{setting} uses {scheme}:// for {host}: only https is allowed, except for a loopback host (127.0.0.1, ::1 or localhost)"
-    )]
-    Insecure {
-        setting: String,
-        scheme: String,
-        host: String,
-    },
-    /// A user name or password in the URL: it would be shown in the authorize URL and sent
-    /// wherever the base points. The URL itself is not repeated, since it holds the password.
-    #[error(
-        "{setting} carries a user name or password: remove the part before @ (the key is sent as a header, never in the URL)"
-    )]
-    Userinfo { setting: String },
-}
+pub(crate) type EndpointError = BaseUrlError;
 
 impl Endpoints {
     /// Resolves the base from the host's services, which a sign-in and a model call share:
     /// the environment first, then config, then the default.
     pub(crate) fn from_host(host: &HostServices) -> Result<Self, EndpointError> {
-        let configured = host
-            .provider_config(PROVIDER_ID)
-            .and_then(|c| c.get(BASE_URL_CONFIG_KEY))
-            .and_then(|v| v.as_str());
-        Self::resolve(host.env_var(BASE_URL_ENV), configured)
+        Ok(Self::at(LOCATION.resolve(host)?))
     }
 
     /// Resolves from an environment value and a config value, the environment winning.
+    #[cfg(test)]
     pub(crate) fn resolve(env: Option<&str>, config: Option<&str>) -> Result<Self, EndpointError> {
-        let (raw, setting) = match (env.map(str::trim), config.map(str::trim)) {
-            (Some(v), _) if !v.is_empty() => (v, BASE_URL_ENV.to_owned()),
-            (_, Some(v)) if !v.is_empty() => (
-                v,
-                format!("config providers.{PROVIDER_ID}.{BASE_URL_CONFIG_KEY}"),
-            ),
-            _ => (DEFAULT_BASE_URL, "the default base URL".to_owned()),
-        };
-        let url = Url::parse(raw).map_err(|e| EndpointError::Invalid {
-            setting: setting.clone(),
-            reason: e.to_string(),
-        })?;
-        let host = match url.host_str() {
-            Some(h) if url.scheme() == "https" || url.scheme() == "http" => h.to_owned(),
-            _ => {
-                return Err(EndpointError::Invalid {
-                    setting,
-                    reason: "it needs an http(s) scheme and a host".to_owned(),
-                });
-            }
-        };
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(EndpointError::Userinfo { setting });
-        }
-        if url.scheme() != "https" && !is_loopback(&url) {
-            return Err(EndpointError::Insecure {
-                setting,
-                scheme: url.scheme().to_owned(),
-                host,
-            });
-        }
-        let mut origin = url.clone();
+        Ok(Self::at(LOCATION.resolve_from(env, config)?))
+    }
+
+    fn at(api_base: Url) -> Self {
+        let mut origin = api_base.clone();
         origin.set_path("");
-        origin.set_query(None);
-        origin.set_fragment(None);
-        Ok(Self {
-            api_base: url.as_str().trim_end_matches('/').to_owned(),
-            origin,
-        })
+        Self { api_base, origin }
     }
 
     /// `<origin>/auth?callback_url=<redirect with ?state=...>&code_challenge=...&code_challenge_method=S256`.
@@ -123,18 +73,18 @@ impl Endpoints {
 
     /// `POST` here to exchange a code for a key.
     pub(crate) fn keys_url(&self) -> String {
-        format!("{}/auth/keys", self.api_base)
+        join_path(&self.api_base, "/auth/keys")
     }
 
     /// `POST` here to run a model.
     pub(crate) fn chat_url(&self) -> String {
-        format!("{}/chat/completions", self.api_base)
+        join_path(&self.api_base, "/chat/completions")
     }
 
     /// The API base, without a trailing slash.
     #[cfg(test)]
     pub(crate) fn api_base(&self) -> &str {
-        &self.api_base
+        self.api_base.as_str().trim_end_matches('/')
     }
 }
 
@@ -243,7 +193,7 @@ mod tests {
             Endpoints::resolve(None, Some("https://user:hunter2@cfg.test/api/v1"))
                 .unwrap_err()
                 .to_string(),
-            "config providers.openrouter.base_url carries a user name or password: remove the part before @ (the key is sent as a header, never in the URL)"
+            "config providers.openrouter.base_url carries a user name or password: remove the part before @ (credentials are sent as headers, never in the URL)"
         );
     }
 

@@ -37,6 +37,8 @@ plugboard_core::inventory::submit! {
         provider: || Box::new(OpenRouterProvider::new()),
         fixtures: CONTRACT_FIXTURES,
         model_fixtures: MODEL_FIXTURES,
+        service_errors: || None,
+        refresh_fixtures: Vec::new,
     }
 }
 
