@@ -2,6 +2,8 @@
 //! references the extension crate, so each one is named here, and a test asserts the registry
 //! holds exactly these providers.
 
+use plugboard_anthropic as _;
+use plugboard_openai_codex as _;
 use plugboard_openrouter as _;
 
 /// Provider ids the linked extensions register, sorted; kept beside the `use` lines above so
@@ -9,7 +11,7 @@ use plugboard_openrouter as _;
 /// (the dependency) and the root `Cargo.toml` (`members`, `[workspace.dependencies]`); see
 /// docs/plugin-authoring.md.
 #[cfg(test)]
-pub(crate) const LINKED_PROVIDERS: &[&str] = &["openrouter"];
+pub(crate) const LINKED_PROVIDERS: &[&str] = &["anthropic", "openai-codex", "openrouter"];
 
 #[cfg(test)]
 mod tests {

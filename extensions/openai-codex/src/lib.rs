@@ -1,0 +1,1 @@
+//! The openai-codex provider (being built).
