@@ -181,6 +181,7 @@ mod tests {
             ),
             created_at: SystemTime::UNIX_EPOCH,
             updated_at: SystemTime::UNIX_EPOCH,
+            needs_signin: None,
         }
     }
 

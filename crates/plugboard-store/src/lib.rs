@@ -9,6 +9,8 @@
 //!   and changes nothing;
 //! - every [`CredentialStore`] write is one SQLite transaction, so it lands whole or not at all,
 //!   even with many plugboard processes at once;
+//! - the secret column has one tagged, stable form per credential kind, and a migration brings
+//!   older stores to it;
 //! - a row that does not decode is listed apart ([`DamagedRow`], never with its secret) and never
 //!   fails a list, so one damaged row cannot hide the others;
 //! - the config file is replaced atomically and keys unknown to this build are preserved;

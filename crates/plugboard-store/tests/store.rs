@@ -1,5 +1,9 @@
 //! The store as separate plugboard processes use it: many independent connections to one
 //! file, found through `Paths`.
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns unwrap: a panic there is a clear test failure"
+)]
 
 use std::sync::Barrier;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -100,4 +104,185 @@ fn a_home_anyone_can_write_is_read_by_nobody_and_gains_no_files() {
     refused(CredentialStore::open_existing(paths.store_file()).unwrap_err());
     refused(CredentialStore::open(paths.store_file()).unwrap_err());
     assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0);
+}
+
+/// The schema-1 table, exactly as the first release created it.
+const V1_SCHEMA: &str = "CREATE TABLE profiles (
+        profile_id TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        provenance TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX profiles_provider ON profiles (provider);
+    PRAGMA user_version = 1;";
+
+/// A schema-1 row: id, kind, plain secret, provenance, created_at, updated_at.
+type V1Row<'a> = (&'a str, &'a str, &'a [u8], &'a str, i64, i64);
+
+/// A schema-1 store at `path` (in a private home), holding `rows`.
+fn v1_store(path: &std::path::Path, rows: &[V1Row]) {
+    plugboard_store::ensure_private_dir(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(V1_SCHEMA).unwrap();
+    for (id, kind, secret, provenance, created, updated) in rows {
+        let (provider, name) = id.split_once(':').unwrap();
+        conn.execute(
+            "INSERT INTO profiles VALUES (?1, ?2, ?3, ?4, CAST(?5 AS TEXT), ?6, ?7, ?8)",
+            rusqlite::params![
+                id, provider, name, kind, secret, provenance, created, updated
+            ],
+        )
+        .unwrap();
+    }
+}
+
+fn user_version(path: &std::path::Path) -> i64 {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+fn raw_secrets(path: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT profile_id, CAST(secret AS BLOB) FROM profiles ORDER BY profile_id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_schema_1_store_is_migrated_and_keeps_every_secret_kind_and_time() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let path = tmp.path().join("home/credentials.sqlite");
+    let provenance = r#"{"auth_flow":"paste"}"#;
+    v1_store(
+        &path,
+        &[
+            (
+                "openrouter:default",
+                "api_key",
+                b"sk-or-v1-first",
+                provenance,
+                1_000,
+                2_000,
+            ),
+            // A key holding what looks like JSON and a quote stays the very same string.
+            (
+                "openrouter:odd",
+                "api_key",
+                br#"sk-"{}"\x"#,
+                "{}",
+                3_000,
+                3_000,
+            ),
+            ("acme:tok", "token", b"tok-123", "{}", 4_000, 5_000),
+            ("acme:old-oauth", "oauth", b"at-456", "{}", 6_000, 6_000),
+            // Damaged before, damaged after: an unknown kind and a secret that is not UTF-8.
+            ("acme:magic", "magic", b"sk-topsecret", "{}", 7_000, 7_000),
+            (
+                "acme:bytes",
+                "api_key",
+                b"sk-topsecret\xff",
+                "{}",
+                8_000,
+                8_000,
+            ),
+        ],
+    );
+
+    let store = CredentialStore::open(&path).unwrap();
+    let listing = store.list().unwrap();
+    let got: Vec<_> = listing
+        .profiles
+        .iter()
+        .map(|p| {
+            (
+                p.profile_id.to_string(),
+                p.credential.kind(),
+                p.credential.expose_secret().to_owned(),
+                p.created_at,
+                p.updated_at,
+            )
+        })
+        .collect();
+    let ms = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+    assert_eq!(
+        got,
+        [
+            (
+                "acme:old-oauth".into(),
+                CredentialKind::OAuth,
+                "at-456".into(),
+                ms(6_000),
+                ms(6_000)
+            ),
+            (
+                "acme:tok".into(),
+                CredentialKind::Token,
+                "tok-123".into(),
+                ms(4_000),
+                ms(5_000)
+            ),
+            (
+                "openrouter:default".into(),
+                CredentialKind::ApiKey,
+                "sk-or-v1-first".into(),
+                ms(1_000),
+                ms(2_000)
+            ),
+            (
+                "openrouter:odd".into(),
+                CredentialKind::ApiKey,
+                r#"sk-"{}"\x"#.into(),
+                ms(3_000),
+                ms(3_000)
+            ),
+        ]
+    );
+    for p in &listing.profiles {
+        assert_eq!(p.credential.expires_at(), None);
+        assert_eq!(p.credential.refresh_token(), None);
+        assert!(p.needs_signin.is_none());
+    }
+    let default = &listing.profiles[2];
+    assert_eq!(default.credential.provenance()["auth_flow"], "paste");
+    let damaged: Vec<_> = listing
+        .damaged
+        .iter()
+        .map(|d| (d.id_lossy(), d.problem.clone()))
+        .collect();
+    assert_eq!(
+        damaged,
+        [
+            ("acme:bytes".into(), "the secret is not valid UTF-8".into()),
+            (
+                "acme:magic".into(),
+                r#"unknown credential kind "magic""#.into()
+            ),
+        ]
+    );
+    assert!(!format!("{listing:?}").contains("topsecret"));
+    assert_eq!(user_version(&path), 2);
+    drop(store);
+
+    // The migration ran once: reopening rewrites nothing.
+    let before = raw_secrets(&path);
+    assert!(
+        before
+            .iter()
+            .any(|(id, s)| id == "acme:magic" && s == b"sk-topsecret"),
+        "a row of unknown kind keeps its secret as it was: {before:?}"
+    );
+    let store = CredentialStore::open(&path).unwrap();
+    assert_eq!(raw_secrets(&path), before);
+    assert_eq!(store.list().unwrap().profiles.len(), 4);
+    assert_eq!(user_version(&path), 2);
 }

@@ -77,7 +77,9 @@ fn insert(pb: &Plugboard, (raw_id, kind, secret, provenance, _): Row) {
     Connection::open(store_file(pb))
         .expect("the store opens")
         .execute(
-            "INSERT INTO profiles VALUES (CAST(?1 AS TEXT), 'openrouter', CAST(?2 AS TEXT), ?3,
+            "INSERT INTO profiles
+                 (profile_id, provider, name, kind, secret, provenance, created_at, updated_at)
+             VALUES (CAST(?1 AS TEXT), 'openrouter', CAST(?2 AS TEXT), ?3,
                  CAST(?4 AS TEXT), ?5, 0, 0)",
             params![raw_id, name, kind, secret, provenance],
         )

@@ -1,14 +1,16 @@
 //! The credential store: one SQLite row per profile, safe to use from many processes at once.
 //!
 //! Each part has its own file: opening and configuring the connection (`open`), the schema and
-//! its migrations (`schema`), turning a row back into a profile (`rows`), reading (`read`),
-//! writing (`write`), and what a SQLite failure becomes (`sqlite_error`).
+//! its migrations (`schema`), the stable form of the secret column (`material`), turning a row
+//! back into a profile (`rows`), reading (`read`), writing (`write`), and what a SQLite
+//! failure becomes (`sqlite_error`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
+mod material;
 mod open;
 mod read;
 mod rows;

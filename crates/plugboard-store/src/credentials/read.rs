@@ -95,7 +95,7 @@ impl CredentialStore {
 
 #[cfg(test)]
 mod tests {
-    use plugboard_core::{Credential, CredentialKind};
+    use plugboard_core::{Credential, CredentialKind, OAuthTokens};
 
     use crate::credentials::test_support::{at, credential, fresh, id, ids};
 
@@ -150,5 +150,54 @@ mod tests {
         assert!(!store.remove(&a).unwrap());
         assert!(store.get(&a).unwrap().is_none());
         assert_eq!(ids(&store.list().unwrap()), ["a-b:x", "openrouter:work"]);
+    }
+
+    #[test]
+    fn every_kind_reads_back_with_its_expiry_refresh_token_and_account() {
+        let (_tmp, _path, mut store) = fresh();
+        let provenance = credential("x", "oauth-pkce").provenance().clone();
+        let mut full = OAuthTokens::new("at-full".into());
+        full.refresh_token = Some("rt-full".into());
+        full.expires_at = Some(at(1_800_000_000_456));
+        full.account_id = Some("acct-7".into());
+        let written = [
+            (id("a:key"), credential("sk-key", "paste")),
+            (
+                id("a:token"),
+                Credential::token("tok-1".into(), None, provenance.clone()),
+            ),
+            (
+                id("a:token-expiring"),
+                Credential::token(
+                    "tok-2".into(),
+                    Some(at(1_700_000_001_000)),
+                    provenance.clone(),
+                ),
+            ),
+            (
+                id("a:oauth-bare"),
+                Credential::oauth(OAuthTokens::new("at-bare".into()), provenance.clone()),
+            ),
+            (id("a:oauth-full"), Credential::oauth(full, provenance)),
+        ];
+        store
+            .write_profiles(written.iter().map(|(id, c)| (id, c)), at(1_000))
+            .unwrap();
+
+        for (id, want) in &written {
+            let got = store.get(id).unwrap().unwrap();
+            assert_eq!(got.credential.kind(), want.kind(), "{id}");
+            assert!(got.credential.same_secrets(want), "{id}");
+            assert_eq!(got.credential.expose_secret(), want.expose_secret(), "{id}");
+            assert_eq!(got.credential.refresh_token(), want.refresh_token(), "{id}");
+            assert_eq!(got.credential.expires_at(), want.expires_at(), "{id}");
+            assert_eq!(got.credential.account_id(), want.account_id(), "{id}");
+            assert_eq!(got.credential.provenance(), want.provenance(), "{id}");
+            assert!(got.needs_signin.is_none(), "{id}");
+        }
+        let oauth = store.get(&id("a:oauth-full")).unwrap().unwrap();
+        assert_eq!(oauth.credential.refresh_token(), Some("rt-full"));
+        assert_eq!(oauth.credential.account_id(), Some("acct-7"));
+        assert_eq!(oauth.credential.expires_at(), Some(at(1_800_000_000_456)));
     }
 }

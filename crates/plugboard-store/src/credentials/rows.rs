@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance};
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
-use secrecy::SecretString;
+
+use super::material;
 
 /// Every column of a profile row, in the order [`RawRow::read`] reads them.
-pub(super) const SELECT_PROFILES: &str = "SELECT profile_id, provider, name, kind, secret, provenance, created_at, updated_at FROM profiles";
+pub(super) const SELECT_PROFILES: &str = "SELECT profile_id, provider, name, kind, secret, provenance, created_at, updated_at, needs_signin FROM profiles";
 
 /// A profile as the store holds it.
 #[derive(Debug, Clone)]
@@ -22,6 +23,9 @@ pub struct StoredProfile {
     pub created_at: SystemTime,
     /// When the profile was last written.
     pub updated_at: SystemTime,
+    /// Why the profile needs a new sign-in, when a refresh was refused for good (the refresh
+    /// token revoked, expired or reused); `None` otherwise. A new sign-in clears it.
+    pub needs_signin: Option<String>,
 }
 
 /// A stored row that cannot be turned back into a profile. It never carries the secret.
@@ -56,6 +60,8 @@ pub(super) struct RawRow {
     provenance: Vec<u8>,
     created_at: Option<i64>,
     updated_at: Option<i64>,
+    /// `None` for SQL NULL.
+    needs_signin: Option<Vec<u8>>,
 }
 
 impl RawRow {
@@ -82,6 +88,10 @@ impl RawRow {
             provenance: bytes(5)?,
             created_at: int(6)?,
             updated_at: int(7)?,
+            needs_signin: match row.get_ref(8)? {
+                ValueRef::Null => None,
+                _ => Some(bytes(8)?),
+            },
         })
     }
 
@@ -122,23 +132,22 @@ impl RawRow {
             .updated_at
             .and_then(from_millis)
             .ok_or_else(|| damaged(String::from("update time out of range")))?;
+        let needs_signin = self
+            .needs_signin
+            .as_deref()
+            .map(|note| utf8("the sign-in note", note))
+            .transpose()?;
         // Only what is wrong with the secret is said, never any of it.
         let Ok(secret) = std::str::from_utf8(&self.secret) else {
             return Err(damaged(String::from("the secret is not valid UTF-8")));
         };
-        if secret.trim().is_empty() {
-            return Err(damaged(String::from("the secret is empty")));
-        }
-        if secret.chars().any(char::is_control) {
-            return Err(damaged(String::from(
-                "the secret contains control characters",
-            )));
-        }
+        let credential = material::decode(kind, secret, provenance).map_err(damaged)?;
         Ok(StoredProfile {
             profile_id,
-            credential: Credential::new(kind, SecretString::from(secret.to_owned()), provenance),
+            credential,
             created_at,
             updated_at,
+            needs_signin,
         })
     }
 }
@@ -167,19 +176,24 @@ mod tests {
     use plugboard_core::ProfileId;
 
     use super::{from_millis, to_millis};
-    use crate::credentials::test_support::{at, credential, fresh, id, insert_raw};
+    use crate::credentials::test_support::{at, credential, fresh, id, insert_raw, tagged_key};
     use crate::error::StoreError;
 
     #[test]
     fn damaged_rows_are_listed_apart_from_the_good_ones_and_never_with_the_secret() {
+        let good_key = tagged_key(b"sk-topsecret");
+        let good_key = good_key.as_slice();
+        let not_utf8 = tagged_key(b"sk-topsecret\xff");
+        let blank = tagged_key(b"  ");
+        let control = tagged_key(br"sk-top\u0007secret");
         // (raw id, provider column, kind, secret, provenance, what the problem mentions)
         type Case<'a> = (&'a [u8], &'a str, &'a str, &'a [u8], &'a str, &'a str);
-        let cases: [Case; 8] = [
+        let cases: [Case; 13] = [
             (
                 b"openrouter:n",
                 "openrouter",
                 "magic",
-                b"sk-topsecret",
+                good_key,
                 "{}",
                 "unknown credential kind",
             ),
@@ -187,7 +201,7 @@ mod tests {
                 b"openrouter:n",
                 "openrouter",
                 "api_key",
-                b"sk-topsecret",
+                good_key,
                 "not json",
                 "provenance",
             ),
@@ -195,7 +209,7 @@ mod tests {
                 b"openrouter:n",
                 "openrouter",
                 "api_key",
-                b"sk-topsecret",
+                good_key,
                 "[1]",
                 "provenance",
             ),
@@ -203,7 +217,7 @@ mod tests {
                 b"openrouter:bad name",
                 "openrouter",
                 "api_key",
-                b"sk-topsecret",
+                good_key,
                 "{}",
                 "invalid profile id",
             ),
@@ -211,7 +225,7 @@ mod tests {
                 b"openrouter:n",
                 "other",
                 "api_key",
-                b"sk-topsecret",
+                good_key,
                 "{}",
                 "disagree",
             ),
@@ -219,7 +233,7 @@ mod tests {
                 b"openrouter:n",
                 "openrouter",
                 "api_key",
-                b"sk-topsecret\xff",
+                &not_utf8,
                 "{}",
                 "secret is not valid UTF-8",
             ),
@@ -227,17 +241,59 @@ mod tests {
                 b"openrouter:n",
                 "openrouter",
                 "api_key",
-                b"  ",
+                &blank,
                 "{}",
-                "secret is empty",
+                "key is empty",
+            ),
+            (
+                b"openrouter:n",
+                "openrouter",
+                "api_key",
+                &control,
+                "{}",
+                "key contains control characters",
             ),
             (
                 b"openrouter:\xffn",
                 "openrouter",
                 "api_key",
-                b"sk-topsecret",
+                good_key,
                 "{}",
                 "id is not valid UTF-8",
+            ),
+            // A plain secret, as schema 1 stored it, left behind by a tool that skipped the
+            // migration.
+            (
+                b"openrouter:n",
+                "openrouter",
+                "api_key",
+                b"sk-topsecret",
+                "{}",
+                "secret is not valid JSON",
+            ),
+            (
+                b"openrouter:n",
+                "openrouter",
+                "token",
+                good_key,
+                "{}",
+                "type is not its kind column (token)",
+            ),
+            (
+                b"openrouter:n",
+                "openrouter",
+                "token",
+                br#"{"type":"token","token":"sk-topsecret","expires_at":1.5}"#,
+                "{}",
+                "expires_at is not whole milliseconds",
+            ),
+            (
+                b"openrouter:n",
+                "openrouter",
+                "oauth",
+                br#"{"type":"oauth","access_token":"sk-topsecret","refresh_token":"sk-topsecret","expires_at":-5}"#,
+                "{}",
+                "expires_at is out of range",
             ),
         ];
         for (raw_id, provider, kind, secret, provenance, problem) in cases {

@@ -10,7 +10,8 @@ use crate::error::StoreError;
 
 /// Schema migrations, in order: entry `i` takes the store from `user_version` `i` to `i + 1`.
 /// Append only; never edit a released entry.
-const MIGRATIONS: &[&str] = &["CREATE TABLE profiles (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE profiles (
         profile_id TEXT PRIMARY KEY,
         provider TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -20,7 +21,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE profiles (
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     ) STRICT;
-    CREATE INDEX profiles_provider ON profiles (provider);"];
+    CREATE INDEX profiles_provider ON profiles (provider);",
+    // 1 → 2: the secret column becomes one tagged JSON object (the forms are in `material`),
+    // so a token can carry its expiry and OAuth tokens their refresh token. Rows of a kind
+    // this migration does not know keep their secret as it was, and stay damaged.
+    // `needs_signin` says why a profile needs a new sign-in once a refresh was refused for good.
+    "UPDATE profiles SET secret = CASE kind
+        WHEN 'api_key' THEN json_object('type', 'api_key', 'key', secret)
+        WHEN 'token' THEN json_object('type', 'token', 'token', secret)
+        WHEN 'oauth' THEN json_object('type', 'oauth', 'access_token', secret)
+        ELSE secret
+    END;
+    ALTER TABLE profiles ADD COLUMN needs_signin TEXT;",
+];
 
 /// The newest schema this build knows.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -42,7 +42,8 @@ pub(super) fn ids(listing: &Listing) -> Vec<String> {
         .collect()
 }
 
-/// Inserts a row as-is, bypassing every check, the way damage (or a buggy tool) would.
+/// Inserts a row as-is, bypassing every check, the way damage (or a buggy tool) would. The
+/// secret is written exactly as given: a legacy plain secret, or a form from [`tagged_key`].
 pub(super) fn insert_raw(
     path: &Path,
     profile_id: &[u8],
@@ -54,8 +55,15 @@ pub(super) fn insert_raw(
     Connection::open(path)
         .unwrap()
         .execute(
-            "INSERT INTO profiles VALUES (CAST(?1 AS TEXT), ?2, 'n', ?3, CAST(?4 AS TEXT), ?5, 0, 0)",
+            "INSERT INTO profiles (profile_id, provider, name, kind, secret, provenance, created_at, updated_at)
+             VALUES (CAST(?1 AS TEXT), ?2, 'n', ?3, CAST(?4 AS TEXT), ?5, 0, 0)",
             params![profile_id, provider, kind, secret, provenance],
         )
         .unwrap();
+}
+
+/// The `api_key` form around `key`, byte for byte (no escaping), so a test can store a key
+/// that is not UTF-8 inside an otherwise good form.
+pub(super) fn tagged_key(key: &[u8]) -> Vec<u8> {
+    [br#"{"type":"api_key","key":""#.as_slice(), key, br#""}"#].concat()
 }

@@ -4,8 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
+use super::material;
 use super::rows::{RawRow, SELECT_PROFILES, from_millis, to_millis};
 use super::sqlite_error::{is_busy, read_error, write_error};
 use super::{BUSY_TIMEOUT, CredentialStore};
@@ -36,9 +37,45 @@ pub enum DamagedRemoval {
     NotDamaged(ProfileId),
 }
 
+/// Writes one profile: a new row, or an existing one keeping its `created_at`. A written
+/// credential is a fresh sign-in or refresh, so it clears `needs_signin`. Parameters are
+/// [`upsert_params`].
+pub(super) const UPSERT: &str = "INSERT INTO profiles
+        (profile_id, provider, name, kind, secret, provenance, created_at, updated_at, needs_signin)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, NULL)
+    ON CONFLICT (profile_id) DO UPDATE SET
+        provider = excluded.provider,
+        name = excluded.name,
+        kind = excluded.kind,
+        secret = excluded.secret,
+        provenance = excluded.provenance,
+        updated_at = excluded.updated_at,
+        needs_signin = NULL";
+
+/// The parameters of [`UPSERT`]: `now` in Unix milliseconds.
+pub(super) fn upsert_params(
+    id: &ProfileId,
+    credential: &Credential,
+    now: i64,
+) -> impl rusqlite::Params {
+    // A Map of Values always serializes; the fallback only keeps the code panic-free.
+    let provenance =
+        serde_json::to_string(credential.provenance()).unwrap_or_else(|_| String::from("{}"));
+    (
+        id.to_string(),
+        id.provider().to_owned(),
+        id.name().to_owned(),
+        credential.kind().as_str(),
+        material::encode(credential),
+        provenance,
+        now,
+    )
+}
+
 impl CredentialStore {
     /// Writes every profile in one transaction: either all are stored or, on any error, none.
     /// An existing profile keeps its `created_at`; every written profile gets `updated_at = now`.
+    /// Clears each written profile's `needs_signin`: a new sign-in fixes it.
     /// Returns what was overwritten, so the caller can say what a sign-in replaced. Waits for
     /// another process's write lock as long as every statement does.
     pub fn write_profiles<'a>(
@@ -69,20 +106,7 @@ impl CredentialStore {
             let mut previous = tx
                 .prepare("SELECT kind, provenance, updated_at FROM profiles WHERE profile_id = ?1")
                 .map_err(write_error(&path))?;
-            let mut upsert = tx
-                .prepare(
-                    "INSERT INTO profiles
-                         (profile_id, provider, name, kind, secret, provenance, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
-                     ON CONFLICT (profile_id) DO UPDATE SET
-                         provider = excluded.provider,
-                         name = excluded.name,
-                         kind = excluded.kind,
-                         secret = excluded.secret,
-                         provenance = excluded.provenance,
-                         updated_at = excluded.updated_at",
-                )
-                .map_err(write_error(&path))?;
+            let mut upsert = tx.prepare(UPSERT).map_err(write_error(&path))?;
             for (id, credential) in profiles {
                 // Best effort: an old row that does not decode is still replaced, and said so.
                 let old = previous
@@ -103,19 +127,8 @@ impl CredentialStore {
                     .optional()
                     .map_err(write_error(&path))?;
                 replaced.extend(old);
-                // A Map of Values always serializes; the fallback only keeps the code panic-free.
-                let provenance = serde_json::to_string(credential.provenance())
-                    .unwrap_or_else(|_| String::from("{}"));
                 upsert
-                    .execute(params![
-                        id.to_string(),
-                        id.provider(),
-                        id.name(),
-                        credential.kind().as_str(),
-                        credential.expose_secret(),
-                        provenance,
-                        now,
-                    ])
+                    .execute(upsert_params(id, credential, now))
                     .map_err(write_error(&path))?;
             }
         }
@@ -138,7 +151,7 @@ impl CredentialStore {
 
     /// `BEGIN IMMEDIATE`, first without waiting so the caller learns that it must wait, then
     /// waiting up to `lock_wait`; every later statement waits [`BUSY_TIMEOUT`] again.
-    fn begin_write(
+    pub(super) fn begin_write(
         &self,
         lock_wait: Duration,
         on_wait: impl FnOnce(),
