@@ -8,7 +8,9 @@
 //! - the config file and the store are never opened through a symlink, and reading creates
 //!   and changes nothing;
 //! - every [`CredentialStore`] write is one SQLite transaction, so it lands whole or not at all,
-//!   even with many plugboard processes at once;
+//!   even with many plugboard processes at once; refreshing a profile too: a [`ProfileLock`]
+//!   (from [`CredentialStore::lock_profile`]) holds the write lock from reading the profile to
+//!   writing its refreshed credential, so one process refreshes and the others read its result;
 //! - the secret column has one tagged, stable form per credential kind, and a migration brings
 //!   older stores to it;
 //! - a row that does not decode is listed apart ([`DamagedRow`], never with its secret) and never
@@ -23,7 +25,8 @@ mod paths;
 
 pub use config::{ConfigFile, apply_merge_patch};
 pub use credentials::{
-    CredentialStore, DamagedRemoval, DamagedRow, Listing, ReplacedProfile, StoredProfile,
+    CredentialStore, DamagedRemoval, DamagedRow, Listing, ProfileLock, ReplacedProfile,
+    StoredProfile,
 };
 pub use error::{EntryKind, SqliteError, StoreError};
 pub use paths::{Paths, ensure_private_dir};

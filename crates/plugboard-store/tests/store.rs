@@ -286,3 +286,77 @@ fn a_schema_1_store_is_migrated_and_keeps_every_secret_kind_and_time() {
     assert_eq!(store.list().unwrap().profiles.len(), 4);
     assert_eq!(user_version(&path), 2);
 }
+
+#[test]
+fn a_second_process_waits_for_a_profile_another_is_refreshing_then_reads_its_result() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let paths = Paths::under(tmp.path().join("home"));
+    let id = ProfileId::new("openai-codex", "default").unwrap();
+    let old = Credential::token(
+        "tok-old".into(),
+        Some(UNIX_EPOCH + Duration::from_secs(10)),
+        Provenance::new(),
+    );
+    let mut first = CredentialStore::open(paths.store_file()).unwrap();
+    first
+        .write_profiles([(&id, &old)], UNIX_EPOCH + Duration::from_secs(1))
+        .unwrap();
+
+    let lock = first
+        .lock_profile(&id, Duration::ZERO, || panic!("nobody else holds the lock"))
+        .unwrap();
+    assert_eq!(
+        lock.current().unwrap().credential.expose_secret(),
+        "tok-old"
+    );
+
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let second = std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            // Another process: its own connection to the same file.
+            let mut store = CredentialStore::open(paths.store_file()).unwrap();
+            let mut said_waiting = false;
+            let err = store
+                .lock_profile(&id, Duration::from_millis(100), || said_waiting = true)
+                .unwrap_err();
+            assert!(
+                matches!(err, plugboard_store::StoreError::Busy { .. }),
+                "{err:?}"
+            );
+            assert!(said_waiting);
+
+            // Released only once this one says it is waiting: no sleeping and hoping.
+            let lock = store
+                .lock_profile(&id, Duration::from_secs(60), || {
+                    waiting_tx.send(()).unwrap()
+                })
+                .unwrap();
+            let current = lock.current().unwrap();
+            let seen = (
+                current.credential.expose_secret().to_owned(),
+                current.credential.expires_at(),
+                current.updated_at,
+            );
+            lock.release().unwrap();
+            seen
+        });
+        waiting_rx.recv().unwrap();
+        let refreshed = Credential::token(
+            "tok-new".into(),
+            Some(UNIX_EPOCH + Duration::from_secs(3_600)),
+            Provenance::new(),
+        );
+        lock.replace(&refreshed, UNIX_EPOCH + Duration::from_secs(2))
+            .unwrap();
+        second.join().unwrap()
+    });
+
+    assert_eq!(
+        second,
+        (
+            "tok-new".to_owned(),
+            Some(UNIX_EPOCH + Duration::from_secs(3_600)),
+            UNIX_EPOCH + Duration::from_secs(2),
+        )
+    );
+}

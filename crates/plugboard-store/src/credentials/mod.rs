@@ -2,14 +2,15 @@
 //!
 //! Each part has its own file: opening and configuring the connection (`open`), the schema and
 //! its migrations (`schema`), the stable form of the secret column (`material`), turning a row
-//! back into a profile (`rows`), reading (`read`), writing (`write`), and what a SQLite
-//! failure becomes (`sqlite_error`).
+//! back into a profile (`rows`), reading (`read`), writing (`write`), refreshing one profile
+//! under the write lock (`lock`), and what a SQLite failure becomes (`sqlite_error`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::Connection;
 
+mod lock;
 mod material;
 mod open;
 mod read;
@@ -20,6 +21,7 @@ mod sqlite_error;
 mod test_support;
 mod write;
 
+pub use lock::ProfileLock;
 pub use read::Listing;
 pub use rows::{DamagedRow, StoredProfile};
 pub use write::{DamagedRemoval, ReplacedProfile};
