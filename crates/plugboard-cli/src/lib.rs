@@ -17,6 +17,7 @@ mod network;
 mod output;
 #[cfg(test)]
 mod reference;
+mod refresh;
 mod shell;
 mod system;
 mod terminal;

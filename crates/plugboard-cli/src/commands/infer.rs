@@ -4,11 +4,13 @@
 //! With `--json`, success and failure are both one JSON document on stdout, in the shape the
 //! peer CLI this replaces prints, so scripts written for it keep working.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard_core::{
-    MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelOutput, ModelRef,
-    ModelRequest, ProfileId, Prompter, Provider, is_safe_media_url,
+    Clock, Credential, HostServices, MODEL_RUN_CAPABILITY, ModelContext, ModelError,
+    ModelErrorKind, ModelOutput, ModelRef, ModelReply, ModelRequest, ModelRunner, ProfileId,
+    Prompter, Provider, REFRESH_MARGIN, RefreshError, is_safe_media_url,
 };
 use serde::Serialize;
 
@@ -19,6 +21,8 @@ use crate::echo;
 use crate::error::{Reported, UsageError, advised};
 use crate::host::host_services;
 use crate::output::{note, print, print_json};
+use crate::refresh::{RefreshFailure, refresh_profile};
+use crate::system::SystemClock;
 use crate::terminal::TerminalPrompter;
 
 /// Models can take a while to answer; sign-in's 30 s would cut off slow but healthy calls.
@@ -183,14 +187,19 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
     }
     let profile =
         profile_for(args.profile.as_deref(), provider.id()).map_err(anyhow::Error::from)?;
-    let credential = resolve(app, provider, profile.as_ref())?;
-
+    let resolved = resolve(app, provider, profile.as_ref())?;
     let host = host_services(app, provider, MODEL_CALL_TIMEOUT)?;
-    let ctx = ModelContext::new(credential.credential.clone(), host);
-
     let request = ModelRequest::new(model.model(), args.prompt.as_str());
+    let call = Call {
+        app,
+        provider,
+        runner,
+        host,
+        clock: Arc::new(SystemClock),
+        stored: stored_profile(&resolved.source),
+    };
     let progress = TerminalPrompter::new(app.terminal).progress(&format!("Asking {model}..."));
-    let result = runner.run(&ctx, &request).await;
+    let result = call.run(resolved.credential, &request).await;
     progress.finish("");
     match result {
         Ok(reply) if reply.outputs.is_empty() => Err(Failure {
@@ -198,7 +207,117 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
             error: anyhow::anyhow!("{} returned no output for {model}", provider.label()),
         }),
         Ok(reply) => Ok((model, reply.outputs)),
-        Err(e) => Err(model_failure(e, provider, &credential.source)),
+        Err(CallError::Model(e)) => Err(model_failure(e, provider, &resolved.source)),
+        Err(CallError::Refresh(e)) => Err(refresh_failure(e, &resolved.source)),
+    }
+}
+
+/// The stored profile a credential came from, which is the one a refresh replaces; `None` for
+/// a credential from the environment, which plugboard does not manage.
+fn stored_profile(source: &Source) -> Option<ProfileId> {
+    match source {
+        Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
+            Some(profile_id.clone())
+        }
+        Source::Env { .. } => None,
+    }
+}
+
+/// One model call with what it needs to refresh its credential on the way.
+struct Call<'a> {
+    app: &'a App,
+    provider: &'a dyn Provider,
+    runner: &'a dyn ModelRunner,
+    host: HostServices,
+    clock: Arc<dyn Clock>,
+    /// The profile the credential came from, if it is stored.
+    stored: Option<ProfileId>,
+}
+
+/// Why a call with refresh failed.
+enum CallError {
+    Model(ModelError),
+    Refresh(anyhow::Error),
+}
+
+impl Call<'_> {
+    /// Sends `request` with `credential`: refreshed first when it expires within
+    /// [`REFRESH_MARGIN`], and refreshed once more and resent when the service says it has
+    /// expired. A credential that cannot be refreshed is sent as it is; the service decides.
+    async fn run(
+        &self,
+        mut credential: Credential,
+        request: &ModelRequest,
+    ) -> Result<ModelReply, CallError> {
+        let mut refreshed = false;
+        if self.can_refresh(&credential)
+            && credential.expires_within(self.clock.now(), REFRESH_MARGIN)
+        {
+            credential = self.refresh(&credential).await?;
+            refreshed = true;
+        }
+        let ctx = ModelContext::new(credential.clone(), self.host.clone());
+        match self.runner.run(&ctx, request).await {
+            Err(ModelError::CredentialExpired { .. })
+                if !refreshed && self.can_refresh(&credential) =>
+            {
+                let credential = self.refresh(&credential).await?;
+                let ctx = ModelContext::new(credential, self.host.clone());
+                self.runner
+                    .run(&ctx, request)
+                    .await
+                    .map_err(CallError::Model)
+            }
+            other => other.map_err(CallError::Model),
+        }
+    }
+
+    fn can_refresh(&self, credential: &Credential) -> bool {
+        self.stored.is_some() && credential.refreshable() && self.provider.refresher().is_some()
+    }
+
+    async fn refresh(&self, credential: &Credential) -> Result<Credential, CallError> {
+        let Some(profile) = &self.stored else {
+            return Ok(credential.clone());
+        };
+        refresh_profile(
+            self.app,
+            self.provider,
+            profile,
+            credential,
+            self.clock.clone(),
+        )
+        .await
+        .map(|r| r.credential())
+        .map_err(CallError::Refresh)
+    }
+}
+
+/// A refresh that failed, with the login command when only a new sign-in helps.
+fn refresh_failure(error: anyhow::Error, source: &Source) -> Failure {
+    let Some(failure) = error.downcast_ref::<RefreshFailure>() else {
+        return Failure::from(error);
+    };
+    let kind = match failure {
+        f if f.needs_signin() => ModelErrorKind::CredentialExpired.as_str(),
+        RefreshFailure::Refresh(RefreshError::Network { .. }) | RefreshFailure::TimedOut(_) => {
+            ModelErrorKind::Network.as_str()
+        }
+        RefreshFailure::Refresh(RefreshError::Config(_)) => ModelErrorKind::Config.as_str(),
+        RefreshFailure::Refresh(RefreshError::BadResponse(_))
+        | RefreshFailure::WrongProfile { .. } => ModelErrorKind::BadResponse.as_str(),
+        _ => ModelErrorKind::Service.as_str(),
+    };
+    let advice = match (failure.needs_signin(), stored_profile(source)) {
+        (true, Some(profile)) => Some(format!(
+            "sign in again with `{}` (the profile is kept until then)",
+            crate::commands::status::login_command(&profile)
+        )),
+        _ => None,
+    };
+    Failure {
+        kind,
+        error: advised(error, advice),
     }
 }
 
@@ -243,7 +362,7 @@ fn resolve(
 fn model_failure(error: ModelError, provider: &dyn Provider, source: &Source) -> Failure {
     let kind = error.kind();
     let error = match kind {
-        ModelErrorKind::CredentialRejected => {
+        ModelErrorKind::CredentialRejected | ModelErrorKind::CredentialExpired => {
             let advice = match source {
                 Source::Env { env_var } => format!(
                     "the key comes from ${env_var}: fix it, or unset it to use the stored profile"

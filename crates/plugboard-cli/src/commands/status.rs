@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use plugboard_core::{ProfileId, Provenance, sanitize_line};
+use plugboard_core::{CredentialKind, ProfileId, Provenance, sanitize_line};
 use plugboard_store::{DamagedRow, StoredProfile};
 use serde::Serialize;
 
@@ -44,6 +44,7 @@ struct ProviderStatus {
     id: String,
     label: String,
     effective: Option<EffectiveJson>,
+    /// One count per credential kind, zeros included.
     profile_counts: BTreeMap<String, usize>,
     profiles: Vec<ProfileJson>,
 }
@@ -54,6 +55,9 @@ struct EffectiveJson {
     source: Source,
     kind: String,
     redacted: String,
+    /// RFC 3339; null when it never expires.
+    expires_at: Option<String>,
+    refreshable: bool,
 }
 
 #[derive(Serialize)]
@@ -61,10 +65,28 @@ struct ProfileJson {
     profile_id: ProfileId,
     kind: String,
     redacted: String,
+    /// When the credential stops working (RFC 3339, like `updated_at`); null when it never
+    /// expires.
+    expires_at: Option<String>,
+    /// Whether plugboard can renew it without the user (an OAuth refresh token that was not
+    /// refused).
+    refreshable: bool,
+    /// Why it needs a new sign-in (its refresh was refused for good); null otherwise.
+    needs_signin: Option<String>,
+    /// The command that signs in again, when it needs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_command: Option<String>,
     provenance: Provenance,
     created_at: String,
     updated_at: String,
 }
+
+/// Every credential kind, in the order the text report counts them.
+const KINDS: [CredentialKind; 3] = [
+    CredentialKind::OAuth,
+    CredentialKind::Token,
+    CredentialKind::ApiKey,
+];
 
 pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Result<()> {
     // The same parser and rule as every other command: `provider:name` is that provider's
@@ -92,7 +114,8 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
             _ => None,
         };
         let eff = effective(provider, flag.as_ref(), env, &mine)?;
-        let mut profile_counts = BTreeMap::new();
+        let mut profile_counts: BTreeMap<String, usize> =
+            KINDS.iter().map(|k| (k.to_string(), 0)).collect();
         for p in &mine {
             *profile_counts
                 .entry(p.credential.kind().to_string())
@@ -101,10 +124,22 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
         providers.push(ProviderStatus {
             id: provider.id().to_owned(),
             label: provider.label().to_owned(),
-            effective: eff.map(|e| EffectiveJson {
-                source: e.source,
-                kind: e.credential.kind().to_string(),
-                redacted: e.credential.redacted(),
+            effective: eff.map(|e| {
+                // A stored profile whose refresh was refused cannot refresh, whatever it holds.
+                let refused = match &e.source {
+                    Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
+                        mine.iter()
+                            .any(|p| &p.profile_id == profile_id && p.needs_signin.is_some())
+                    }
+                    Source::Env { .. } => false,
+                };
+                EffectiveJson {
+                    kind: e.credential.kind().to_string(),
+                    redacted: e.credential.redacted(),
+                    expires_at: e.credential.expires_at().map(rfc3339),
+                    refreshable: e.credential.refreshable() && !refused,
+                    source: e.source,
+                }
             }),
             profile_counts,
             profiles: mine.iter().map(profile_json).collect(),
@@ -132,6 +167,13 @@ fn profile_json(p: &StoredProfile) -> ProfileJson {
         profile_id: p.profile_id.clone(),
         kind: p.credential.kind().to_string(),
         redacted: p.credential.redacted(),
+        expires_at: p.credential.expires_at().map(rfc3339),
+        refreshable: p.credential.refreshable() && p.needs_signin.is_none(),
+        needs_signin: p.needs_signin.clone(),
+        login_command: p
+            .needs_signin
+            .as_ref()
+            .map(|_| login_command(&p.profile_id)),
         provenance: p.credential.provenance().clone(),
         created_at: rfc3339(p.created_at),
         updated_at: rfc3339(p.updated_at),
@@ -145,6 +187,19 @@ fn damaged_json(row: &DamagedRow) -> DamagedJson {
         problem: row.problem.clone(),
         remove_command: removal_command(row),
     }
+}
+
+/// The command that signs in to `id` again.
+pub(crate) fn login_command(id: &ProfileId) -> String {
+    let profile = if id.is_default() {
+        String::new()
+    } else {
+        format!(" --profile {}", id.name())
+    };
+    format!(
+        "plugboard models auth login --provider {}{profile}",
+        id.provider()
+    )
 }
 
 fn rfc3339(t: SystemTime) -> String {
@@ -163,25 +218,27 @@ fn render(s: &StatusJson) -> String {
     for p in &s.providers {
         text.push_str(&format!("\n{} ({})\n", p.label, p.id));
         let effective = match &p.effective {
-            Some(e) => format!("{} {}", e.redacted, describe(&e.source)),
+            Some(e) => format!(
+                "{} {}{}",
+                e.redacted,
+                describe(&e.source),
+                expiry(e.expires_at.as_deref(), e.refreshable)
+            ),
             None => format!(
                 "none: sign in with `plugboard models auth login --provider {}`",
                 p.id
             ),
         };
         text.push_str(&format!("  effective  {effective}\n"));
-        let counts: Vec<String> = p
-            .profile_counts
-            .iter()
-            .map(|(kind, n)| format!("{n} {kind}"))
-            .collect();
+        let count = |kind: CredentialKind| {
+            let n = p.profile_counts.get(kind.as_str()).copied().unwrap_or(0);
+            format!("{n} {kind}")
+        };
+        let counts: Vec<String> = KINDS.into_iter().map(count).collect();
         text.push_str(&format!(
-            "  profiles   {}\n",
-            if counts.is_empty() {
-                "none".to_owned()
-            } else {
-                counts.join(", ")
-            }
+            "  profiles   {} ({})\n",
+            p.profiles.len(),
+            counts.join(", ")
         ));
         for profile in &p.profiles {
             // Provenance comes from a service (a user id) by way of the store: each entry is
@@ -195,14 +252,21 @@ fn render(s: &StatusJson) -> String {
                 })
                 .collect();
             text.push_str(&format!(
-                "    {}  {}  {}  updated {}{}{}\n",
+                "    {}  {}  {}{}  updated {}{}{}\n",
                 profile.profile_id,
                 profile.kind,
                 profile.redacted,
+                expiry(profile.expires_at.as_deref(), profile.refreshable),
                 profile.updated_at,
                 if provenance.is_empty() { "" } else { "  " },
                 provenance.join(" ")
             ));
+            if let (Some(reason), Some(command)) = (&profile.needs_signin, &profile.login_command) {
+                text.push_str(&format!(
+                    "      needs a new sign-in ({}): {command}\n",
+                    sanitize_line(reason, 200)
+                ));
+            }
         }
     }
     if !s.damaged.is_empty() {
@@ -217,6 +281,16 @@ fn render(s: &StatusJson) -> String {
         }
     }
     text
+}
+
+/// `  expires 2026-12-01T12:00:00Z (refreshable)`, or nothing for a credential that never
+/// expires.
+fn expiry(expires_at: Option<&str>, refreshable: bool) -> String {
+    match (expires_at, refreshable) {
+        (Some(at), true) => format!("  expires {at} (refreshable)"),
+        (Some(at), false) => format!("  expires {at} (not refreshable)"),
+        (None, _) => String::new(),
+    }
 }
 
 fn describe(source: &Source) -> String {

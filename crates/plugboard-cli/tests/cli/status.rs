@@ -25,6 +25,8 @@ fn status_reports_which_credential_wins_and_why() {
                 "profile_id": "openrouter:default",
                 "kind": "api_key",
                 "redacted": redacted(&default_key),
+                "expires_at": null,
+                "refreshable": false,
             }),
         ),
         (
@@ -36,6 +38,8 @@ fn status_reports_which_credential_wins_and_why() {
                 "env_var": KEY_ENV,
                 "kind": "api_key",
                 "redacted": redacted(&env_key),
+                "expires_at": null,
+                "refreshable": false,
             }),
         ),
         (
@@ -47,6 +51,8 @@ fn status_reports_which_credential_wins_and_why() {
                 "env_var": KEY_ENV,
                 "kind": "api_key",
                 "redacted": redacted(&env_key),
+                "expires_at": null,
+                "refreshable": false,
             }),
         ),
         (
@@ -58,6 +64,8 @@ fn status_reports_which_credential_wins_and_why() {
                 "profile_id": "openrouter:work",
                 "kind": "api_key",
                 "redacted": redacted(&work_key),
+                "expires_at": null,
+                "refreshable": false,
             }),
         ),
         (
@@ -69,6 +77,8 @@ fn status_reports_which_credential_wins_and_why() {
                 "profile_id": "openrouter:work",
                 "kind": "api_key",
                 "redacted": redacted(&work_key),
+                "expires_at": null,
+                "refreshable": false,
             }),
         ),
     ];
@@ -137,19 +147,26 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
     let status = pb.status(&[], &[]);
     let store = pb.home().join("credentials.sqlite");
     let config = pb.home().join("config.json");
+    let empty = |id: &str, label: &str| {
+        json!({
+            "id": id,
+            "label": label,
+            "effective": null,
+            "profile_counts": {"api_key": 0, "oauth": 0, "token": 0},
+            "profiles": [],
+        })
+    };
     assert_eq!(
         status,
         json!({
             "store": store.to_str().unwrap(),
             "config": config.to_str().unwrap(),
             "default_model": null,
-            "providers": [{
-                "id": "openrouter",
-                "label": "OpenRouter",
-                "effective": null,
-                "profile_counts": {},
-                "profiles": [],
-            }],
+            "providers": [
+                empty("anthropic", "Anthropic"),
+                empty("openai-codex", "OpenAI Codex"),
+                empty("openrouter", "OpenRouter"),
+            ],
             "damaged": [],
         })
     );
@@ -158,7 +175,10 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
     pb.login(&key, &[]);
     let status = pb.status(&[], &[]);
     let provider = openrouter(&status);
-    assert_eq!(provider["profile_counts"], json!({"api_key": 1}));
+    assert_eq!(
+        provider["profile_counts"],
+        json!({"api_key": 1, "oauth": 0, "token": 0})
+    );
     let profiles = provider["profiles"].as_array().unwrap();
     assert_eq!(profiles.len(), 1);
     let mut fields: Vec<&str> = profiles[0]
@@ -172,10 +192,13 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
         fields,
         [
             "created_at",
+            "expires_at",
             "kind",
+            "needs_signin",
             "profile_id",
             "provenance",
             "redacted",
+            "refreshable",
             "updated_at"
         ]
     );

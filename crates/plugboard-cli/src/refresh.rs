@@ -1,0 +1,180 @@
+//! Refreshing a stored credential, once across every process that shares the store.
+//!
+//! Many plugboard processes may find the same access token expiring at once. Services rotate
+//! refresh tokens and revoke the whole token family when one is used twice, so two refreshes
+//! of one token would sign the user out. Here a refresh takes the store's write lock, reads the
+//! profile again, and sends the refresh only if the stored credential is still the one this
+//! process read; otherwise another process has just refreshed it and its result is used. The
+//! lock is held around that one request only, whose timeout ([`REFRESH_TIMEOUT`]) is shorter
+//! than how long a waiting process waits for the lock ([`REFRESH_LOCK_WAIT`]).
+
+use std::sync::Arc;
+
+use plugboard_core::{
+    Clock, Credential, ProfileId, Provider, REFRESH_LOCK_WAIT, REFRESH_TIMEOUT, RefreshContext,
+    RefreshError, sanitize_line,
+};
+use thiserror::Error;
+
+use crate::app::App;
+use crate::host::host_services;
+use crate::output::note;
+
+/// Why a stored credential could not be refreshed. The host adds advice (the login command).
+#[derive(Debug, Error)]
+pub(crate) enum RefreshFailure {
+    /// The provider has no refresher, or the credential no refresh token.
+    #[error("the {kind} of profile {profile} cannot be refreshed")]
+    NotRefreshable {
+        /// The profile.
+        profile: ProfileId,
+        /// Its credential's kind.
+        kind: String,
+    },
+    /// An earlier refresh was refused for good; only a new sign-in helps.
+    #[error("profile {profile} needs a new sign-in ({reason})")]
+    NeedsSignIn {
+        /// The profile.
+        profile: ProfileId,
+        /// Why, as recorded when the refresh was refused.
+        reason: String,
+    },
+    /// The profile was removed (or damaged) while this process waited.
+    #[error("profile {0} is no longer stored")]
+    Gone(ProfileId),
+    /// The provider answered with a profile other than the one it was asked to refresh.
+    #[error("{provider} refreshed profile {returned} when asked for {asked}: nothing was stored")]
+    WrongProfile {
+        /// The provider's id.
+        provider: String,
+        /// The profile asked for.
+        asked: ProfileId,
+        /// The profile it returned.
+        returned: ProfileId,
+    },
+    /// The refresh did not finish within its time limit.
+    #[error("the refresh of profile {0} did not finish within {secs} s", secs = REFRESH_TIMEOUT.as_secs())]
+    TimedOut(ProfileId),
+    /// The provider's refresh failed.
+    #[error(transparent)]
+    Refresh(#[from] RefreshError),
+}
+
+impl RefreshFailure {
+    /// Whether only a new sign-in can fix it.
+    pub(crate) fn needs_signin(&self) -> bool {
+        matches!(
+            self,
+            Self::NotRefreshable { .. }
+                | Self::NeedsSignIn { .. }
+                | Self::Gone(_)
+                | Self::Refresh(RefreshError::SignInRequired { .. } | RefreshError::NotRefreshable)
+        )
+    }
+}
+
+/// How a refresh ended for this process.
+#[derive(Debug)]
+pub(crate) enum Refreshed {
+    /// This process refreshed the credential and stored the new one.
+    Here(Credential),
+    /// Another process had already replaced the credential read; this is what it stored.
+    Elsewhere(Credential),
+}
+
+impl Refreshed {
+    /// The credential to use now.
+    pub(crate) fn credential(self) -> Credential {
+        match self {
+            Self::Here(c) | Self::Elsewhere(c) => c,
+        }
+    }
+}
+
+/// Refreshes `profile`, whose credential this process read as `read`, unless another process
+/// already has. A refresh the service refuses for good marks the profile as needing a new
+/// sign-in; the profile itself is kept.
+pub(crate) async fn refresh_profile(
+    app: &App,
+    provider: &dyn Provider,
+    profile: &ProfileId,
+    read: &Credential,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<Refreshed> {
+    let not_refreshable = || RefreshFailure::NotRefreshable {
+        profile: profile.clone(),
+        kind: read.kind().to_string(),
+    };
+    let Some(refresher) = provider.refresher() else {
+        return Err(not_refreshable().into());
+    };
+    if !read.refreshable() {
+        return Err(not_refreshable().into());
+    }
+    // Built before the lock is taken: nothing slow may happen while other processes wait.
+    let mut host = host_services(app, provider, REFRESH_TIMEOUT)?;
+    host.http.request_timeout = host.http.request_timeout.min(REFRESH_TIMEOUT);
+    host.http_client = crate::network::client(&host.http)?;
+
+    let mut store = app.store()?;
+    let lock = store.lock_profile(profile, REFRESH_LOCK_WAIT, || {
+        note(&format!(
+            "waiting for another plugboard process to finish refreshing {profile}"
+        ));
+    })?;
+    let Some(current) = lock.current() else {
+        lock.release()?;
+        return Err(RefreshFailure::Gone(profile.clone()).into());
+    };
+    if let Some(reason) = &current.needs_signin {
+        let reason = sanitize_line(reason, 200);
+        lock.release()?;
+        return Err(RefreshFailure::NeedsSignIn {
+            profile: profile.clone(),
+            reason,
+        }
+        .into());
+    }
+    if !current.credential.same_secrets(read) {
+        let stored = current.credential.clone();
+        lock.release()?;
+        return Ok(Refreshed::Elsewhere(stored));
+    }
+
+    let ctx = RefreshContext::new(
+        profile.clone(),
+        current.credential.clone(),
+        host,
+        clock.clone(),
+    );
+    // The client's own timeout bounds the request; this bounds a provider that makes more
+    // than one, so the lock is never held longer than waiters wait.
+    let outcome = tokio::time::timeout(REFRESH_TIMEOUT, refresher.refresh(&ctx)).await;
+    match outcome {
+        Ok(Ok(write)) if &write.profile_id == profile => {
+            lock.replace(&write.credential, clock.now())?;
+            Ok(Refreshed::Here(write.credential))
+        }
+        Ok(Ok(write)) => {
+            lock.release()?;
+            Err(RefreshFailure::WrongProfile {
+                provider: provider.id().to_owned(),
+                asked: profile.clone(),
+                returned: write.profile_id,
+            }
+            .into())
+        }
+        Ok(Err(RefreshError::SignInRequired { service, detail })) => {
+            lock.mark_needs_signin(&format!("{service} refused the refresh token: {detail}"))?;
+            Err(RefreshFailure::from(RefreshError::SignInRequired { service, detail }).into())
+        }
+        Ok(Err(other)) => {
+            lock.release()?;
+            Err(RefreshFailure::from(other).into())
+        }
+        Err(_elapsed) => {
+            lock.release()?;
+            Err(RefreshFailure::TimedOut(profile.clone()).into())
+        }
+    }
+}
