@@ -1,6 +1,7 @@
 //! Test-only doubles for plugboard: an [`OpenRouterDouble`] (a real HTTP server on loopback that
-//! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), and a scripted
-//! browser ([`approve`], [`deny`], [`redirect_for`]) that follows its consent page in place of a
+//! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), a
+//! [`CodexDouble`] (OpenAI's ChatGPT sign-in and Codex Responses endpoint, with refresh-token
+//! rotation, reuse detection and [`CodexFault`]s), and a scripted browser ([`approve`], [`deny`], [`redirect_for`]) that follows its consent page in place of a
 //! human.
 //!
 //! Nothing here depends on plugboard's own crates: the double checks plugboard from the outside,
@@ -8,6 +9,7 @@
 
 mod body;
 mod browser;
+mod codex;
 mod conn;
 mod double;
 mod fault;
@@ -19,6 +21,12 @@ pub use body::OVERSIZED_BYTES;
 pub use browser::{
     FollowError, FollowOutcome, approve, approve_async, approve_in_background, deny, deny_async,
     redirect_for, redirect_for_async,
+};
+pub use codex::{
+    CODEX_CLIENT_ID, CODEX_CONSENT_TITLE, CODEX_DENY_DESCRIPTION, CODEX_REDIRECT_PORTS,
+    CODEX_REPLY, CodexDouble, CodexDoubleBuilder, CodexEndpoint, CodexFault, CodexRequestRecord,
+    CodexServerPanicked, DEFAULT_ACCESS_TOKEN_TTL, IssuedTokens, ParseCodexFaultError,
+    RefreshErrorStyle,
 };
 pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
 pub use fault::{Endpoint, Fault, ParseFaultError};
