@@ -9,6 +9,7 @@
 
 mod browser;
 mod children;
+mod codex;
 mod concurrency;
 mod damaged;
 mod echo;

@@ -308,10 +308,16 @@ fn remember(secrets: &mut Vec<String>, text: &str) {
 /// The `openrouter` entry of a `models status --json` document.
 #[track_caller]
 pub(crate) fn openrouter(status: &Value) -> &Value {
+    provider_entry(status, "openrouter")
+}
+
+/// The entry of provider `id` in a `models status --json` document.
+#[track_caller]
+pub(crate) fn provider_entry<'a>(status: &'a Value, id: &str) -> &'a Value {
     status["providers"]
         .as_array()
-        .and_then(|providers| providers.iter().find(|p| p["id"] == "openrouter"))
-        .unwrap_or_else(|| panic!("no openrouter provider in {status:#}"))
+        .and_then(|providers| providers.iter().find(|p| p["id"] == id))
+        .unwrap_or_else(|| panic!("no {id} provider in {status:#}"))
 }
 
 /// The profile ids of a provider entry of `models status --json`.
