@@ -5,11 +5,14 @@ use plugboard_core::{Manifest, registrations};
 use crate::report::Report;
 use crate::rules::{REGISTRY_ONLY, RULES};
 use crate::subject::Subject;
-use crate::{fixtures, manifest_rules, model_fixtures, model_probes, registry_rules, static_rules};
+use crate::{
+    fixtures, forged_state, manifest_rules, model_fixtures, model_probes, refresh, registry_rules,
+    static_rules,
+};
 
 /// Runs every per-provider rule against `subject`: its manifest, its runtime data, how the two
-/// pair up, its fixtures, and its model runner (its model fixtures and the harness's own
-/// scripted calls). Needs a Tokio runtime with the time driver enabled (as `#[tokio::test]`
+/// pair up, its fixtures (and, for browser sign-ins, a forged redirect), its model runner (its
+/// model fixtures and the harness's own scripted calls), and its refresher. Needs a Tokio runtime with the time driver enabled (as `#[tokio::test]`
 /// provides), for the per-run time limit.
 pub async fn check_provider(subject: &Subject) -> Report {
     check_subject(subject).await.0
@@ -33,8 +36,10 @@ async fn check_subject(subject: &Subject) -> (Report, Option<Manifest>) {
         static_rules::check_pairing(provider, manifest, &subject.manifest.path, &mut report);
     }
     fixtures::check(subject, &mut report).await;
+    forged_state::check(subject, &mut report).await;
     model_fixtures::check(subject, &mut report).await;
     model_probes::check(subject, &mut report).await;
+    refresh::check(subject, &mut report).await;
     (report, manifest)
 }
 

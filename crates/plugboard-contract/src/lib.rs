@@ -10,19 +10,22 @@
 //!   other rule, and a test fails if a rule lacks one.
 //! - The harness never writes anything: it runs methods only against the contexts their
 //!   fixtures prepare, and a method's result is inspected, never stored.
-//! - The harness never reaches a network or sends a real key: a model runner only ever gets a
-//!   fixed test key and a scripted service.
-//! - A bad provider fails rules; it does not hang or crash the harness (each fixture run and
-//!   model call has a time limit and a panic in it becomes a failure). Code that blocks its
-//!   thread without yielding cannot be interrupted, though.
+//! - The harness never reaches a network or sends a real secret: a model runner only ever gets
+//!   a fixed test credential and a scripted service, a refresher a fixture's credential and a
+//!   scripted service.
+//! - A bad provider fails rules; it does not hang or crash the harness (each fixture run,
+//!   model call and refresh has a time limit and a panic in it becomes a failure). Code that
+//!   blocks its thread without yielding cannot be interrupted, though.
 
 mod check;
 mod fixtures;
+mod forged_state;
 mod guard;
 mod manifest_rules;
 mod model_call;
 mod model_fixtures;
 mod model_probes;
+mod refresh;
 mod registry_rules;
 mod report;
 mod rules;

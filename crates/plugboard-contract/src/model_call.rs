@@ -1,12 +1,18 @@
 //! One model call made by the harness: the runner gets a context whose credential is a fixed
-//! test key and whose service is a script, and the call is [`guarded`]. Nothing reaches a
-//! network, and no real key is ever sent.
+//! test credential and whose service is a script, and the call is [`guarded`]. Nothing reaches
+//! a network, and no real secret is ever sent.
+//!
+//! The test credential has the shape the provider's runner really gets: a provider with a
+//! refresher signs users in with OAuth, so its runner is called with OAuth tokens (an access
+//! token, a refresh token, an account id); any other provider's with an API key.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use plugboard_core::{
     Credential, CredentialKind, HostServices, HttpError, HttpResponse, ModelContext, ModelError,
-    ModelReply, ModelRequest, ModelRunner, Provenance, ScriptedHttp, shows_secret,
+    ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance, Provider, ScriptedHttp,
+    shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
@@ -16,31 +22,68 @@ const KEY_PREFIX: &str = "sk-pbct-";
 /// The rest of the test key, none of which may show: random-looking and mixed-case, so finding
 /// a run of it in a runner's output cannot be chance.
 const KEY_BODY: &str = "Zq7Wm3Xv9Kp2Rt5Yn8Lb4Hd6";
+/// The test refresh token's vendor prefix.
+const REFRESH_PREFIX: &str = "pbrt-";
+/// The rest of the test refresh token, none of which may show either.
+const REFRESH_BODY: &str = "Vx4Jq8Tn2Wc6Hs9Ld3Mk7Pf5";
+/// The account the test OAuth tokens act for (not a secret).
+const ACCOUNT_ID: &str = "contract-test-account";
+/// When the test access token expires: 2100-01-01, far enough that no runner may take it for
+/// expired and refuse to send it.
+const EXPIRES_AT_SECS: u64 = 4_102_444_800;
+
 /// How a harness call ended: the runner's own result, or why it produced none.
 pub(crate) type Outcome = Result<Result<ModelReply, ModelError>, Trouble>;
 
-/// The credential every harness call sends.
+/// The key every harness call sends (as the API key, or as the OAuth access token).
 pub(crate) fn test_key() -> String {
     format!("{KEY_PREFIX}{KEY_BODY}")
 }
 
-/// Runs `request` through `runner`, its requests answered by `replies` in order (and "no
-/// network" once they run out).
+/// The refresh token of the OAuth test credential.
+fn test_refresh_token() -> String {
+    format!("{REFRESH_PREFIX}{REFRESH_BODY}")
+}
+
+/// The credential the harness sends to `provider`'s runner: OAuth tokens when the provider has
+/// a refresher (what its sign-in stores), else an API key. Either way the secret sent with
+/// requests is [`test_key`].
+pub(crate) fn test_credential(provider: &dyn Provider) -> Credential {
+    let mut provenance = Provenance::new();
+    provenance.insert("auth_flow".into(), "contract-test".into());
+    if provider.refresher().is_none() {
+        return Credential::new(CredentialKind::ApiKey, test_key().into(), provenance);
+    }
+    let mut tokens = OAuthTokens::new(test_key().into());
+    tokens.refresh_token = Some(test_refresh_token().into());
+    tokens.account_id = Some(ACCOUNT_ID.to_owned());
+    tokens.expires_at = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(EXPIRES_AT_SECS));
+    Credential::oauth(tokens, provenance)
+}
+
+/// Runs `request` through `runner` with `credential`, its requests answered by `replies` in
+/// order (and "no network" once they run out).
 pub(crate) async fn call(
     runner: &dyn ModelRunner,
+    credential: &Credential,
     request: &ModelRequest,
     replies: Vec<Result<HttpResponse, HttpError>>,
 ) -> Outcome {
-    let credential = Credential::new(CredentialKind::ApiKey, test_key().into(), Provenance::new());
     let host = HostServices::default().with_http_client(Arc::new(ScriptedHttp::new(replies)));
-    let ctx = ModelContext::new(credential, host);
+    let ctx = ModelContext::new(credential.clone(), host);
     guarded(runner.run(&ctx, request)).await
 }
 
-/// Whether `shown` gives the test key away: a run of
-/// [`MIN_SECRET_RUN`](plugboard_core::MIN_SECRET_RUN) characters of the part
-/// after its vendor prefix, compared as the core's scrubber compares (ignoring case and
-/// invisible characters), so a disguised echo counts as much as a plain one.
-pub(crate) fn shows_key(shown: &str) -> bool {
-    shows_secret(shown, KEY_BODY)
+/// Which secret of the test credential `shown` gives away (the key, or the refresh token of
+/// the OAuth one), if any: a run of [`MIN_SECRET_RUN`](plugboard_core::MIN_SECRET_RUN)
+/// characters of the part after its vendor prefix, compared as the core's scrubber compares
+/// (ignoring case and invisible characters), so a disguised echo counts as much as a plain one.
+pub(crate) fn shown_secret(shown: &str) -> Option<&'static str> {
+    if shows_secret(shown, KEY_BODY) {
+        Some("the key")
+    } else if shows_secret(shown, REFRESH_BODY) {
+        Some("the refresh token")
+    } else {
+        None
+    }
 }

@@ -1,9 +1,10 @@
 //! Rules that run the extension's model fixtures: a model runner has one under which it must
-//! reply, a provider without a runner has none, and each call ends the way its fixture says.
+//! reply (and its service's error answers, for the harness's own calls), a provider without a
+//! runner has none, and each call ends the way its fixture says.
 
-use plugboard_core::{ErrorChain, ModelExpectation, ModelFixture, ModelRunner};
+use plugboard_core::{Credential, ErrorChain, ModelExpectation, ModelFixture, ModelRunner};
 
-use crate::model_call::call;
+use crate::model_call::{call, test_credential};
 use crate::report::Report;
 use crate::rules::{MODEL_FIXTURE_OUTCOME, MODEL_FIXTURES_PRESENT};
 use crate::subject::Subject;
@@ -37,15 +38,35 @@ pub(crate) async fn check(subject: &Subject, report: &mut Report) {
             "provider has a model runner but no model fixture under which it must reply: register one",
         );
     }
+    if subject.service_errors.is_none() {
+        report.fail(
+            MODEL_FIXTURES_PRESENT,
+            &name,
+            "provider has a model runner but registers no service errors: register ProviderRegistration::service_errors (how its service answers a rejected key, an expired token, and an error with a message), so the harness can probe the runner in the service's own error shape",
+        );
+    }
 
+    let credential = test_credential(subject.provider.as_ref());
     for fixture in &subject.model_fixtures {
-        run(fixture, runner, &name, report).await;
+        run(fixture, runner, &credential, &name, report).await;
     }
 }
 
-async fn run(fixture: &ModelFixture, runner: &dyn ModelRunner, name: &str, report: &mut Report) {
+async fn run(
+    fixture: &ModelFixture,
+    runner: &dyn ModelRunner,
+    credential: &Credential,
+    name: &str,
+    report: &mut Report,
+) {
     let case = format!("model fixture {:?}", fixture.name);
-    let outcome = call(runner, &fixture.request, fixture.replies.clone()).await;
+    let outcome = call(
+        runner,
+        credential,
+        &fixture.request,
+        fixture.replies.clone(),
+    )
+    .await;
     let message = match (outcome, &fixture.expect) {
         (Err(trouble), _) => {
             format!("{case}: the runner {trouble}: it must return, even on bad answers")

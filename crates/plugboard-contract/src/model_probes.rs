@@ -1,15 +1,17 @@
 //! Rules the harness checks with answers it scripts itself, the same for every provider with a
-//! model runner: a key the service rejects is reported as rejected, and the key never shows in
-//! what a call returns, even when the service echoes it back in upper case or with invisible
-//! characters inside.
+//! model runner, each in the provider's own error shape ([`ServiceErrors`]): a key the service
+//! rejects is reported as rejected, an access token the service calls expired as expired, and
+//! the credential never shows in what a call returns, even when the service echoes it back in
+//! upper case or with invisible characters inside.
 
 use plugboard_core::{
-    ErrorChain, HttpError, HttpResponse, ModelErrorKind, ModelRef, ModelRequest, ModelRunner,
+    Credential, ErrorChain, HttpResponse, ModelErrorKind, ModelRef, ModelRequest, ModelRunner,
+    ServiceErrors,
 };
 
-use crate::model_call::{Outcome, call, shows_key, test_key};
+use crate::model_call::{Outcome, call, shown_secret, test_credential, test_key};
 use crate::report::Report;
-use crate::rules::{MODEL_KEY_REJECTED, MODEL_SECRET_HIDDEN};
+use crate::rules::{MODEL_KEY_REJECTED, MODEL_SECRET_HIDDEN, MODEL_TOKEN_EXPIRED};
 use crate::subject::Subject;
 
 /// The prompt of every probe.
@@ -20,23 +22,46 @@ const FALLBACK_MODEL: &str = "contract-test-model";
 /// often a runner retries is not what these rules are about.
 const SENDS: usize = 2;
 
-/// How services answer a key they do not accept, in the OpenRouter / OpenAI error shape. Only
-/// 401: a 403 means different things per service (OpenRouter: moderation; OpenAI: region), so
-/// the contract leaves it to each provider.
-const REJECTIONS: &[(u16, &str)] = &[(
-    401,
-    r#"{"error":{"message":"No auth credentials found","type":"authentication_error","code":401}}"#,
-)];
+/// One runner probed with the test credential its provider's users would have.
+struct Probe<'a> {
+    runner: &'a dyn ModelRunner,
+    credential: Credential,
+    request: ModelRequest,
+    name: String,
+}
 
-/// `model-key-rejected` and `model-secret-hidden`, for a provider with a model runner.
+impl Probe<'_> {
+    /// The call, its service giving `answer` to every request.
+    async fn answered(&self, answer: &HttpResponse) -> Outcome {
+        let replies = (0..SENDS).map(|_| Ok(answer.clone())).collect();
+        call(self.runner, &self.credential, &self.request, replies).await
+    }
+}
+
+/// `model-key-rejected`, `model-token-expired` and `model-secret-hidden`, for a provider with a
+/// model runner and its service errors (`model-fixtures-present` reports a runner without them).
 pub(crate) async fn check(subject: &Subject, report: &mut Report) {
     let Some(runner) = subject.provider.model_runner() else {
         return;
     };
-    let name = subject.provider_name();
-    let request = ModelRequest::new(model(subject), PROMPT);
-    key_rejected(runner, &request, &name, report).await;
-    secret_hidden(runner, &request, &name, report).await;
+    let Some(errors) = &subject.service_errors else {
+        return;
+    };
+    let probe = Probe {
+        runner,
+        credential: test_credential(subject.provider.as_ref()),
+        request: ModelRequest::new(model(subject), PROMPT),
+        name: subject.provider_name(),
+    };
+    key_rejected(&probe, errors, report).await;
+    token_expired(
+        &probe,
+        errors,
+        subject.provider.refresher().is_some(),
+        report,
+    )
+    .await;
+    secret_hidden(&probe, errors, report).await;
 }
 
 /// The model to ask for: the first model fixture's, else the default model without its
@@ -53,50 +78,84 @@ fn model(subject: &Subject) -> String {
         .unwrap_or_else(|| FALLBACK_MODEL.to_owned())
 }
 
-/// A service answering every request of one call with `status` and `body`.
-fn answering(status: u16, body: &str) -> Vec<Result<HttpResponse, HttpError>> {
-    (0..SENDS)
-        .map(|_| Ok(HttpResponse::new(status, body.as_bytes().to_vec())))
-        .collect()
-}
-
-async fn key_rejected(
-    runner: &dyn ModelRunner,
-    request: &ModelRequest,
-    name: &str,
-    report: &mut Report,
-) {
-    for &(status, body) in REJECTIONS {
-        let case = format!("when the service answers HTTP {status} to the key");
-        let message = match call(runner, request, answering(status, body)).await {
-            Err(trouble) => format!("{case}, the runner {trouble}: it must return"),
-            Ok(Ok(_)) => {
-                format!("{case}, the call succeeded: fail with ModelError::CredentialRejected")
-            }
-            Ok(Err(e)) if e.kind() != ModelErrorKind::CredentialRejected => format!(
-                "{case}, the call failed with {} ({}): return ModelError::CredentialRejected, so the host can say to sign in again",
-                e.kind(),
-                ErrorChain(&e)
-            ),
-            Ok(Err(_)) => continue,
-        };
-        report.fail(MODEL_KEY_REJECTED, name, message);
+/// What is wrong when a call the service answered with `answer` did not fail as `want`, or
+/// `None` when it did. `fix` says what the runner must return instead.
+async fn must_fail_as(
+    probe: &Probe<'_>,
+    answer: &HttpResponse,
+    want: ModelErrorKind,
+    case: &str,
+    fix: &str,
+) -> Option<String> {
+    match probe.answered(answer).await {
+        Err(trouble) => Some(format!("{case}, the runner {trouble}: it must return")),
+        Ok(Ok(_)) => Some(format!("{case}, the call succeeded: {fix}")),
+        Ok(Err(e)) if e.kind() != want => Some(format!(
+            "{case}, the call failed with {} ({}): {fix}",
+            e.kind(),
+            ErrorChain(&e)
+        )),
+        Ok(Err(_)) => None,
     }
 }
 
-async fn secret_hidden(
-    runner: &dyn ModelRunner,
-    request: &ModelRequest,
-    name: &str,
+async fn key_rejected(probe: &Probe<'_>, errors: &ServiceErrors, report: &mut Report) {
+    let answer = &errors.rejected;
+    let case = format!(
+        "when the service answers HTTP {} to the key (ServiceErrors::rejected)",
+        answer.status
+    );
+    let fix = "return ModelError::CredentialRejected, so the host can say to sign in again";
+    if let Some(message) = must_fail_as(
+        probe,
+        answer,
+        ModelErrorKind::CredentialRejected,
+        &case,
+        fix,
+    )
+    .await
+    {
+        report.fail(MODEL_KEY_REJECTED, &probe.name, message);
+    }
+}
+
+/// A provider whose credentials expire must say how its service answers an expired access
+/// token, and its runner must tell that answer from a rejected key: the host refreshes and
+/// retries on the one, and asks the user to sign in again on the other.
+async fn token_expired(
+    probe: &Probe<'_>,
+    errors: &ServiceErrors,
+    refreshes: bool,
     report: &mut Report,
 ) {
+    let Some(answer) = &errors.expired else {
+        if refreshes {
+            report.fail(
+                MODEL_TOKEN_EXPIRED,
+                &probe.name,
+                "provider has a refresher but its service errors give no answer for an expired access token: set ServiceErrors::expired to what its service documents (status and body)",
+            );
+        }
+        return;
+    };
+    let case = format!(
+        "when the service answers HTTP {} that the access token has expired (ServiceErrors::expired)",
+        answer.status
+    );
+    let fix = "return ModelError::CredentialExpired, so the host refreshes the token and tries again (and keep ServiceErrors::rejected a CredentialRejected)";
+    if let Some(message) =
+        must_fail_as(probe, answer, ModelErrorKind::CredentialExpired, &case, fix).await
+    {
+        report.fail(MODEL_TOKEN_EXPIRED, &probe.name, message);
+    }
+}
+
+async fn secret_hidden(probe: &Probe<'_>, errors: &ServiceErrors, report: &mut Report) {
     for (disguise, key) in disguised_keys() {
-        for (answer, status, body) in echoes(&key) {
+        for (answer, response) in echoes(errors, &key) {
             let case = format!("when the service echoes the key {disguise} in {answer}");
-            if let Some(message) =
-                leak(&case, call(runner, request, answering(status, &body)).await)
-            {
-                report.fail(MODEL_SECRET_HIDDEN, name, message);
+            if let Some(message) = leak(&case, probe.answered(&response).await) {
+                report.fail(MODEL_SECRET_HIDDEN, &probe.name, message);
             }
         }
     }
@@ -124,58 +183,61 @@ fn disguised_keys() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Answers quoting `key`: error bodies in the OpenRouter / OpenAI shape, and a success that is
-/// not JSON.
-fn echoes(key: &str) -> [(&'static str, u16, String); 4] {
-    let error = |message: String, code: u16| {
-        serde_json::json!({"error": {"message": message, "code": code}}).to_string()
-    };
+/// Answers quoting `key`: error answers in the service's own shape
+/// ([`ServiceErrors::error_with_message`]), and a success that is not JSON.
+fn echoes(errors: &ServiceErrors, key: &str) -> [(&'static str, HttpResponse); 4] {
+    let error = errors.error_with_message;
     [
-        ("a 401", 401, error(format!("Invalid key {key}"), 401)),
+        ("a 401", error(401, &format!("Invalid key {key}"))),
         (
             "a 500",
-            500,
-            error(format!("Internal error while handling key {key}"), 500),
+            error(500, &format!("Internal error while handling key {key}")),
         ),
         (
             "a 400",
-            400,
-            error(format!("Bad request sent with key {key}"), 400),
+            error(400, &format!("Bad request sent with key {key}")),
         ),
         (
             "a 200 that is not JSON",
-            200,
-            format!("<html><body>Signed in with {key}</body></html>"),
+            HttpResponse::new(
+                200,
+                format!("<html><body>Signed in with {key}</body></html>"),
+            ),
         ),
     ]
 }
 
-/// Where `outcome` shows the key, as a failure message.
+/// Where `outcome` shows a secret of the credential, as a failure message.
 fn leak(case: &str, outcome: Outcome) -> Option<String> {
-    let showing = match outcome {
-        Err(trouble) => return Some(format!("{case}, the runner {trouble}: it must return")),
-        // The whole chain: a cause may carry the service's words while the message does not.
-        Ok(Err(e)) => match (
-            shows_key(&ErrorChain(&e).to_string()),
-            shows_key(&format!("{e:?}")),
-        ) {
-            (true, true) => "the error's Display and Debug show it",
-            (true, false) => "the error's Display shows it",
-            (false, true) => "the error's Debug shows it",
-            (false, false) => return None,
-        },
-        // Debug escapes invisible characters, which would hide a disguised key from the check.
-        Ok(Ok(reply))
-            if shows_key(&format!("{reply:?}"))
-                || reply.outputs.iter().any(|o| {
-                    shows_key(&o.text) || o.media_url.as_deref().is_some_and(shows_key)
-                }) =>
-        {
-            "the reply shows it"
-        }
-        Ok(Ok(_)) => return None,
-    };
+    let showing =
+        match outcome {
+            Err(trouble) => return Some(format!("{case}, the runner {trouble}: it must return")),
+            // The whole chain: a cause may carry the service's words while the message does not.
+            Ok(Err(e)) => match (
+                shown_secret(&ErrorChain(&e).to_string()),
+                shown_secret(&format!("{e:?}")),
+            ) {
+                (Some(secret), Some(_)) => format!("the error's Display and Debug show {secret}"),
+                (Some(secret), None) => format!("the error's Display shows {secret}"),
+                (None, Some(secret)) => format!("the error's Debug shows {secret}"),
+                (None, None) => return None,
+            },
+            Ok(Ok(reply)) => {
+                // Debug escapes invisible characters, which would hide a disguised key from the
+                // check, so the outputs are searched as they are too.
+                let shown =
+                    std::iter::once(format!("{reply:?}"))
+                        .chain(reply.outputs.iter().flat_map(|o| {
+                            std::iter::once(o.text.clone()).chain(o.media_url.clone())
+                        }))
+                        .find_map(|text| shown_secret(&text));
+                match shown {
+                    Some(secret) => format!("the reply shows {secret}"),
+                    None => return None,
+                }
+            }
+        };
     Some(format!(
-        "{case}, {showing}: never quote the key, and quote a service's words only sanitised, without it"
+        "{case}, {showing}: never quote the credential's key or tokens, and quote a service's words only scrubbed of them (plugboard_core::scrub_secret) and sanitised"
     ))
 }

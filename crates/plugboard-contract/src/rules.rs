@@ -35,6 +35,11 @@ pub(crate) const MODEL_FIXTURES_PRESENT: &str = "model-fixtures-present";
 pub(crate) const MODEL_FIXTURE_OUTCOME: &str = "model-fixture-outcome";
 pub(crate) const MODEL_KEY_REJECTED: &str = "model-key-rejected";
 pub(crate) const MODEL_SECRET_HIDDEN: &str = "model-secret-hidden";
+pub(crate) const MODEL_TOKEN_EXPIRED: &str = "model-token-expired";
+pub(crate) const REFRESH_FIXTURES_PRESENT: &str = "refresh-fixtures-present";
+pub(crate) const REFRESH_FIXTURE_OUTCOME: &str = "refresh-fixture-outcome";
+pub(crate) const REFRESH_PROFILE_OWNERSHIP: &str = "refresh-profile-ownership";
+pub(crate) const OAUTH_STATE_FORGED: &str = "oauth-state-forged";
 
 /// Rules that need every subject at once: [`check_provider`](crate::check_provider) cannot
 /// run them, [`check_registry`](crate::check_registry) does. (`choice-id-unique` runs in both:
@@ -130,8 +135,12 @@ pub const RULES: &[Rule] = &[
         summary: "a successful run writes only this provider's profiles, and the --profile it was given",
     },
     Rule {
+        id: OAUTH_STATE_FORGED,
+        summary: "an oauth method refuses a pasted redirect whose state it never issued, and sends no request",
+    },
+    Rule {
         id: MODEL_FIXTURES_PRESENT,
-        summary: "a model runner has a model fixture under which it must reply; a provider without one registers no model fixtures",
+        summary: "a model runner has a model fixture under which it must reply and its service's error answers; a provider without one registers no model fixtures",
     },
     Rule {
         id: MODEL_FIXTURE_OUTCOME,
@@ -144,5 +153,21 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: MODEL_SECRET_HIDDEN,
         summary: "a model call's error never shows the credential, even when the service echoes it",
+    },
+    Rule {
+        id: MODEL_TOKEN_EXPIRED,
+        summary: "a provider with a refresher gives its service's expired-token answer, and a model call answered with it fails as an expired credential",
+    },
+    Rule {
+        id: REFRESH_FIXTURES_PRESENT,
+        summary: "a refresher has refresh fixtures that keep, rotate and lose the refresh token, each of an oauth credential with a refresh token; a provider without one registers none",
+    },
+    Rule {
+        id: REFRESH_FIXTURE_OUTCOME,
+        summary: "every refresh fixture ends with the expected tokens or as sign-in required, within the time limit, and no refresh error shows a token",
+    },
+    Rule {
+        id: REFRESH_PROFILE_OWNERSHIP,
+        summary: "a refresh returns exactly the profile it was given",
     },
 ];

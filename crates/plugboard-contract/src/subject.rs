@@ -4,7 +4,8 @@
 use std::fmt;
 
 use plugboard_core::{
-    ContractFixture, ManifestSource, ModelFixture, Provider, ProviderRegistration,
+    ContractFixture, ManifestSource, ModelFixture, Provider, ProviderRegistration, RefreshFixture,
+    ServiceErrors,
 };
 
 /// A manifest's path and text. Owned, unlike [`ManifestSource`], so tests can check manifests
@@ -33,8 +34,8 @@ impl From<ManifestSource> for ManifestText {
     }
 }
 
-/// One provider to check, with the manifest that declares it and the fixtures for its methods
-/// and its model runner.
+/// One provider to check, with the manifest that declares it and the fixtures for its methods,
+/// its model runner and its refresher.
 pub struct Subject {
     /// The manifest declaring the provider and its sign-in choices.
     pub manifest: ManifestText,
@@ -45,10 +46,18 @@ pub struct Subject {
     /// Scripted calls of its model runner, with the outcome each must have; empty for a
     /// provider without one.
     pub model_fixtures: Vec<ModelFixture>,
+    /// How its service answers a credential it will not take, for the harness's own model
+    /// calls; `None` for a provider without a model runner.
+    pub service_errors: Option<ServiceErrors>,
+    /// Scripted refreshes of its credentials, with the outcome each must have; empty for a
+    /// provider without a refresher.
+    pub refresh_fixtures: Vec<RefreshFixture>,
 }
 
 impl Subject {
-    /// A subject from its parts, without model fixtures (see [`Subject::with_model_fixtures`]).
+    /// A subject from its parts, without model fixtures, service errors or refresh fixtures
+    /// (see [`Subject::with_model_fixtures`], [`Subject::with_service_errors`] and
+    /// [`Subject::with_refresh_fixtures`]).
     pub fn new(
         manifest: ManifestText,
         provider: Box<dyn Provider>,
@@ -59,6 +68,8 @@ impl Subject {
             provider,
             fixtures,
             model_fixtures: Vec::new(),
+            service_errors: None,
+            refresh_fixtures: Vec::new(),
         }
     }
 
@@ -68,15 +79,32 @@ impl Subject {
         self
     }
 
-    /// The subject an extension registered: its manifest, a fresh provider, its fixtures and
-    /// its model fixtures.
+    /// The same subject with its service's error answers, for a provider with a model runner.
+    pub fn with_service_errors(mut self, service_errors: ServiceErrors) -> Self {
+        self.service_errors = Some(service_errors);
+        self
+    }
+
+    /// The same subject with these refresh fixtures, for a provider with a refresher.
+    pub fn with_refresh_fixtures(mut self, refresh_fixtures: Vec<RefreshFixture>) -> Self {
+        self.refresh_fixtures = refresh_fixtures;
+        self
+    }
+
+    /// The subject an extension registered: its manifest, a fresh provider, its fixtures, its
+    /// model fixtures, its service's error answers and its refresh fixtures.
     pub fn from_registration(registration: &ProviderRegistration) -> Self {
-        Self::new(
+        let subject = Self::new(
             registration.manifest.into(),
             (registration.provider)(),
             (registration.fixtures)(),
         )
         .with_model_fixtures((registration.model_fixtures)())
+        .with_refresh_fixtures((registration.refresh_fixtures)());
+        match (registration.service_errors)() {
+            Some(errors) => subject.with_service_errors(errors),
+            None => subject,
+        }
     }
 
     /// The provider's id, or a placeholder when it is blank, for failure subjects.
@@ -99,6 +127,8 @@ impl fmt::Debug for Subject {
             .field("provider", &self.provider.id())
             .field("fixtures", &self.fixtures.len())
             .field("model_fixtures", &self.model_fixtures.len())
+            .field("service_errors", &self.service_errors.is_some())
+            .field("refresh_fixtures", &self.refresh_fixtures.len())
             .finish()
     }
 }

@@ -6,16 +6,19 @@
 )]
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use plugboard_contract::{
     ManifestText, RULES, Report, Subject, check_linked, check_provider, check_registry,
 };
 use plugboard_core::{
     Answer, AuthContext, AuthError, AuthKind, AuthMethod, AuthResult, ContractFixture, Credential,
-    CredentialKind, EnvVar, Expectation, FixtureError, HttpError, HttpRequest, HttpResponse,
-    LoginOptions, ManifestSource, ModelContext, ModelError, ModelErrorKind, ModelExpectation,
-    ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner, PreparedFixture, Provenance,
-    Provider, ProviderRegistration, ScriptedFixture, async_trait, sanitize_line, scrub_secret,
+    CredentialKind, EnvVar, Expectation, FixedRandom, FixtureError, HttpError, HttpRequest,
+    HttpResponse, LoginOptions, ManifestSource, ModelContext, ModelError, ModelErrorKind,
+    ModelExpectation, ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner,
+    OAuthTokens, PreparedFixture, ProfileId, ProfileWrite, Provenance, Provider,
+    ProviderRegistration, Random, RefreshContext, RefreshError, RefreshExpectation, RefreshFixture,
+    Refresher, ScriptedFixture, ServiceErrors, async_trait, sanitize_line, scrub_secret,
 };
 use serde_json::{Value, json};
 
@@ -37,13 +40,96 @@ enum Behaviour {
     Panics,
 }
 
+/// What a test method asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// A pasted key.
+    Key,
+    /// A pasted browser redirect, whose code it exchanges with the service; its state is
+    /// checked as given.
+    PastedRedirect(StateCheck),
+}
+
+/// When a browser sign-in compares the pasted state with the one it issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StateCheck {
+    /// Before anything is sent, as it must.
+    First,
+    /// Only once the code has been exchanged: too late, the forged code was sent.
+    AfterExchange,
+    /// Never: any pasted code is exchanged.
+    Never,
+}
+
+/// Where the test service exchanges a browser sign-in's code, and refreshes tokens.
+const TOKEN_URL: &str = "https://auth.test/oauth/token";
+
+/// The state a test browser sign-in issues, from the context's randomness, as a real one
+/// does (so a fixture can predict it from the scripted context's fixed randomness).
+fn issued_state(random: &dyn Random) -> String {
+    let mut bytes = [0u8; 8];
+    random.fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A redirect as the test service sends the browser back, with the state a scripted context
+/// issues.
+fn redirect_with(code: &str) -> String {
+    format!(
+        "http://localhost:1455/callback?code={code}&state={}",
+        issued_state(&FixedRandom::default())
+    )
+}
+
+/// A query parameter of a pasted redirect.
+fn param<'a>(pasted: &'a str, name: &str) -> Option<&'a str> {
+    let query = pasted.split_once('?').map_or(pasted, |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
 #[derive(Debug, Clone)]
 struct TestMethod {
     id: String,
     label: String,
     hint: Option<String>,
     kind: AuthKind,
+    input: Input,
     behaviour: Behaviour,
+}
+
+impl TestMethod {
+    /// Reads a pasted redirect and exchanges its code, checking its state when `check` says.
+    async fn exchange(&self, ctx: &AuthContext, check: StateCheck) -> Result<(), AuthError> {
+        let pasted = ctx.prompter.text("Paste the redirect URL").await?;
+        let state_is_ours = param(&pasted, "state") == Some(issued_state(&*ctx.random).as_str());
+        let forged =
+            || AuthError::InvalidInput("the pasted redirect belongs to another sign-in".into());
+        if check == StateCheck::First && !state_is_ours {
+            return Err(forged());
+        }
+        let code = param(&pasted, "code")
+            .ok_or_else(|| AuthError::InvalidInput("the pasted redirect has no code".into()))?;
+        let exchange = HttpRequest::post_json(TOKEN_URL, &json!({"code": code}));
+        let answer = ctx
+            .host
+            .http_client
+            .send(exchange)
+            .await
+            .map_err(AuthError::other)?;
+        if check == StateCheck::AfterExchange && !state_is_ours {
+            return Err(forged());
+        }
+        match answer.status {
+            200 => Ok(()),
+            status => Err(AuthError::Service(format!(
+                "the code exchange was refused: HTTP {status}"
+            ))),
+        }
+    }
 }
 
 #[async_trait]
@@ -65,7 +151,12 @@ impl AuthMethod for TestMethod {
     }
 
     async fn run(&self, ctx: &mut AuthContext) -> Result<AuthResult, AuthError> {
-        ctx.prompter.secret("key").await?;
+        match self.input {
+            Input::Key => {
+                ctx.prompter.secret("key").await?;
+            }
+            Input::PastedRedirect(check) => self.exchange(ctx, check).await?,
+        }
         let profile = match &self.behaviour {
             Behaviour::Writes(default) => ctx
                 .options
@@ -95,10 +186,17 @@ enum RunnerFault {
     RateLimitIsInvalid,
     /// Takes HTTP 401 for a bad request instead of a rejected key.
     UnauthorizedIsInvalid,
+    /// Takes the service's expired-token answer for a rejected key, so the host would never
+    /// refresh.
+    ExpiredIsRejected,
+    /// Takes every HTTP 401 for an expired token, so a rejected key would be refreshed forever.
+    EveryUnauthorizedIsExpired,
     /// Quotes the service's whole answer in its errors.
     QuotesService,
     /// Names the key it sent when an answer is not JSON.
     QuotesKey,
+    /// Names the credential's refresh token when an answer is not JSON.
+    QuotesRefreshToken,
     /// Quotes the service's answer on one sanitised line with only the exact key replaced, so
     /// an echo in upper case or with an invisible character inside gets through.
     ScrubsOnlyExactKey,
@@ -111,6 +209,24 @@ enum RunnerFault {
     HangsOn(String),
     /// Refuses, without asking the service, every model but this one.
     OnlyKnows(String),
+    /// Refuses, without asking the service, any credential but the one its provider's users
+    /// have: OAuth tokens (with a refresh token, an account and an expiry in the future) for
+    /// a provider that refreshes, else an API key.
+    OnlyTakes(CredentialKind),
+}
+
+/// Whether `credential` is what a test provider's users have, of `kind`.
+fn is_real_credential(credential: &Credential, kind: CredentialKind) -> bool {
+    let far_off = std::time::SystemTime::now() + Duration::from_secs(365 * 24 * 3600);
+    credential.kind() == kind
+        && match kind {
+            CredentialKind::OAuth => {
+                credential.refresh_token().is_some()
+                    && credential.account_id().is_some()
+                    && credential.expires_at().is_some_and(|at| at > far_off)
+            }
+            _ => credential.expires_at().is_none(),
+        }
 }
 
 /// A chat-completions runner for a made-up service, as small as a real one can be.
@@ -120,6 +236,27 @@ struct TestRunner {
 }
 
 const SERVICE: &str = "Test service";
+/// The `error.type` the test service gives an expired access token.
+const EXPIRED_TYPE: &str = "token_expired";
+
+/// How the test service answers a credential it will not take, and an error with a message.
+fn service_errors() -> ServiceErrors {
+    ServiceErrors {
+        rejected: HttpResponse::new(401, error_body(401, "invalid_api_key", "Invalid API key")),
+        expired: Some(HttpResponse::new(
+            401,
+            error_body(401, EXPIRED_TYPE, "The access token expired"),
+        )),
+        error_with_message: |status, message| {
+            HttpResponse::new(status, error_body(status, "error", message))
+        },
+    }
+}
+
+/// The test service's error shape.
+fn error_body(code: u16, kind: &str, message: &str) -> String {
+    json!({"error": {"code": code, "type": kind, "message": message}}).to_string()
+}
 
 #[async_trait]
 impl ModelRunner for TestRunner {
@@ -137,6 +274,11 @@ impl ModelRunner for TestRunner {
                 return Err(ModelError::InvalidRequest(format!(
                     "unknown model {:?}",
                     request.model
+                )));
+            }
+            RunnerFault::OnlyTakes(kind) if !is_real_credential(&ctx.credential, *kind) => {
+                return Err(ModelError::Config(format!(
+                    "this runner takes {kind} credentials only"
                 )));
             }
             _ => {}
@@ -175,8 +317,19 @@ impl ModelRunner for TestRunner {
             service: SERVICE.into(),
             detail: detail.clone(),
         };
+        let expired = || ModelError::CredentialExpired {
+            service: SERVICE.into(),
+            detail: detail.clone(),
+        };
+        // The test service says which 401 is an expired token in its error's `type`.
+        let says_expired = serde_json::from_slice::<Value>(&response.body)
+            .is_ok_and(|b| b["error"]["type"] == EXPIRED_TYPE);
         match status {
             200..=299 => {}
+            401 if self.fault == RunnerFault::EveryUnauthorizedIsExpired => return Err(expired()),
+            401 if says_expired && self.fault != RunnerFault::ExpiredIsRejected => {
+                return Err(expired());
+            }
             401 if self.fault != RunnerFault::UnauthorizedIsInvalid => return Err(rejected()),
             429 if self.fault != RunnerFault::RateLimitIsInvalid => {
                 return Err(ModelError::RateLimited(detail));
@@ -187,6 +340,10 @@ impl ModelRunner for TestRunner {
         let answer: Value = serde_json::from_slice(&response.body).map_err(|_| {
             ModelError::BadResponse(match self.fault {
                 RunnerFault::QuotesKey => format!("the answer to {key} is not JSON"),
+                RunnerFault::QuotesRefreshToken => format!(
+                    "the answer is not JSON (refresh token {})",
+                    ctx.credential.refresh_token().unwrap_or("none")
+                ),
                 _ => "the answer is not JSON".into(),
             })
         })?;
@@ -201,6 +358,97 @@ impl ModelRunner for TestRunner {
     }
 }
 
+/// How a test refresher goes wrong, if it does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum RefresherFault {
+    /// None: it refreshes the way a real refresher should.
+    #[default]
+    None,
+    /// Keeps the stored refresh token even when the service sends a new one.
+    KeepsOldRefreshToken,
+    /// Names the refresh token when the service refuses it.
+    QuotesRefreshToken,
+    /// Takes the service's `invalid_grant` for a passing failure.
+    InvalidGrantIsService,
+    /// Returns the provider's default profile, whichever it was given.
+    WritesDefaultProfile,
+    /// Returns a profile of another provider.
+    WritesOtherProvider,
+    /// Never returns.
+    Hangs,
+}
+
+/// An OAuth refresher for the test service: the stored refresh token for new tokens.
+#[derive(Debug, Clone, Default)]
+struct TestRefresher {
+    fault: RefresherFault,
+}
+
+#[async_trait]
+impl Refresher for TestRefresher {
+    async fn refresh(&self, ctx: &RefreshContext) -> Result<ProfileWrite, RefreshError> {
+        if self.fault == RefresherFault::Hangs {
+            std::future::pending::<()>().await;
+        }
+        let stored = ctx
+            .credential
+            .refresh_token()
+            .ok_or(RefreshError::NotRefreshable)?;
+        let body = json!({"grant_type": "refresh_token", "refresh_token": stored});
+        let client = &ctx.host.http_client;
+        let response = client
+            .send(HttpRequest::post_json(TOKEN_URL, &body))
+            .await
+            .map_err(|source| RefreshError::Network {
+                service: SERVICE.into(),
+                source,
+            })?;
+        let answer: Value = serde_json::from_slice(&response.body)
+            .map_err(|_| RefreshError::BadResponse("the answer is not JSON".into()))?;
+        if response.status != 200 {
+            if answer["error"] != "invalid_grant" {
+                return Err(RefreshError::Service(format!("HTTP {}", response.status)));
+            }
+            return Err(match self.fault {
+                RefresherFault::InvalidGrantIsService => {
+                    RefreshError::Service("the refresh failed".into())
+                }
+                RefresherFault::QuotesRefreshToken => RefreshError::SignInRequired {
+                    service: SERVICE.into(),
+                    detail: format!("refresh token {stored} was refused"),
+                },
+                _ => RefreshError::SignInRequired {
+                    service: SERVICE.into(),
+                    detail: "the refresh token was revoked or already used".into(),
+                },
+            });
+        }
+        let access = answer["access_token"]
+            .as_str()
+            .ok_or_else(|| RefreshError::BadResponse("no access token".into()))?;
+        let refresh = match answer["refresh_token"].as_str() {
+            Some(rotated) if self.fault != RefresherFault::KeepsOldRefreshToken => rotated,
+            _ => stored,
+        };
+        let lasts = Duration::from_secs(answer["expires_in"].as_u64().unwrap_or(3600));
+        let mut tokens = OAuthTokens::new(access.into());
+        tokens.refresh_token = Some(refresh.into());
+        tokens.expires_at = Some(ctx.clock.now() + lasts);
+        tokens.account_id = ctx.credential.account_id().map(str::to_owned);
+        let profile_id = match self.fault {
+            RefresherFault::WritesDefaultProfile => {
+                ProfileId::default_for(ctx.profile_id.provider()).unwrap()
+            }
+            RefresherFault::WritesOtherProvider => ProfileId::default_for("acme").unwrap(),
+            _ => ctx.profile_id.clone(),
+        };
+        Ok(ProfileWrite {
+            profile_id,
+            credential: Credential::oauth(tokens, Provenance::new()),
+        })
+    }
+}
+
 /// A provider as plain data, so a case can edit it before it is built.
 #[derive(Debug, Clone)]
 struct ProviderSpec {
@@ -211,6 +459,7 @@ struct ProviderSpec {
     default_model: Option<String>,
     methods: Vec<TestMethod>,
     runner: Option<TestRunner>,
+    refresher: Option<TestRefresher>,
 }
 
 /// A [`ProviderSpec`] built: the trait hands out its methods boxed.
@@ -259,6 +508,10 @@ impl Provider for TestProvider {
     fn model_runner(&self) -> Option<&dyn ModelRunner> {
         self.spec.runner.as_ref().map(|r| r as &dyn ModelRunner)
     }
+
+    fn refresher(&self) -> Option<&dyn Refresher> {
+        self.spec.refresher.as_ref().map(|r| r as &dyn Refresher)
+    }
 }
 
 /// A fixture as plain data, so a case can edit it before it becomes a [`ContractFixture`].
@@ -269,6 +522,7 @@ struct FixtureSpec {
     method: String,
     expectation: Expectation,
     answers: Vec<Answer>,
+    http: Vec<Result<HttpResponse, HttpError>>,
     profile: Option<String>,
     unpreparable: bool,
 }
@@ -284,7 +538,11 @@ impl FixtureSpec {
         };
         let mut options = LoginOptions::default();
         options.profile = self.profile.map(|p| p.parse().unwrap());
-        Box::new(new(&self.name, &self.provider, &self.method, self.answers).with_options(options))
+        Box::new(
+            new(&self.name, &self.provider, &self.method, self.answers)
+                .with_options(options)
+                .with_http(self.http),
+        )
     }
 }
 
@@ -325,20 +583,54 @@ struct Parts {
     provider: ProviderSpec,
     fixtures: Vec<FixtureSpec>,
     model_fixtures: Vec<ModelFixture>,
+    service_errors: Option<ServiceErrors>,
+    refresh_fixtures: Vec<RefreshFixture>,
 }
 
 impl Parts {
     fn subject(self) -> Subject {
-        Subject::new(
+        let subject = Subject::new(
             ManifestText::new(self.manifest_path, self.manifest.to_string()),
             Box::new(TestProvider::new(self.provider)),
             self.fixtures.into_iter().map(FixtureSpec::build).collect(),
         )
         .with_model_fixtures(self.model_fixtures)
+        .with_refresh_fixtures(self.refresh_fixtures);
+        match self.service_errors {
+            Some(errors) => subject.with_service_errors(errors),
+            None => subject,
+        }
     }
 
     fn runner(&mut self) -> &mut TestRunner {
         self.provider.runner.as_mut().unwrap()
+    }
+
+    fn refresher(&mut self) -> &mut TestRefresher {
+        self.provider.refresher.as_mut().unwrap()
+    }
+
+    fn service_errors(&mut self) -> &mut ServiceErrors {
+        self.service_errors.as_mut().unwrap()
+    }
+
+    /// Takes the refresher away, with its fixtures and the service's expired-token answer: a
+    /// provider whose users sign in with API keys only.
+    fn without_refresher(&mut self) {
+        self.provider.refresher = None;
+        self.refresh_fixtures.clear();
+        if let Some(errors) = &mut self.service_errors {
+            errors.expired = None;
+        }
+        self.model_fixtures
+            .retain(|f| f.expect != ModelExpectation::Fails(ModelErrorKind::CredentialExpired));
+    }
+
+    /// Keeps only the model fixtures that do not expect a failure of `kind`: for a runner
+    /// broken so that only the harness's own probe catches it.
+    fn without_model_fixtures_failing_as(&mut self, kind: ModelErrorKind) {
+        self.model_fixtures
+            .retain(|f| f.expect != ModelExpectation::Fails(kind));
     }
 
     /// The manifest's declaration of the provider.
@@ -346,11 +638,12 @@ impl Parts {
         self.manifest["providers"][0].as_object_mut().unwrap()
     }
 
-    /// Takes the model runner away, with its declaration and fixtures.
+    /// Takes the model runner away, with its declaration, fixtures and service errors.
     fn without_runner(&mut self) {
         self.provider.runner = None;
         self.declared().remove("capabilities");
         self.model_fixtures.clear();
+        self.service_errors = None;
     }
 
     fn choice(&mut self, i: usize) -> &mut Value {
@@ -415,13 +708,15 @@ impl Parts {
 
 /// A well-behaved provider `id` with an API-key and a browser method, its manifest at
 /// `manifests/<id>.json`, and for each method a plain success, a `--profile` success and a
-/// refusal; and a model runner with a fixture for a reply and for each way a call can fail.
+/// refusal; a model runner with a fixture for a reply and for each way a call can fail, and
+/// its service's error answers; and a refresher with a fixture for each way a refresh ends.
 fn provider_named(id: &str) -> Parts {
-    let method = |method: &str, label: &str, hint: Option<&str>, kind| TestMethod {
+    let method = |method: &str, label: &str, hint: Option<&str>, kind, input| TestMethod {
         id: method.to_owned(),
         label: label.to_owned(),
         hint: hint.map(str::to_owned),
         kind,
+        input,
         behaviour: Behaviour::Writes(format!("{id}:default")),
     };
     let provider = ProviderSpec {
@@ -439,10 +734,18 @@ fn provider_named(id: &str) -> Parts {
                 "API key",
                 Some("Paste a key you manage"),
                 AuthKind::ApiKey,
+                Input::Key,
             ),
-            method("oauth", "Browser login", None, AuthKind::OAuth),
+            method(
+                "oauth",
+                "Browser login",
+                None,
+                AuthKind::OAuth,
+                Input::PastedRedirect(StateCheck::First),
+            ),
         ],
         runner: Some(TestRunner::default()),
+        refresher: Some(TestRefresher::default()),
     };
     let choices: Vec<Value> = provider
         .methods
@@ -473,29 +776,36 @@ fn provider_named(id: &str) -> Parts {
     });
     manifest["auth_choices"][0]["deprecated_choice_ids"] = json!([format!("{id}-key")]);
 
-    let fixture = |method: &str, name: &str, expectation, answers: Vec<Answer>| FixtureSpec {
-        name: name.to_owned(),
-        provider: id.to_owned(),
-        method: method.to_owned(),
-        expectation,
-        answers,
-        profile: None,
-        unpreparable: false,
+    let fixture = |m: &TestMethod, name: &str, expectation| {
+        let (answers, http) = match m.input {
+            Input::Key => (vec![Answer::Secret("k".into())], vec![]),
+            Input::PastedRedirect(_) => (
+                vec![Answer::Text(redirect_with("test-code"))],
+                vec![Ok(HttpResponse::new(200, r#"{"ok":true}"#))],
+            ),
+        };
+        FixtureSpec {
+            name: name.to_owned(),
+            provider: id.to_owned(),
+            method: m.id.clone(),
+            expectation,
+            answers,
+            http,
+            profile: None,
+            unpreparable: false,
+        }
     };
-    let key = || vec![Answer::Secret("k".into())];
     let mut fixtures = Vec::new();
     for m in &provider.methods {
-        fixtures.push(fixture(&m.id, "signs in", Expectation::Succeeds, key()));
+        fixtures.push(fixture(m, "signs in", Expectation::Succeeds));
         fixtures.push(FixtureSpec {
             profile: Some(format!("{id}:work")),
-            ..fixture(
-                &m.id,
-                "--profile names the profile",
-                Expectation::Succeeds,
-                key(),
-            )
+            ..fixture(m, "--profile names the profile", Expectation::Succeeds)
         });
-        fixtures.push(fixture(&m.id, "no input", Expectation::Fails, vec![]));
+        fixtures.push(FixtureSpec {
+            answers: vec![],
+            ..fixture(m, "no input", Expectation::Fails)
+        });
     }
     Parts {
         manifest_path: format!("manifests/{id}.json"),
@@ -503,7 +813,61 @@ fn provider_named(id: &str) -> Parts {
         provider,
         fixtures,
         model_fixtures: model_fixtures(),
+        service_errors: Some(service_errors()),
+        refresh_fixtures: refresh_fixtures(),
     }
+}
+
+/// For the test refresher: the service keeping the refresh token, rotating it, and refusing
+/// it.
+fn refresh_fixtures() -> Vec<RefreshFixture> {
+    let stored = || {
+        let mut tokens = OAuthTokens::new("pbat-Old7Access3Token9Qx2".into());
+        tokens.refresh_token = Some("pbrt-Stored4Refresh8Tok6Wz".into());
+        tokens.expires_at = Some(std::time::SystemTime::UNIX_EPOCH);
+        tokens.account_id = Some("account-1".into());
+        Credential::oauth(tokens, Provenance::new())
+    };
+    let answer = |status, body: Value| vec![Ok(HttpResponse::new(status, body.to_string()))];
+    vec![
+        RefreshFixture::new(
+            "a refresh without a new refresh token keeps the stored one",
+            stored(),
+            answer(
+                200,
+                json!({"access_token": "pbat-New1Access5Token2Kp8", "expires_in": 3600}),
+            ),
+            RefreshExpectation::Refreshed {
+                access_token: "pbat-New1Access5Token2Kp8".into(),
+                refresh_token: "pbrt-Stored4Refresh8Tok6Wz".into(),
+            },
+        ),
+        RefreshFixture::new(
+            "a rotated refresh token replaces the old one",
+            stored(),
+            answer(
+                200,
+                json!({
+                    "access_token": "pbat-New2Access6Token3Lm9",
+                    "refresh_token": "pbrt-Rotated5Refresh1Tk7Yv",
+                    "expires_in": 3600,
+                }),
+            ),
+            RefreshExpectation::Refreshed {
+                access_token: "pbat-New2Access6Token3Lm9".into(),
+                refresh_token: "pbrt-Rotated5Refresh1Tk7Yv".into(),
+            },
+        ),
+        RefreshFixture::new(
+            "a revoked refresh token needs a new sign-in",
+            stored(),
+            answer(
+                400,
+                json!({"error": "invalid_grant", "error_description": "Refresh token revoked"}),
+            ),
+            RefreshExpectation::SignInRequired,
+        ),
+    ]
 }
 
 /// The prompt of the model fixtures.
@@ -528,6 +892,15 @@ fn model_fixtures() -> Vec<ModelFixture> {
             request(),
             answer(401, &error(401, "User not found.")),
             fails(ModelErrorKind::CredentialRejected),
+        ),
+        ModelFixture::new(
+            "an expired token is an expired credential",
+            request(),
+            answer(
+                401,
+                &error_body(401, EXPIRED_TYPE, "The access token expired"),
+            ),
+            fails(ModelErrorKind::CredentialExpired),
         ),
         ModelFixture::new(
             "a 429 is rate limiting",
@@ -605,6 +978,17 @@ async fn scrubbing_only_the_exact_key_fails_for_each_disguise_but_not_the_plain_
         );
     }
     assert!(!shown.contains("echoes the key as sent"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_runner_showing_the_refresh_token_is_told_which_secret_shows() {
+    let mut p = good();
+    p.runner().fault = RunnerFault::QuotesRefreshToken;
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(
+        shown.contains("the error's Display and Debug show the refresh token"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]
@@ -686,7 +1070,9 @@ fn a_runtime_without_timers_fails_fixtures_instead_of_crashing() {
             "fixture-outcome",
             "model-fixture-outcome",
             "model-key-rejected",
-            "model-secret-hidden"
+            "model-secret-hidden",
+            "model-token-expired",
+            "refresh-fixture-outcome",
         ]),
         "{report}"
     );
@@ -1037,6 +1423,13 @@ const CASES: &[Case] = &[
     ),
     provider(
         "model-fixtures-present",
+        "model runner without its service's error answers",
+        |p| {
+            p.service_errors = None;
+        },
+    ),
+    provider(
+        "model-fixtures-present",
         "model fixtures without a model runner",
         |p| {
             let fixtures = p.model_fixtures.clone();
@@ -1085,6 +1478,14 @@ const CASES: &[Case] = &[
         },
     ),
     provider(
+        "model-key-rejected",
+        "runner taking every 401 for an expired token",
+        |p| {
+            p.runner().fault = RunnerFault::EveryUnauthorizedIsExpired;
+            p.without_model_fixtures_failing_as(ModelErrorKind::CredentialRejected);
+        },
+    ),
+    provider(
         "model-secret-hidden",
         "runner quoting the service's answers",
         |p| {
@@ -1105,6 +1506,132 @@ const CASES: &[Case] = &[
             p.runner().fault = RunnerFault::ScrubsOnlyExactKey;
         },
     ),
+    provider(
+        "model-secret-hidden",
+        "runner naming the refresh token in an error",
+        |p| {
+            p.runner().fault = RunnerFault::QuotesRefreshToken;
+        },
+    ),
+    provider(
+        "model-token-expired",
+        "runner taking an expired token for a rejected key",
+        |p| {
+            p.runner().fault = RunnerFault::ExpiredIsRejected;
+            // Its own fixtures do not cover an expired token; only the harness's probe does.
+            p.without_model_fixtures_failing_as(ModelErrorKind::CredentialExpired);
+        },
+    ),
+    provider(
+        "model-token-expired",
+        "refresher without the service's expired-token answer",
+        |p| {
+            p.service_errors().expired = None;
+        },
+    ),
+    provider(
+        "oauth-state-forged",
+        "browser sign-in exchanging any pasted code",
+        |p| {
+            p.method("oauth").input = Input::PastedRedirect(StateCheck::Never);
+        },
+    ),
+    provider(
+        "oauth-state-forged",
+        "browser sign-in checking the state only after the exchange",
+        |p| {
+            p.method("oauth").input = Input::PastedRedirect(StateCheck::AfterExchange);
+        },
+    ),
+    provider(
+        "refresh-fixtures-present",
+        "refresher without a fixture that rotates the refresh token",
+        |p| {
+            p.refresh_fixtures.retain(|f| !f.name.contains("rotated"));
+        },
+    ),
+    provider(
+        "refresh-fixtures-present",
+        "refresher without a fixture for a refused refresh token",
+        |p| {
+            p.refresh_fixtures
+                .retain(|f| f.expect != RefreshExpectation::SignInRequired);
+        },
+    ),
+    provider(
+        "refresh-fixtures-present",
+        "refresh fixture storing an API key",
+        |p| {
+            let mut stray = p.refresh_fixtures[0].clone();
+            stray.name = "an API key".into();
+            stray.credential = Credential::new(
+                CredentialKind::ApiKey,
+                "pbat-Old7Access3Token9Qx2".into(),
+                Provenance::new(),
+            );
+            p.refresh_fixtures.push(stray);
+        },
+    ),
+    provider(
+        "refresh-fixtures-present",
+        "refresh fixtures without a refresher",
+        |p| {
+            let fixtures = p.refresh_fixtures.clone();
+            p.without_refresher();
+            p.refresh_fixtures = fixtures;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "refresher keeping the stored refresh token when the service rotates it",
+        |p| {
+            p.refresher().fault = RefresherFault::KeepsOldRefreshToken;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "refresher taking invalid_grant for a passing failure",
+        |p| {
+            p.refresher().fault = RefresherFault::InvalidGrantIsService;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "refresher naming the refresh token in its error",
+        |p| {
+            p.refresher().fault = RefresherFault::QuotesRefreshToken;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "refresher that never returns",
+        |p| {
+            p.refresher().fault = RefresherFault::Hangs;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "refresh fixture expecting a refusal of a refresh",
+        |p| {
+            let mut wrong = p.refresh_fixtures[0].clone();
+            wrong.expect = RefreshExpectation::SignInRequired;
+            p.refresh_fixtures.push(wrong);
+        },
+    ),
+    provider(
+        "refresh-profile-ownership",
+        "refresher returning the default profile",
+        |p| {
+            p.refresher().fault = RefresherFault::WritesDefaultProfile;
+        },
+    ),
+    provider(
+        "refresh-profile-ownership",
+        "refresher returning another provider's profile",
+        |p| {
+            p.refresher().fault = RefresherFault::WritesOtherProvider;
+        },
+    ),
 ];
 
 #[tokio::test]
@@ -1113,6 +1640,81 @@ async fn a_provider_without_a_model_runner_passes() {
     plain.without_runner();
     let report = check_provider(&plain.subject()).await;
     assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn a_provider_without_a_refresher_passes() {
+    let mut keys_only = good();
+    keys_only.without_refresher();
+    let report = check_provider(&keys_only.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn the_harness_calls_a_runner_with_the_credential_its_provider_signs_in_with() {
+    // A provider that refreshes: OAuth tokens, with a refresh token, an account and an expiry.
+    let mut p = good();
+    p.runner().fault = RunnerFault::OnlyTakes(CredentialKind::OAuth);
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+
+    // Otherwise an API key.
+    let mut p = good();
+    p.without_refresher();
+    p.runner().fault = RunnerFault::OnlyTakes(CredentialKind::ApiKey);
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+
+    // A runner that takes only OAuth tokens fails every call with an API key.
+    let mut p = good();
+    p.without_refresher();
+    p.runner().fault = RunnerFault::OnlyTakes(CredentialKind::OAuth);
+    let report = check_provider(&p.subject()).await;
+    assert!(
+        report.failed_rules().contains("model-key-rejected"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_redirect_is_reported_with_what_the_method_sent() {
+    let mut p = good();
+    p.method("oauth").input = Input::PastedRedirect(StateCheck::Never);
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(
+        shown.contains(&format!("signed in after sending POST {TOKEN_URL}")),
+        "{shown}"
+    );
+    assert!(shown.contains("state=forged-state"), "{shown}");
+
+    let mut p = good();
+    p.method("oauth").input = Input::PastedRedirect(StateCheck::AfterExchange);
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(
+        shown.contains(&format!("failed, but only after sending POST {TOKEN_URL}")),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn refresh_failures_name_tokens_by_role_never_by_value() {
+    let mut p = good();
+    p.refresher().fault = RefresherFault::QuotesRefreshToken;
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(
+        shown.contains("the error's Display and Debug show the stored refresh token"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Stored4Refresh"), "{shown}");
+
+    let mut p = good();
+    p.refresher().fault = RefresherFault::KeepsOldRefreshToken;
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(
+        shown.contains("keeps the stored refresh token, but the service sent a new one"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Rotated5Refresh"), "{shown}");
 }
 
 #[tokio::test]
@@ -1139,7 +1741,7 @@ async fn the_harness_asks_for_the_model_the_provider_knows() {
 }
 
 #[tokio::test]
-async fn a_registration_brings_its_model_fixtures() {
+async fn a_registration_brings_its_model_fixtures_service_errors_and_refresh_fixtures() {
     let registration = ProviderRegistration {
         manifest: ManifestSource {
             path: "manifests/demo.json",
@@ -1154,11 +1756,13 @@ async fn a_registration_brings_its_model_fixtures() {
                 .collect()
         },
         model_fixtures,
-        service_errors: || None,
-        refresh_fixtures: Vec::new,
+        service_errors: || Some(service_errors()),
+        refresh_fixtures,
     };
     let subject = Subject::from_registration(&registration);
     assert_eq!(subject.model_fixtures.len(), model_fixtures().len());
+    assert!(subject.service_errors.is_some());
+    assert_eq!(subject.refresh_fixtures.len(), refresh_fixtures().len());
     let report = check_provider(&subject).await;
     assert!(report.is_ok(), "{report}");
 }

@@ -1,9 +1,10 @@
 //! The contract fixtures: scripted sign-ins and model calls, each with the outcome it must
-//! have. Built only with the `contract-fixtures` feature.
+//! have, and how Acme answers a key it will not take. Built only with the `contract-fixtures`
+//! feature.
 
 use plugboard_core::{
     Answer, ContractFixture, HttpResponse, LoginOptions, ModelErrorKind, ModelExpectation,
-    ModelFixture, ModelRequest, ProfileId, ScriptedFixture,
+    ModelFixture, ModelRequest, ProfileId, ScriptedFixture, ServiceErrors,
 };
 
 use crate::PROVIDER_ID;
@@ -59,4 +60,19 @@ pub fn model_fixtures() -> Vec<ModelFixture> {
         fails("a 500 is a service failure", 500, Service),
         fails("no output is a bad response", 200, BadResponse),
     ]
+}
+
+/// How Acme answers a key it will not take, in its own error shape (`{"detail": "..."}`), for
+/// the contract's own model calls. Acme keys do not expire, so there is no expired-token answer.
+pub fn service_errors() -> ServiceErrors {
+    ServiceErrors {
+        rejected: acme_error(401, "Invalid API key"),
+        expired: None,
+        error_with_message: acme_error,
+    }
+}
+
+/// An Acme error answer: `status`, and what went wrong in `detail`.
+fn acme_error(status: u16, message: &str) -> HttpResponse {
+    HttpResponse::new(status, serde_json::json!({ "detail": message }).to_string())
 }

@@ -11,12 +11,12 @@ pub use checked_key::CheckedApiKey;
 #[cfg(feature = "contract-fixtures")]
 pub use checked_key::checked_key_fixtures;
 #[cfg(feature = "contract-fixtures")]
-pub use fixtures::{contract_fixtures, model_fixtures};
+pub use fixtures::{contract_fixtures, model_fixtures, service_errors};
 
 use plugboard_core::{
     ApiKeyMethod, AuthMethod, ContractFixture, EnvVar, HostServices, HttpRequest, ManifestSource,
     ModelContext, ModelError, ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner,
-    Provider, ProviderRegistration, async_trait,
+    Provider, ProviderRegistration, ServiceErrors, async_trait,
 };
 
 /// The provider id: the prefix of `acme:<profile>` and `acme/<model>`.
@@ -173,7 +173,7 @@ plugboard_core::inventory::submit! {
         provider: || Box::new(AcmeProvider::default()),
         fixtures: CONTRACT_FIXTURES,
         model_fixtures: MODEL_FIXTURES,
-        service_errors: || None,
+        service_errors: SERVICE_ERRORS,
         refresh_fixtures: Vec::new,
     }
 }
@@ -188,3 +188,7 @@ const CONTRACT_FIXTURES: fn() -> Vec<Box<dyn ContractFixture>> = Vec::new;
 const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = model_fixtures;
 #[cfg(not(feature = "contract-fixtures"))]
 const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = Vec::new;
+#[cfg(feature = "contract-fixtures")]
+const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = || Some(service_errors());
+#[cfg(not(feature = "contract-fixtures"))]
+const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = || None;

@@ -15,11 +15,14 @@ async fn acme_passes_the_contract() {
 
 #[tokio::test]
 async fn acme_with_its_checked_key_method_passes_the_contract() {
-    use plugboard_acme::{AcmeProvider, MANIFEST, checked_key_fixtures, model_fixtures};
+    use plugboard_acme::{
+        AcmeProvider, MANIFEST, checked_key_fixtures, model_fixtures, service_errors,
+    };
 
     let provider = Box::new(AcmeProvider::checking_keys());
     let subject = Subject::new(MANIFEST.into(), provider, checked_key_fixtures())
-        .with_model_fixtures(model_fixtures());
+        .with_model_fixtures(model_fixtures())
+        .with_service_errors(service_errors());
     let report = check_provider(&subject).await;
     assert!(report.is_ok(), "{report}");
 }

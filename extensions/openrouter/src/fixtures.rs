@@ -1,12 +1,13 @@
 //! Contract fixtures for OpenRouter's sign-in methods (the scripted runs under which each must
-//! succeed, and the inputs it must refuse without returning anything) and for its model calls
-//! (the service's answers, and what each must become).
+//! succeed, and the inputs it must refuse without returning anything), for its model calls
+//! (the service's answers, and what each must become), and how its service answers a key it
+//! will not take (for the contract's own probes).
 
 use std::time::Duration;
 
 use plugboard_core::{
     Answer, ContractFixture, FixedRandom, HttpError, HttpResponse, LoginOptions, ModelErrorKind,
-    ModelExpectation, ModelFixture, ModelRequest, ProfileId, ScriptedFixture,
+    ModelExpectation, ModelFixture, ModelRequest, ProfileId, ScriptedFixture, ServiceErrors,
 };
 use plugboard_oauth::LoginSecrets;
 
@@ -153,6 +154,24 @@ fn oauth_fixtures() -> Vec<Box<dyn ContractFixture>> {
             .with_http(key_reply()),
         ),
     ]
+}
+
+/// How OpenRouter answers a key it will not take, in its documented error shape
+/// (`{"error":{"code":401,"message":"..."}}`, <https://openrouter.ai/docs/api-reference/errors>):
+/// HTTP 401, saying "User not found." for a key it does not know. Its keys do not expire, so
+/// there is no expired-token answer.
+pub(crate) fn service_errors() -> Option<ServiceErrors> {
+    Some(ServiceErrors {
+        rejected: error_answer(401, "User not found."),
+        expired: None,
+        error_with_message: error_answer,
+    })
+}
+
+/// An error answer with `status` saying `message`, as OpenRouter words one.
+fn error_answer(status: u16, message: &str) -> HttpResponse {
+    let body = serde_json::json!({"error": {"code": status, "message": message}});
+    HttpResponse::new(status, body.to_string())
 }
 
 /// Model calls answered the way OpenRouter answers, each with the outcome the host relies on.

@@ -23,7 +23,9 @@ pub use provider::{
     API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, OpenRouterProvider, PROVIDER_ID, api_key_method,
 };
 
-use plugboard_core::{ContractFixture, ManifestSource, ModelFixture, ProviderRegistration};
+use plugboard_core::{
+    ContractFixture, ManifestSource, ModelFixture, ProviderRegistration, ServiceErrors,
+};
 
 /// The plugin manifest, embedded so the host needs no files at run time.
 pub const MANIFEST: ManifestSource = ManifestSource {
@@ -37,13 +39,14 @@ plugboard_core::inventory::submit! {
         provider: || Box::new(OpenRouterProvider::new()),
         fixtures: CONTRACT_FIXTURES,
         model_fixtures: MODEL_FIXTURES,
-        service_errors: || None,
+        service_errors: SERVICE_ERRORS,
         refresh_fixtures: Vec::new,
     }
 }
 
 // Fixtures are test code: only the `contract-fixtures` feature (enabled by dev-dependencies
-// alone) builds them, so the shipped binary carries none of their keys, answers or replies.
+// alone) builds them, so the shipped binary carries none of their keys, answers or replies
+// (the service errors are the contract's fixtures too).
 #[cfg(feature = "contract-fixtures")]
 const CONTRACT_FIXTURES: fn() -> Vec<Box<dyn ContractFixture>> = fixtures::contract_fixtures;
 #[cfg(not(feature = "contract-fixtures"))]
@@ -52,3 +55,7 @@ const CONTRACT_FIXTURES: fn() -> Vec<Box<dyn ContractFixture>> = Vec::new;
 const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = fixtures::model_fixtures;
 #[cfg(not(feature = "contract-fixtures"))]
 const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = Vec::new;
+#[cfg(feature = "contract-fixtures")]
+const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = fixtures::service_errors;
+#[cfg(not(feature = "contract-fixtures"))]
+const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = || None;
