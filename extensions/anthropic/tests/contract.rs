@@ -1,4 +1,7 @@
-//! Anthropic held to the provider contract, through the registration the host links.
+//! Anthropic held to the provider contract, through the registration the host links; and its
+//! model runner against the Anthropic double over real HTTP (`double`).
+
+mod double;
 
 use plugboard_anthropic::MANIFEST;
 use plugboard_contract::{Subject, check_provider};
