@@ -19,9 +19,9 @@ use crate::service_text::{SERVICE, said, with_said};
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// The `max_tokens` every call asks for (the field is required). 1024 is the value Anthropic's
-/// own Messages examples use; at usual generation speeds it completes well inside the host's
-/// 30 s request timeout, and Anthropic advises against large values without streaming, which
-/// plugboard does not use. A longer answer stops with `stop_reason: "max_tokens"` and is
+/// own Messages examples use; at usual generation speeds it completes well inside the 120 s a
+/// model call may take, and Anthropic advises against large values without streaming (idle
+/// connections get dropped), which plugboard does not use. A longer answer stops with `stop_reason: "max_tokens"` and is
 /// returned as far as it got.
 pub const MAX_TOKENS: u32 = 1024;
 
