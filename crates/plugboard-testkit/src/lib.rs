@@ -1,12 +1,14 @@
 //! Test-only doubles for plugboard: an [`OpenRouterDouble`] (a real HTTP server on loopback that
 //! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), a
 //! [`CodexDouble`] (OpenAI's ChatGPT sign-in and Codex Responses endpoint, with refresh-token
-//! rotation, reuse detection and [`CodexFault`]s), and a scripted browser ([`approve`], [`deny`], [`redirect_for`]) that follows its consent page in place of a
-//! human.
+//! rotation, reuse detection and [`CodexFault`]s), an [`AnthropicDouble`] (Anthropic's
+//! Messages and Models endpoints, with [`AnthropicFault`]s), and a scripted browser
+//! ([`approve`], [`deny`], [`redirect_for`]) that follows a consent page in place of a human.
 //!
-//! Nothing here depends on plugboard's own crates: the double checks plugboard from the outside,
-//! against what OpenRouter does, not against what plugboard expects it to do.
+//! Nothing here depends on plugboard's own crates: each double checks plugboard from the
+//! outside, against what its service does, not against what plugboard expects it to do.
 
+mod anthropic;
 mod body;
 mod browser;
 mod codex;
@@ -17,6 +19,13 @@ mod html;
 mod routes;
 mod state;
 
+pub use anthropic::{
+    ANTHROPIC_KEY_PREFIX, ANTHROPIC_VERSION, AnthropicDouble, AnthropicFault, AnthropicRecord,
+    AnthropicServerPanicked, INVALID_KEY as ANTHROPIC_INVALID_KEY,
+    MAX_MESSAGES_REQUEST_BYTES as ANTHROPIC_MAX_REQUEST_BYTES,
+    MISSING_KEY as ANTHROPIC_MISSING_KEY, MODELS as ANTHROPIC_MODELS,
+    REPLY_PREFIX as ANTHROPIC_REPLY_PREFIX,
+};
 pub use body::OVERSIZED_BYTES;
 pub use browser::{
     FollowError, FollowOutcome, approve, approve_async, approve_in_background, deny, deny_async,

@@ -5,6 +5,7 @@
     reason = "test helpers outside #[test] functions fail the test loudly on setup errors"
 )]
 
+mod anthropic;
 mod codex;
 mod support;
 

@@ -89,8 +89,11 @@ impl Codex {
     }
 
     fn status(&self) -> Value {
-        provider_entry(&self.run(&["models", "status", "--json"]).success().json(), PROVIDER)
-            .clone()
+        provider_entry(
+            &self.run(&["models", "status", "--json"]).success().json(),
+            PROVIDER,
+        )
+        .clone()
     }
 
     fn stored(&self) -> Value {
@@ -113,20 +116,29 @@ fn chatgpt_sign_in_stores_oauth_tokens_with_expiry_and_refreshability() {
         status["profile_counts"],
         json!({"api_key": 0, "oauth": 1, "token": 0})
     );
-    assert_eq!(status["effective"]["source"], "default_profile", "{status:#}");
+    assert_eq!(
+        status["effective"]["source"], "default_profile",
+        "{status:#}"
+    );
     assert_eq!(status["effective"]["kind"], "oauth");
     assert_eq!(status["effective"]["refreshable"], true);
     let stored = codex.stored();
     assert_eq!(stored["kind"], "oauth");
     assert_eq!(stored["refreshable"], true);
     assert_eq!(stored["needs_signin"], Value::Null);
-    assert!(stored["expires_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{stored:#}");
+    assert!(
+        stored["expires_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{stored:#}"
+    );
     assert_eq!(stored["provenance"]["auth_flow"], "oauth-pkce");
     assert_eq!(stored["provenance"]["callback"], "loopback");
 
     let text = codex.run(&["models", "status"]).success();
     assert!(
-        text.stdout.contains("profiles   1 (1 oauth, 0 token, 0 api_key)"),
+        text.stdout
+            .contains("profiles   1 (1 oauth, 0 token, 0 api_key)"),
         "{text:#?}"
     );
     assert!(text.stdout.contains("(refreshable)"), "{text:#?}");
@@ -148,7 +160,11 @@ fn a_model_run_returns_the_doubles_text_in_the_same_json_shape_as_openrouters() 
             "outputs": [{"text": CODEX_REPLY, "mediaUrl": null}],
         })
     );
-    assert_eq!(codex.double.refresh_requests(), 0, "a live token is not refreshed");
+    assert_eq!(
+        codex.double.refresh_requests(),
+        0,
+        "a live token is not refreshed"
+    );
 }
 
 #[test]
@@ -196,16 +212,21 @@ fn ten_processes_with_one_expired_token_send_one_refresh_and_all_succeed() {
         assert_eq!(run.json()["outputs"][0]["text"], CODEX_REPLY, "process {i}");
     }
     assert_eq!(codex.double.refresh_requests(), 1, "exactly one refresh");
-    assert_eq!(codex.double.families_revoked(), 0, "no refresh token reused");
+    assert_eq!(
+        codex.double.families_revoked(),
+        0,
+        "no refresh token reused"
+    );
     assert_eq!(codex.stored()["refreshable"], true);
 }
 
 #[test]
 fn a_slow_refresh_is_waited_for_by_a_second_process_which_sends_none() {
     let codex = Codex::signed_in(Duration::ZERO);
-    codex
-        .double
-        .set_fault_on(CodexEndpoint::Refresh, Some(CodexFault::Slow(Duration::from_secs(2))));
+    codex.double.set_fault_on(
+        CodexEndpoint::Refresh,
+        Some(CodexFault::Slow(Duration::from_secs(2))),
+    );
     let env = codex.env();
     let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
 
@@ -215,10 +236,14 @@ fn a_slow_refresh_is_waited_for_by_a_second_process_which_sends_none() {
         std::thread::yield_now();
     }
     let second = codex.pb.spawn_watched(INFER_JSON, &env);
-    let waited = second.line_containing("waiting for another plugboard process to finish refreshing");
+    let waited =
+        second.line_containing("waiting for another plugboard process to finish refreshing");
     assert!(waited.contains("openai-codex:default"), "{waited}");
 
-    for run in [codex.pb.wait_watched(first, ""), codex.pb.wait_watched(second, "")] {
+    for run in [
+        codex.pb.wait_watched(first, ""),
+        codex.pb.wait_watched(second, ""),
+    ] {
         assert_eq!(run.code, 0, "{run:#?}");
     }
     assert_eq!(codex.double.refresh_requests(), 1);
@@ -233,7 +258,10 @@ fn an_expired_token_401_is_refreshed_once_and_the_call_resent() {
     assert_eq!(reply["outputs"][0]["text"], CODEX_REPLY);
     assert_eq!(codex.double.refresh_requests(), 1);
     assert_eq!(
-        codex.double.requests_to("/backend-api/codex/responses").len(),
+        codex
+            .double
+            .requests_to("/backend-api/codex/responses")
+            .len(),
         2,
         "sent, refused as expired, refreshed, resent"
     );
@@ -252,7 +280,10 @@ fn a_refused_refresh_keeps_the_profile_and_status_says_to_sign_in_again() {
     let error = &run.json()["error"];
     assert_eq!(error["type"], "credential_expired", "{error:#}");
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains(&format!("sign in again with `{login}`")), "{message}");
+    assert!(
+        message.contains(&format!("sign in again with `{login}`")),
+        "{message}"
+    );
     assert_eq!(codex.double.refresh_requests(), 1);
 
     let stored = codex.stored();

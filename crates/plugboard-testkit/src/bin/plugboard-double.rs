@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use plugboard_testkit::{
-    CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, OpenRouterDouble,
+    AnthropicDouble, CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, OpenRouterDouble,
 };
 
 const USAGE: &str = "usage: plugboard-double --service openrouter|openai-codex|anthropic [options]
@@ -33,7 +33,9 @@ Options for every service:
   --access-token-ttl SECS  access-token lifetime (0: issued already expired)
   --any-redirect-port      accept http://localhost:<any port>/auth/callback, not only
                            1455 and 1457
-  --no-rotation            refreshes keep the refresh token instead of rotating it";
+  --no-rotation            refreshes keep the refresh token instead of rotating it
+
+--service anthropic (Messages and Models endpoints; prints a key it accepts)";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Service {
@@ -143,12 +145,7 @@ fn main() -> ExitCode {
     let started = match args.service {
         Service::OpenRouter => run_openrouter(&args).map(Running::OpenRouter),
         Service::OpenAiCodex => run_codex(&args).map(Running::Codex),
-        // NOT WIRED: the Anthropic double is being built in src/anthropic/ on another branch and
-        // is not in this tree yet; wire it here (and drop this arm's error) at merge.
-        Service::Anthropic => {
-            eprintln!("plugboard-double: the anthropic double is not built into this binary yet");
-            return ExitCode::FAILURE;
-        }
+        Service::Anthropic => run_anthropic(&args).map(Running::Anthropic),
     };
     let _running = match started {
         Ok(running) => running,
@@ -173,6 +170,27 @@ enum Running {
         #[expect(dead_code, reason = "held only to keep the double serving")] OpenRouterDouble,
     ),
     Codex(#[expect(dead_code, reason = "held only to keep the double serving")] CodexDouble),
+    Anthropic(
+        #[expect(dead_code, reason = "held only to keep the double serving")] AnthropicDouble,
+    ),
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the export lines are the tool's output"
+)]
+fn run_anthropic(args: &Args) -> std::io::Result<AnthropicDouble> {
+    let double = AnthropicDouble::start_on(args.port)?;
+    println!("# Anthropic double listening on {}", double.origin());
+    println!("export ANTHROPIC_BASE_URL={}", double.origin());
+    // A made-up key only this double accepts: the one secret-looking thing it prints, so that
+    // an offline try has something to paste.
+    println!("# Sign in with a key this double accepts:");
+    println!(
+        "#   echo {} | plugboard models auth login --provider anthropic --method api-key",
+        double.issue_key()
+    );
+    Ok(double)
 }
 
 #[expect(

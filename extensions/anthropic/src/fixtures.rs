@@ -1,0 +1,143 @@
+//! Contract fixtures for Anthropic's API-key sign-in (the scripted runs under which it must
+//! succeed, and the inputs it must refuse without returning anything) and for its model calls
+//! (Anthropic's answers, and what each must become).
+
+use plugboard_core::{
+    Answer, ContractFixture, HttpError, HttpResponse, LoginOptions, ModelErrorKind,
+    ModelExpectation, ModelFixture, ModelRequest, ProfileId, ScriptedFixture, ServiceErrors,
+};
+
+use crate::provider::PROVIDER_ID;
+
+const KEY: &str = "sk-ant-api03-0000000000000000000000000000000000000000000000000000000000000000";
+
+pub(crate) fn contract_fixtures() -> Vec<Box<dyn ContractFixture>> {
+    let secret = |s: &str| vec![Answer::Secret(s.to_owned())];
+    let mut named_profile = LoginOptions::default();
+    named_profile.profile = ProfileId::new(PROVIDER_ID, "work").ok();
+    let fails = |name, answers| ScriptedFixture::fails(name, PROVIDER_ID, "api-key", answers);
+    vec![
+        Box::new(ScriptedFixture::succeeds(
+            "pasted key is stored",
+            PROVIDER_ID,
+            "api-key",
+            secret(KEY),
+        )),
+        Box::new(
+            ScriptedFixture::succeeds(
+                "--profile names the profile",
+                PROVIDER_ID,
+                "api-key",
+                secret(KEY),
+            )
+            .with_options(named_profile),
+        ),
+        Box::new(fails("empty key is refused", secret(""))),
+        Box::new(fails("whitespace key is refused", secret(" \t "))),
+        Box::new(fails(
+            "key with control characters is refused",
+            secret("sk-ant-api03-\x1b[2J"),
+        )),
+        Box::new(fails(
+            "key over 4 KiB is refused",
+            secret(&"k".repeat(5 * 1024)),
+        )),
+        Box::new(fails(
+            "cancelled prompt writes nothing",
+            vec![Answer::Cancel],
+        )),
+        Box::new(fails("no input writes nothing", vec![])),
+    ]
+}
+
+/// Anthropic's error shape, `{"type":"error","error":{"type":...,"message":...}}`, with the
+/// error type its errors page gives for `status`.
+fn error_body(status: u16, message: &str) -> HttpResponse {
+    let kind = match status {
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        500..=599 => "api_error",
+        _ => "invalid_request_error",
+    };
+    let body = serde_json::json!({
+        "type": "error",
+        "error": { "type": kind, "message": message },
+        "request_id": "req_011CfixtureRequest",
+    });
+    HttpResponse::new(status, body.to_string())
+}
+
+/// How Anthropic refuses a key: 401 `authentication_error`. Keys do not expire, so there is
+/// no expired answer.
+pub(crate) fn service_errors() -> Option<ServiceErrors> {
+    Some(ServiceErrors {
+        rejected: error_body(401, "invalid x-api-key"),
+        expired: None,
+        error_with_message: error_body,
+    })
+}
+
+/// Model calls answered the way Anthropic answers, each with the outcome the host relies on.
+pub(crate) fn model_fixtures() -> Vec<ModelFixture> {
+    let request = || ModelRequest::new("claude-sonnet-5-5", "Reply exactly: ok");
+    let reply = |status: u16, body: &str| Ok(HttpResponse::new(status, body.as_bytes().to_vec()));
+    let message = r#"{"id":"msg_01Fixture","type":"message","role":"assistant","model":"claude-sonnet-5-5","content":[{"type":"text","text":"o"},{"type":"text","text":"k"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"output_tokens":1}}"#;
+    let error = |status, text: &str| Ok(error_body(status, text));
+    let fixture = |name: &str, replies: Vec<Result<HttpResponse, HttpError>>, expect| {
+        ModelFixture::new(name, request(), replies, expect)
+    };
+    let fails = ModelExpectation::Fails;
+    vec![
+        fixture(
+            "the text blocks of a message are the reply",
+            vec![reply(200, message)],
+            ModelExpectation::Replies("ok".to_owned()),
+        ),
+        fixture(
+            "a 401 is a rejected key",
+            vec![error(401, "invalid x-api-key")],
+            fails(ModelErrorKind::CredentialRejected),
+        ),
+        fixture(
+            "a 529 overloaded is a service failure",
+            vec![error(529, "Overloaded")],
+            fails(ModelErrorKind::Service),
+        ),
+        fixture(
+            "a 429 is a rate limit",
+            vec![error(
+                429,
+                "Number of request tokens has exceeded your per-minute rate limit",
+            )],
+            fails(ModelErrorKind::RateLimited),
+        ),
+        fixture(
+            "an unknown model is an invalid request",
+            vec![error(404, "model: claude-unknown")],
+            fails(ModelErrorKind::InvalidRequest),
+        ),
+        fixture(
+            "an answer that is not JSON is a bad response",
+            vec![reply(200, "<html>")],
+            fails(ModelErrorKind::BadResponse),
+        ),
+        fixture(
+            "a connection that never happens is a network failure",
+            vec![
+                Err(HttpError::Connect {
+                    host: "api.anthropic.com".to_owned(),
+                    reason: "connection refused".to_owned(),
+                }),
+                Err(HttpError::Connect {
+                    host: "api.anthropic.com".to_owned(),
+                    reason: "connection refused".to_owned(),
+                }),
+            ],
+            fails(ModelErrorKind::Network),
+        ),
+    ]
+}
