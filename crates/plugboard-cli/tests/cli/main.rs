@@ -7,6 +7,7 @@
     reason = "test helpers outside #[test] functions fail the test loudly on setup errors"
 )]
 
+mod anthropic;
 mod browser;
 mod children;
 mod codex;
