@@ -98,6 +98,9 @@ pub enum CallbackError {
         /// The path given.
         path: String,
     },
+    /// The provider named no registered port to listen on.
+    #[error("no registered port was given for the sign-in callback")]
+    NoRegisteredPort,
 }
 
 /// A loopback HTTP server that waits for the browser's redirect after sign-in.
@@ -197,7 +200,8 @@ impl CallbackServer {
     }
 }
 
-fn checked_path(path: &str) -> Result<&str, CallbackError> {
+/// `path` if it can be a callback URL's path: it starts with `/` and holds no `?` or `#`.
+pub(crate) fn checked_path(path: &str) -> Result<&str, CallbackError> {
     if path.starts_with('/') && !path.contains(['?', '#']) {
         Ok(path)
     } else {

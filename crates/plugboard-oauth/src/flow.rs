@@ -10,7 +10,9 @@ use secrecy::SecretString;
 use thiserror::Error;
 use url::Url;
 
-use crate::callback::{CallbackConfig, CallbackError, CallbackOutcome, CallbackServer, PortChoice};
+use crate::callback::{
+    CallbackConfig, CallbackError, CallbackOutcome, CallbackServer, PortChoice, checked_path,
+};
 use crate::paste::{PasteError, parse_pasted_redirect};
 use crate::pkce::Pkce;
 use crate::state::{LoginSecrets, State};
@@ -26,6 +28,7 @@ pub struct BrowserLogin {
     /// The callback path, such as `/openrouter-oauth/callback`.
     pub callback_path: String,
     /// The port tried first when the user did not pin one; another free port if it is taken.
+    /// [`BrowserLogin::run_on_registered_ports`] does not use it.
     pub default_port: u16,
 }
 
@@ -155,23 +158,52 @@ impl BrowserLogin {
         ctx: &AuthContext,
         authorize_url: impl FnOnce(&AuthorizeRequest<'_>) -> Url,
     ) -> Result<Authorization, OAuthError> {
+        self.run_listening(ctx, Ports::Preferred(self.default_port), authorize_url)
+            .await
+    }
+
+    /// Runs the sign-in like [`BrowserLogin::run`], for a service that accepts only the
+    /// redirect ports registered with it (OpenAI's Codex client: 1455, then 1457). The callback
+    /// listens on the first of `ports` that is free, saying so when it is not the first; when
+    /// all are taken, no server is started and the sign-in finishes by pasting the redirect
+    /// URL, whose redirect URI still names the first port (the one the service expects).
+    /// `default_port` is not used. A port pinned with `--port` (`ctx.options.callback_port`)
+    /// still wins, so tests can point the login at a double.
+    pub async fn run_on_registered_ports(
+        &self,
+        ctx: &AuthContext,
+        ports: &[u16],
+        authorize_url: impl FnOnce(&AuthorizeRequest<'_>) -> Url,
+    ) -> Result<Authorization, OAuthError> {
+        self.run_listening(ctx, Ports::Registered(ports), authorize_url)
+            .await
+    }
+
+    async fn run_listening(
+        &self,
+        ctx: &AuthContext,
+        ports: Ports<'_>,
+        authorize_url: impl FnOnce(&AuthorizeRequest<'_>) -> Url,
+    ) -> Result<Authorization, OAuthError> {
         let LoginSecrets { pkce, state } = LoginSecrets::generate(&*ctx.random);
-        let port = match ctx.options.callback_port {
-            Some(port) => PortChoice::Pinned(port),
-            None => PortChoice::Preferred(self.default_port),
+        let ports = match ctx.options.callback_port {
+            Some(port) => Ports::Pinned(port),
+            None => ports,
         };
-        let mut server = CallbackServer::start(CallbackConfig {
-            path: self.callback_path.clone(),
-            port,
-            state: state.clone(),
-            service_name: self.service_name.clone(),
-        })
-        .await?;
-        let redirect_uri = server.redirect_uri();
+        let (mut server, redirect_uri) = self.listen(ctx, ports, &state).await?;
         let waited = self
-            .await_code(ctx, &mut server, &state, &pkce, authorize_url)
+            .await_code(
+                ctx,
+                server.as_mut(),
+                &redirect_uri,
+                &state,
+                &pkce,
+                authorize_url,
+            )
             .await;
-        server.shutdown().await;
+        if let Some(server) = server {
+            server.shutdown().await;
+        }
         match waited? {
             (CallbackOutcome::Code(code), via) => Ok(Authorization {
                 code,
@@ -187,24 +219,88 @@ impl BrowserLogin {
         }
     }
 
+    /// Starts the callback server as `ports` asks, and says where it listens when that is not
+    /// where the user would expect. `None` (with the redirect URI the service expects) when
+    /// every registered port is taken: the sign-in then finishes by paste alone.
+    async fn listen(
+        &self,
+        ctx: &AuthContext,
+        ports: Ports<'_>,
+        state: &State,
+    ) -> Result<(Option<CallbackServer>, Url), OAuthError> {
+        let config = |port| CallbackConfig {
+            path: self.callback_path.clone(),
+            port,
+            state: state.clone(),
+            service_name: self.service_name.clone(),
+        };
+        let registered = match ports {
+            Ports::Pinned(port) => {
+                let server = CallbackServer::start(config(PortChoice::Pinned(port))).await?;
+                let redirect_uri = server.redirect_uri();
+                return Ok((Some(server), redirect_uri));
+            }
+            Ports::Preferred(port) => {
+                let server = CallbackServer::start(config(PortChoice::Preferred(port))).await?;
+                if server.fell_back() {
+                    ctx.prompter.note(&format!(
+                        "{} in use, so the sign-in callback listens on port {} instead",
+                        ports_phrase(&[port]),
+                        server.port()
+                    ));
+                }
+                let redirect_uri = server.redirect_uri();
+                return Ok((Some(server), redirect_uri));
+            }
+            Ports::Registered(registered) => registered,
+        };
+        let Some(&expected) = registered.first() else {
+            return Err(CallbackError::NoRegisteredPort.into());
+        };
+        for (tried, &port) in registered.iter().enumerate() {
+            match CallbackServer::start(config(PortChoice::Pinned(port))).await {
+                Ok(server) => {
+                    if tried > 0 {
+                        ctx.prompter.note(&format!(
+                            "{} in use, so the sign-in callback listens on port {port} instead",
+                            ports_phrase(&registered[..tried])
+                        ));
+                    }
+                    let redirect_uri = server.redirect_uri();
+                    return Ok((Some(server), redirect_uri));
+                }
+                Err(CallbackError::PortInUse { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        ctx.prompter.note(&format!(
+            "{} in use, so nothing can listen for the browser: after signing in, paste the \
+             redirect URL from the browser's address bar",
+            ports_phrase(registered)
+        ));
+        // The service accepts only its registered redirect URIs, so the authorize URL names the
+        // first one even though nothing listens there; the pasted redirect carries the code.
+        let path = checked_path(&self.callback_path)?;
+        let redirect_uri =
+            Url::parse(&format!("http://localhost:{expected}{path}")).map_err(|_| {
+                CallbackError::InvalidPath {
+                    path: self.callback_path.clone(),
+                }
+            })?;
+        Ok((None, redirect_uri))
+    }
+
     async fn await_code(
         &self,
         ctx: &AuthContext,
-        server: &mut CallbackServer,
+        server: Option<&mut CallbackServer>,
+        redirect_uri: &Url,
         state: &State,
         pkce: &Pkce,
         authorize_url: impl FnOnce(&AuthorizeRequest<'_>) -> Url,
     ) -> Result<(CallbackOutcome, CodeVia), OAuthError> {
-        if server.fell_back() {
-            ctx.prompter.note(&format!(
-                "port {} is in use, so the sign-in callback listens on port {} instead",
-                self.default_port,
-                server.port()
-            ));
-        }
-        let redirect_uri = server.redirect_uri();
         let url = authorize_url(&AuthorizeRequest {
-            redirect_uri: &redirect_uri,
+            redirect_uri,
             state,
             pkce,
         });
@@ -216,6 +312,16 @@ impl BrowserLogin {
         let timed_out = OAuthError::TimedOut { after: timeout };
 
         let opened = self.open_browser(ctx, &url);
+        let Some(server) = server else {
+            // Nothing listens, so only a paste can finish the sign-in, with or without a
+            // terminal; the note before the URL said what to paste.
+            return tokio::select! {
+                pasted = paste_loop(ctx, state, false) => {
+                    pasted.map(|outcome| (outcome, CodeVia::Paste))
+                }
+                () = tokio::time::sleep(timeout) => Err(timed_out),
+            };
+        };
         if opened && !ctx.session.interactive {
             // Nobody can answer a prompt: stdin is left alone and only the callback counts.
             let progress = ctx.prompter.progress("Waiting for the browser sign-in...");
@@ -249,7 +355,7 @@ impl BrowserLogin {
         let waited = tokio::select! {
             biased;
             outcome = server.wait() => Ok((outcome, CodeVia::Loopback)),
-            pasted = paste_loop(ctx, state) => pasted.map(|outcome| (outcome, CodeVia::Paste)),
+            pasted = paste_loop(ctx, state, true) => pasted.map(|outcome| (outcome, CodeVia::Paste)),
             () = tokio::time::sleep(timeout) => Err(timed_out),
         };
         // The paste prompt may still be showing: say why it no longer matters.
@@ -276,13 +382,39 @@ impl BrowserLogin {
     }
 }
 
-/// Asks for the pasted redirect until one is accepted. End of input only silences this side:
-/// the loopback callback can still complete the login.
-async fn paste_loop(ctx: &AuthContext, state: &State) -> Result<CallbackOutcome, OAuthError> {
+/// Where the callback may listen.
+#[derive(Debug, Clone, Copy)]
+enum Ports<'a> {
+    /// Exactly this port (`--port`).
+    Pinned(u16),
+    /// This port, else any free one.
+    Preferred(u16),
+    /// The first free one of these, else none (paste only).
+    Registered(&'a [u16]),
+}
+
+/// `port 1455 is` / `ports 1455 and 1457 are` / `ports 1, 2 and 3 are`.
+fn ports_phrase(ports: &[u16]) -> String {
+    let names: Vec<String> = ports.iter().map(u16::to_string).collect();
+    match names.as_slice() {
+        [one] => format!("port {one} is"),
+        [init @ .., last] => format!("ports {} and {last} are", init.join(", ")),
+        [] => "no port is".to_owned(),
+    }
+}
+
+/// Asks for the pasted redirect until one is accepted. End of input only silences this side
+/// while the loopback callback can still complete the login (`listening`); without a server it
+/// ends the login, since nothing else could.
+async fn paste_loop(
+    ctx: &AuthContext,
+    state: &State,
+    listening: bool,
+) -> Result<CallbackOutcome, OAuthError> {
     loop {
         let line = match ctx.prompter.text(PASTE_PROMPT).await {
             Ok(line) => line,
-            Err(PromptError::EndOfInput) => return std::future::pending().await,
+            Err(PromptError::EndOfInput) if listening => return std::future::pending().await,
             Err(PromptError::Cancelled) => return Err(OAuthError::Cancelled),
             Err(e) => return Err(OAuthError::Prompt(e)),
         };
@@ -690,6 +822,158 @@ mod tests {
                 "note: port {taken} is in use, so the sign-in callback listens on port {port} instead"
             )
         );
+    }
+
+    /// A loopback port that was free a moment ago (bound, then released).
+    fn free_port() -> u16 {
+        let probe = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        probe.local_addr().unwrap().port()
+    }
+
+    /// A port held by this test until the listener is dropped.
+    fn held_port() -> (StdListener, u16) {
+        let holder = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = holder.local_addr().unwrap().port();
+        (holder, port)
+    }
+
+    #[tokio::test]
+    async fn the_first_free_registered_port_is_used_without_a_note() {
+        let (first, second) = (free_port(), free_port());
+        let h = harness(vec![], browser_approving("code=registered"));
+        let auth = login()
+            .run_on_registered_ports(&h.ctx, &[first, second], authorize)
+            .await
+            .unwrap();
+        assert_eq!(auth.code.expose_secret(), "registered");
+        assert_eq!(auth.via, CodeVia::Loopback);
+        assert_eq!(
+            auth.redirect_uri.as_str(),
+            format!("http://localhost:{first}/example/callback"),
+            "port {first} was taken by someone else"
+        );
+        let transcript = h.prompter.transcript();
+        assert!(
+            !transcript.iter().any(|l| l.contains("in use")),
+            "{transcript:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_taken_registered_port_moves_the_callback_to_the_next_with_a_note() {
+        let (_holder, taken) = held_port();
+        let next = free_port();
+        let h = harness(vec![], browser_approving("code=next"));
+        let auth = login()
+            .run_on_registered_ports(&h.ctx, &[taken, next], authorize)
+            .await
+            .unwrap();
+        assert_eq!(auth.code.expose_secret(), "next");
+        assert_eq!(auth.via, CodeVia::Loopback);
+        assert_eq!(
+            auth.redirect_uri.port(),
+            Some(next),
+            "port {next} was taken"
+        );
+        assert_eq!(
+            h.prompter.transcript()[0],
+            format!(
+                "note: port {taken} is in use, so the sign-in callback listens on port {next} instead"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn when_every_registered_port_is_taken_the_redirect_is_pasted_without_a_server() {
+        let (_a, first) = held_port();
+        let (_b, second) = held_port();
+        let mut h = harness(vec![paste_url("code=pasted-only")], ScriptedBrowser::new());
+        // Without a terminal and with a browser opened, a listening login would leave stdin
+        // alone; with nothing listening, the paste is the only way in.
+        h.ctx.session = Session::new(false, false);
+        let mut named = None;
+        let auth = login()
+            .run_on_registered_ports(&h.ctx, &[first, second], |request| {
+                named = Some(request.redirect_uri.clone());
+                authorize(request)
+            })
+            .await
+            .unwrap();
+        assert_eq!(auth.code.expose_secret(), "pasted-only");
+        assert_eq!(auth.via, CodeVia::Paste);
+        let expected = format!("http://localhost:{first}/example/callback");
+        assert_eq!(auth.redirect_uri.as_str(), expected);
+        assert_eq!(named.map(String::from).as_deref(), Some(expected.as_str()));
+        assert_eq!(h.browser.opened().len(), 1);
+        let transcript = h.prompter.transcript();
+        assert_eq!(
+            transcript[0],
+            format!(
+                "note: ports {first} and {second} are in use, so nothing can listen for the browser: after signing in, paste the redirect URL from the browser's address bar"
+            )
+        );
+        assert_eq!(prompts(&h.prompter), 1, "{transcript:?}");
+    }
+
+    #[tokio::test]
+    async fn with_every_registered_port_taken_the_end_of_input_ends_the_login_at_once() {
+        let (_a, first) = held_port();
+        let mut h = harness(vec![], ScriptedBrowser::new());
+        h.ctx.options.no_browser = true;
+        let err = login()
+            .run_on_registered_ports(&h.ctx, &[first], authorize)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OAuthError::Prompt(PromptError::EndOfInput)),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pinned_port_wins_over_the_registered_ones() {
+        let (_a, first) = held_port();
+        let (_b, second) = held_port();
+        let mut h = harness(vec![], browser_approving("code=pinned"));
+        h.ctx.options.callback_port = Some(0);
+        let auth = login()
+            .run_on_registered_ports(&h.ctx, &[first, second], authorize)
+            .await
+            .unwrap();
+        assert_eq!(auth.via, CodeVia::Loopback);
+        let port = auth.redirect_uri.port().unwrap();
+        assert!(port != first && port != second, "{port}");
+        assert!(
+            !h.prompter.transcript().iter().any(|l| l.contains("in use")),
+            "{:?}",
+            h.prompter.transcript()
+        );
+    }
+
+    #[tokio::test]
+    async fn an_empty_registered_list_is_refused_before_anything_is_shown() {
+        let h = harness(vec![], ScriptedBrowser::new());
+        let err = login()
+            .run_on_registered_ports(&h.ctx, &[], |_| panic!("no URL without a port"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, OAuthError::Callback(CallbackError::NoRegisteredPort)),
+            "{err:?}"
+        );
+        assert!(h.prompter.transcript().is_empty());
+    }
+
+    #[test]
+    fn taken_ports_are_listed_in_plain_words() {
+        let cases: [(&[u16], &str); 3] = [
+            (&[1455], "port 1455 is"),
+            (&[1455, 1457], "ports 1455 and 1457 are"),
+            (&[1, 2, 3], "ports 1, 2 and 3 are"),
+        ];
+        for (ports, want) in cases {
+            assert_eq!(ports_phrase(ports), want);
+        }
     }
 
     #[tokio::test]

@@ -1,0 +1,72 @@
+//! The provider itself: its identity, environment, sign-in method, refresher and model runner.
+
+use plugboard_core::{AuthMethod, EnvVar, ModelRunner, Provider, Refresher};
+
+use crate::oauth::OAuthMethod;
+use crate::refresh::TokenRefresher;
+use crate::responses::ResponsesRunner;
+
+/// The provider id: prefix of `openai-codex:<profile>` and `openai-codex/<model>`.
+pub const PROVIDER_ID: &str = "openai-codex";
+/// Moves the sign-in, refresh and model endpoints to one origin (a test double, a proxy).
+pub const BASE_URL_ENV: &str = "OPENAI_CODEX_BASE_URL";
+/// The Codex model codex-rs used as its default (`OPENAI_DEFAULT_MODEL` in
+/// `codex-rs/core/src/config.rs`).
+pub const DEFAULT_MODEL: &str = "openai-codex/gpt-5-codex";
+
+const ENV_VARS: &[EnvVar] = &[EnvVar::setting(BASE_URL_ENV)];
+
+/// OpenAI Codex: sign in with a ChatGPT account as the Codex CLI does (`oauth`), keep the
+/// tokens fresh, and run models through the ChatGPT backend's Responses API (`model.run`).
+pub struct OpenAiCodexProvider {
+    methods: Vec<Box<dyn AuthMethod>>,
+}
+
+impl OpenAiCodexProvider {
+    /// The provider with its sign-in method.
+    pub fn new() -> Self {
+        Self {
+            methods: vec![Box::new(OAuthMethod)],
+        }
+    }
+}
+
+impl Default for OpenAiCodexProvider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Provider for OpenAiCodexProvider {
+    fn id(&self) -> &str {
+        PROVIDER_ID
+    }
+
+    fn label(&self) -> &str {
+        "OpenAI Codex"
+    }
+
+    fn docs_path(&self) -> &str {
+        "/providers/openai-codex"
+    }
+
+    fn env_vars(&self) -> &[EnvVar] {
+        ENV_VARS
+    }
+
+    fn default_model(&self) -> Option<&str> {
+        Some(DEFAULT_MODEL)
+    }
+
+    fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
+        &self.methods
+    }
+
+    fn model_runner(&self) -> Option<&dyn ModelRunner> {
+        Some(&ResponsesRunner)
+    }
+
+    fn refresher(&self) -> Option<&dyn Refresher> {
+        Some(&TokenRefresher)
+    }
+}
