@@ -59,10 +59,13 @@ pub(crate) fn oauth_said(body: &[u8], secret: &str) -> Option<String> {
     safe(&words, secret)
 }
 
-/// The `error.code` of a backend answer (`token_expired`, `rate_limit_exceeded`, ...).
+/// The `error.code` of a backend answer (`token_expired`, `rate_limit_exceeded`, ...). The
+/// ChatGPT backend has been seen to answer in two shapes, `{"error": {"code"}}` and
+/// `{"detail": {"code"}}`, so both are read.
 pub(crate) fn api_error_code(body: &[u8]) -> Option<String> {
     let json = json(body)?;
     text(json.get("error").and_then(|e| e.get("code")))
+        .or_else(|| text(json.get("detail").and_then(|d| d.get("code"))))
         .or_else(|| text(json.get("code")))
         .map(str::to_owned)
 }
@@ -136,6 +139,11 @@ mod tests {
                 r#"{"error":{"message":"Provided authentication token is expired.","type":"invalid_request_error","code":"token_expired"},"status":401}"#,
                 Some("token_expired"),
                 Some("Provided authentication token is expired."),
+            ),
+            (
+                r#"{"detail":{"message":"Your authentication token has expired. Please try signing in again.","type":"invalid_request_error","param":null,"code":"token_expired"}}"#,
+                Some("token_expired"),
+                Some("Your authentication token has expired. Please try signing in again."),
             ),
             (r#"{"detail":"Unauthorized"}"#, None, Some("Unauthorized")),
             (r#"{"detail":{"message":"nope"}}"#, None, Some("nope")),

@@ -80,7 +80,10 @@ fn an_api_key_from_stdin_is_stored_and_runs_the_model_in_the_same_json_shape_as_
     );
     let sent = anthropic.double.requests_to("/v1/messages");
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].key_tail.as_deref(), Some(&anthropic.key[anthropic.key.len() - 4..]));
+    assert_eq!(
+        sent[0].key_tail.as_deref(),
+        Some(&anthropic.key[anthropic.key.len() - 4..])
+    );
 }
 
 #[test]
@@ -92,7 +95,10 @@ fn the_environment_variable_wins_over_the_stored_key() {
         .run(INFER_JSON, &[("ANTHROPIC_API_KEY", &env_key)])
         .success();
     let sent = anthropic.double.requests_to("/v1/messages");
-    assert_eq!(sent[0].key_tail.as_deref(), Some(&env_key[env_key.len() - 4..]));
+    assert_eq!(
+        sent[0].key_tail.as_deref(),
+        Some(&env_key[env_key.len() - 4..])
+    );
 }
 
 #[test]
