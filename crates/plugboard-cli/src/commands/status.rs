@@ -101,6 +101,7 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
     let env = |name: &str| std::env::var(name).ok();
 
     let mut providers = Vec::new();
+    let mut bare_name_found = false;
     for provider in app.registry.providers() {
         let mine: Vec<StoredProfile> = stored
             .iter()
@@ -113,7 +114,17 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
             }
             _ => None,
         };
-        let eff = effective(provider, flag.as_ref(), env, &mine)?;
+        // A bare `--profile work` means `work` at every provider; one that has no such profile
+        // would use none with it, which is what is shown, unless no provider has it at all.
+        let eff = match (&profile_flag, &flag) {
+            (Some(ProfileArg::Name(_)), Some(id)) if !mine.iter().any(|p| &p.profile_id == id) => {
+                None
+            }
+            _ => {
+                bare_name_found = true;
+                effective(provider, flag.as_ref(), env, &mine)?
+            }
+        };
         let mut profile_counts: BTreeMap<String, usize> =
             KINDS.iter().map(|k| (k.to_string(), 0)).collect();
         for p in &mine {
@@ -145,6 +156,11 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
             profiles: mine.iter().map(profile_json).collect(),
         });
     }
+    if let Some(ProfileArg::Name(name)) = &profile_flag
+        && !bare_name_found
+    {
+        return Err(NoSuchProfile(name.clone()).into());
+    }
     let status = StatusJson {
         store: app.paths.store_file().display().to_string(),
         config: app.paths.config_file().display().to_string(),
@@ -161,6 +177,13 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
         print(render(&status).trim_end())
     }
 }
+
+/// `models status --profile NAME` where no provider has a profile of that name.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no provider has a profile named {0}: sign in with `plugboard models auth login --provider <provider> --profile {0}`"
+)]
+struct NoSuchProfile(String);
 
 fn profile_json(p: &StoredProfile) -> ProfileJson {
     ProfileJson {

@@ -104,3 +104,46 @@ fn auth_choices_offer_openrouter_oauth_first_then_the_api_key_and_mark_openroute
     let after = group_of(&choices(&pb));
     assert_eq!(after["signed_in"], json!(true), "{after:#}");
 }
+
+#[test]
+fn the_sign_in_menu_has_a_group_per_provider_with_openrouter_featured_first() {
+    let pb = Plugboard::new();
+    let menu = pb
+        .run(&["models", "auth", "choices", "--json"], "", &[])
+        .success()
+        .json();
+    let groups: Vec<(&str, Vec<&str>)> = menu["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let choices = g["choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["choice_id"].as_str().unwrap())
+                .collect();
+            (g["id"].as_str().unwrap(), choices)
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            ("openrouter", vec!["openrouter-oauth", "openrouter-api-key"]),
+            ("anthropic", vec!["anthropic-api-key"]),
+            ("openai-codex", vec!["openai-codex-oauth"]),
+        ],
+        "{menu:#}"
+    );
+    let codex = &menu["groups"][2]["choices"][0];
+    assert_eq!(codex["label"], "OpenAI Codex (ChatGPT sign-in)");
+    assert_eq!(
+        (&codex["method"], &codex["kind"]),
+        (&json!("oauth"), &json!("oauth"))
+    );
+    let anthropic = &menu["groups"][1]["choices"][0];
+    assert_eq!(
+        (&anthropic["method"], &anthropic["kind"]),
+        (&json!("api-key"), &json!("api_key"))
+    );
+}

@@ -204,3 +204,24 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
     );
     assert_eq!(provider["effective"]["source"], "default_profile");
 }
+
+#[test]
+fn a_bare_profile_name_is_shown_at_the_providers_that_have_it_and_an_unknown_one_fails() {
+    let pb = Plugboard::new();
+    pb.login(&key(90), &["--profile", "work"]);
+    let status = pb.status(&["--profile", "work"], &[]);
+    assert_eq!(
+        openrouter(&status)["effective"]["profile_id"],
+        "openrouter:work"
+    );
+    let anthropic = crate::support::provider_entry(&status, "anthropic");
+    assert_eq!(anthropic["effective"], Value::Null, "{anthropic:#}");
+
+    let run = pb.run(&["models", "status", "--profile", "nothere"], "", &[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.error_line(1)
+            .contains("no provider has a profile named nothere: sign in with `plugboard models auth login --provider <provider> --profile nothere`"),
+        "{run:#?}"
+    );
+}
