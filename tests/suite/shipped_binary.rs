@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use plugboard_core::{ModelExpectation, registrations};
+use plugboard_core::{ModelExpectation, RefreshExpectation, registrations};
 
 /// Texts shorter than this ("ok", "{}", "<html>") occur by chance in any binary of this size.
 const MIN_TEXT_LEN: usize = 8;
@@ -40,6 +40,31 @@ fn fixture_texts() -> Vec<String> {
             if let ModelExpectation::Replies(text) = &model.expect {
                 texts.push(text.clone());
             }
+        }
+        // Refresh fixtures: their names, stored tokens, scripted answers and expected tokens.
+        for refresh in (registration.refresh_fixtures)() {
+            texts.push(refresh.name.clone());
+            texts.push(refresh.credential.expose_secret().to_owned());
+            texts.extend(refresh.credential.refresh_token().map(str::to_owned));
+            texts.extend(
+                refresh
+                    .replies
+                    .iter()
+                    .filter_map(|r| r.as_ref().ok())
+                    .map(|r| String::from_utf8_lossy(&r.body).into_owned()),
+            );
+            if let RefreshExpectation::Refreshed {
+                access_token,
+                refresh_token,
+            } = &refresh.expect
+            {
+                texts.extend([access_token.clone(), refresh_token.clone()]);
+            }
+        }
+        // The service's answers the universal probes use.
+        if let Some(errors) = (registration.service_errors)() {
+            let bodies = std::iter::once(&errors.rejected).chain(errors.expired.as_ref());
+            texts.extend(bodies.map(|r| String::from_utf8_lossy(&r.body).into_owned()));
         }
     }
     texts.retain(|t| t.len() >= MIN_TEXT_LEN);
