@@ -73,7 +73,11 @@ fn refresh(c: &mut Criterion) {
         });
     });
     group.finish();
-    assert_eq!(double.families_revoked(), 0, "no refresh token was sent twice");
+    assert_eq!(
+        double.families_revoked(),
+        0,
+        "no refresh token was sent twice"
+    );
 }
 
 criterion_group!(benches, refresh);

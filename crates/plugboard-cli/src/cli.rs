@@ -70,10 +70,14 @@ Examples:
   plugboard infer model run --model openrouter/auto --prompt 'Reply exactly: ok' --json
   plugboard infer model run --model openrouter/auto --prompt 'Hi' --profile openrouter:work
   plugboard infer model run --local --model openrouter/auto --prompt 'Hi' --json
+  plugboard infer model run --model openai-codex/gpt-5-codex --prompt 'Say hello'
+  plugboard infer model run --model anthropic/claude-sonnet-5-5 --prompt 'Say hello'
 
 The key is the one `plugboard models status` reports as effective: --profile if given, else the
 provider's key variable (OPENROUTER_API_KEY), else its default profile. The model is always called
-from this process (--local); there is no gateway.";
+from this process (--local); there is no gateway. A stored token that expires within a minute is
+refreshed first, and once more if the service says it has expired; many plugboard processes
+refresh one token only once.";
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -149,6 +153,8 @@ Examples:
   plugboard models auth login --provider openrouter --method oauth --no-browser   # over SSH
   plugboard models auth login --choice openrouter-api-key --profile work
   printf '%s\\n' \"$KEY\" | plugboard models auth login --provider openrouter --method api-key
+  plugboard models auth login --provider openai-codex           # ChatGPT sign-in
+  plugboard models auth login --provider anthropic --method api-key
 
 Browser sign-in prints the URL and opens a browser ($BROWSER if set). Over SSH, without a display
 or with --no-browser, open the URL anywhere and paste the address the browser lands on; the

@@ -388,3 +388,105 @@ fn model_failure(error: ModelError, provider: &dyn Provider, source: &Source) ->
         error,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use plugboard_core::HttpError;
+
+    use super::*;
+
+    fn line(failure: &Failure) -> String {
+        crate::error::one_line(&failure.error)
+    }
+
+    #[test]
+    fn a_failed_refresh_has_a_stable_type_and_says_to_sign_in_only_when_that_helps() {
+        let profile: ProfileId = "openai-codex:work".parse().unwrap();
+        let stored = Source::ProfileFlag {
+            profile_id: profile.clone(),
+        };
+        let login = "sign in again with `plugboard models auth login --provider openai-codex --profile work` (the profile is kept until then)";
+        let refused = RefreshError::SignInRequired {
+            service: "OpenAI Codex".into(),
+            detail: "the refresh token was already used".into(),
+        };
+        let network = RefreshError::Network {
+            service: "OpenAI Codex".into(),
+            source: HttpError::Timeout {
+                host: "auth.openai.com".into(),
+                seconds: 15,
+            },
+        };
+        // (failure, --json error.type, whether the login command is advised)
+        let cases: Vec<(RefreshFailure, &str, bool)> = vec![
+            (RefreshFailure::Refresh(refused), "credential_expired", true),
+            (
+                RefreshFailure::NeedsSignIn {
+                    profile: profile.clone(),
+                    reason: "refused".into(),
+                },
+                "credential_expired",
+                true,
+            ),
+            (
+                RefreshFailure::Gone(profile.clone()),
+                "credential_expired",
+                true,
+            ),
+            (RefreshFailure::Refresh(network), "network", false),
+            (RefreshFailure::TimedOut(profile.clone()), "network", false),
+            (
+                RefreshFailure::Refresh(RefreshError::Service("OpenAI failed".into())),
+                "service",
+                false,
+            ),
+            (
+                RefreshFailure::Refresh(RefreshError::BadResponse("garbage".into())),
+                "bad_response",
+                false,
+            ),
+            (
+                RefreshFailure::WrongProfile {
+                    provider: "openai-codex".into(),
+                    asked: profile.clone(),
+                    returned: "openai-codex:default".parse().unwrap(),
+                },
+                "bad_response",
+                false,
+            ),
+            (
+                RefreshFailure::Refresh(RefreshError::Config("bad base URL".into())),
+                "config",
+                false,
+            ),
+        ];
+        for (failure, kind, advises_login) in cases {
+            let shown = failure.to_string();
+            let mapped = refresh_failure(anyhow::Error::new(failure), &stored);
+            assert_eq!(mapped.kind, kind, "{shown}");
+            assert_eq!(
+                line(&mapped).ends_with(login),
+                advises_login,
+                "{}",
+                line(&mapped)
+            );
+        }
+    }
+
+    #[test]
+    fn a_credential_from_the_environment_is_never_advised_a_login_for_a_refresh() {
+        let env = Source::Env {
+            env_var: "X".into(),
+        };
+        let mapped = refresh_failure(
+            anyhow::Error::new(RefreshFailure::Refresh(RefreshError::NotRefreshable)),
+            &env,
+        );
+        assert_eq!(mapped.kind, "credential_expired");
+        assert!(
+            !line(&mapped).contains("models auth login"),
+            "{}",
+            line(&mapped)
+        );
+    }
+}
