@@ -5,9 +5,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use plugboard_core::{Provider, Registry};
-use plugboard_store::{
-    ConfigFile, CredentialStore, EntryKind, Listing, Paths, StoreError, StoredProfile,
-};
+use plugboard_store::{ConfigFile, CredentialStore, EntryKind, Listing, Paths, StoreError};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -44,13 +42,6 @@ impl App {
     /// The store if it exists. Read-only commands use this so they never create files.
     pub(crate) fn existing_store(&self) -> Result<Option<CredentialStore>, StoreFailure> {
         CredentialStore::open_existing(self.paths.store_file()).map_err(advised)
-    }
-
-    /// Every stored profile that decodes, or none when there is no store yet (which stays
-    /// uncreated). Damaged rows are left out, so they cannot stop a command that does not need
-    /// them.
-    pub(crate) fn stored_profiles(&self) -> anyhow::Result<Vec<StoredProfile>> {
-        Ok(self.stored_listing()?.profiles)
     }
 
     /// Every stored row: the profiles, and apart from them the damaged rows.

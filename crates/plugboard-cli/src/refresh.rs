@@ -11,13 +11,13 @@
 use std::sync::Arc;
 
 use plugboard_core::{
-    Clock, Credential, ProfileId, Provider, REFRESH_LOCK_WAIT, REFRESH_TIMEOUT, RefreshContext,
-    RefreshError, sanitize_line,
+    Clock, Credential, HostServices, ProfileId, Provider, REFRESH_LOCK_WAIT, REFRESH_TIMEOUT,
+    RefreshContext, RefreshError, sanitize_line,
 };
 use thiserror::Error;
 
-use crate::app::App;
-use crate::host::host_services;
+use plugboard_store::CredentialStore;
+
 use crate::output::note;
 
 /// Why a stored credential could not be refreshed. The host adds advice (the login command).
@@ -92,13 +92,15 @@ impl Refreshed {
 }
 
 /// Refreshes `profile`, whose credential this process read as `read`, unless another process
-/// already has. A refresh the service refuses for good marks the profile as needing a new
-/// sign-in; the profile itself is kept.
+/// already has, with the services (`host`) of the call it is for: one HTTP client, so the
+/// refresh costs one request and no second client. A refresh the service refuses for good
+/// marks the profile as needing a new sign-in; the profile itself is kept.
 pub(crate) async fn refresh_profile(
-    app: &App,
+    store: &mut CredentialStore,
     provider: &dyn Provider,
     profile: &ProfileId,
     read: &Credential,
+    host: HostServices,
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Refreshed> {
     let not_refreshable = || RefreshFailure::NotRefreshable {
@@ -111,12 +113,6 @@ pub(crate) async fn refresh_profile(
     if !read.refreshable() {
         return Err(not_refreshable().into());
     }
-    // Built before the lock is taken: nothing slow may happen while other processes wait.
-    let mut host = host_services(app, provider, REFRESH_TIMEOUT)?;
-    host.http.request_timeout = host.http.request_timeout.min(REFRESH_TIMEOUT);
-    host.http_client = crate::network::client(&host.http)?;
-
-    let mut store = app.store()?;
     let lock = store.lock_profile(profile, REFRESH_LOCK_WAIT, || {
         note(&format!(
             "waiting for another plugboard process to finish refreshing {profile}"
@@ -147,8 +143,8 @@ pub(crate) async fn refresh_profile(
         host,
         clock.clone(),
     );
-    // The client's own timeout bounds the request; this bounds a provider that makes more
-    // than one, so the lock is never held longer than waiters wait.
+    // The lock is never held longer than waiters wait, whatever the client's own timeout (a
+    // model call's is longer) and however many requests the provider makes.
     let outcome = tokio::time::timeout(REFRESH_TIMEOUT, refresher.refresh(&ctx)).await;
     match outcome {
         Ok(Ok(write)) if &write.profile_id == profile => {

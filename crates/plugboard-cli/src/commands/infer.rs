@@ -14,6 +14,8 @@ use plugboard_core::{
 };
 use serde::Serialize;
 
+use plugboard_store::CredentialStore;
+
 use crate::app::App;
 use crate::cli::RunArgs;
 use crate::credentials::{Effective, Source, effective, profile_for};
@@ -187,11 +189,14 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
     }
     let profile =
         profile_for(args.profile.as_deref(), provider.id()).map_err(anyhow::Error::from)?;
-    let resolved = resolve(app, provider, profile.as_ref())?;
+    // Opened once: the same connection resolves the credential and, if it must be refreshed,
+    // takes the lock, so a refresh costs its request and one write, not a second open.
+    let store = app.existing_store().map_err(anyhow::Error::from)?;
+    let resolved = resolve(store.as_ref(), provider, profile.as_ref())?;
     let host = host_services(app, provider, MODEL_CALL_TIMEOUT)?;
     let request = ModelRequest::new(model.model(), args.prompt.as_str());
-    let call = Call {
-        app,
+    let mut call = Call {
+        store,
         provider,
         runner,
         host,
@@ -225,7 +230,8 @@ fn stored_profile(source: &Source) -> Option<ProfileId> {
 
 /// One model call with what it needs to refresh its credential on the way.
 struct Call<'a> {
-    app: &'a App,
+    /// The store the credential was read from, if there is one.
+    store: Option<CredentialStore>,
     provider: &'a dyn Provider,
     runner: &'a dyn ModelRunner,
     host: HostServices,
@@ -245,7 +251,7 @@ impl Call<'_> {
     /// [`REFRESH_MARGIN`], and refreshed once more and resent when the service says it has
     /// expired. A credential that cannot be refreshed is sent as it is; the service decides.
     async fn run(
-        &self,
+        &mut self,
         mut credential: Credential,
         request: &ModelRequest,
     ) -> Result<ModelReply, CallError> {
@@ -276,15 +282,16 @@ impl Call<'_> {
         self.stored.is_some() && credential.refreshable() && self.provider.refresher().is_some()
     }
 
-    async fn refresh(&self, credential: &Credential) -> Result<Credential, CallError> {
-        let Some(profile) = &self.stored else {
+    async fn refresh(&mut self, credential: &Credential) -> Result<Credential, CallError> {
+        let (Some(profile), Some(store)) = (&self.stored, self.store.as_mut()) else {
             return Ok(credential.clone());
         };
         refresh_profile(
-            self.app,
+            store,
             self.provider,
             profile,
             credential,
+            self.host.clone(),
             self.clock.clone(),
         )
         .await
@@ -323,15 +330,20 @@ fn refresh_failure(error: anyhow::Error, source: &Source) -> Failure {
 
 /// The credential `models status` would report, or a failure naming how to get one.
 fn resolve(
-    app: &App,
+    store: Option<&CredentialStore>,
     provider: &dyn Provider,
     profile: Option<&ProfileId>,
 ) -> Result<Effective, Failure> {
-    let mine: Vec<_> = app
-        .stored_profiles()?
-        .into_iter()
-        .filter(|p| p.profile_id.provider() == provider.id())
-        .collect();
+    // Only this provider's rows: another provider's damaged row must not stop this call.
+    let mine = match store {
+        Some(store) => {
+            store
+                .list_provider(provider.id())
+                .map_err(anyhow::Error::from)?
+                .profiles
+        }
+        None => Vec::new(),
+    };
     let env = |name: &str| std::env::var(name).ok();
     match effective(provider, profile, env, &mine) {
         Ok(Some(found)) => Ok(found),

@@ -38,7 +38,7 @@ impl Anthropic {
     /// A fresh home with a key the double accepts stored as `anthropic:default`.
     fn signed_in() -> Self {
         let pb = Plugboard::new();
-        let double = AnthropicDouble::start().unwrap();
+        let double = AnthropicDouble::start().expect("the Anthropic double starts");
         let key = double.issue_key();
         pb.remember_secret(&key);
         pb.run(LOGIN, format!("{key}\n"), &[]).success();

@@ -42,7 +42,7 @@ fn double_issuing(ttl: Duration) -> CodexDouble {
         .accept_any_redirect_port()
         .access_token_ttl(ttl)
         .start()
-        .unwrap()
+        .expect("the Codex double starts")
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -77,7 +77,8 @@ impl Codex {
         ];
         let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
         let login = self.pb.spawn_watched(LOGIN, &env);
-        let followed = plugboard_testkit::approve(&browser.wait_for_url()).unwrap();
+        let followed = plugboard_testkit::approve(&browser.wait_for_url())
+            .expect("the consent page is followed");
         assert_eq!(followed.callback_status, 200, "{followed:?}");
         self.pb.wait_watched(login, "")
     }
