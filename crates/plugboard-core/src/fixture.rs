@@ -115,6 +115,44 @@ impl ScriptedFixture {
         }
     }
 
+    /// The cases every API-key method built on [`crate::ApiKeyMethod`] is held to: a pasted
+    /// `valid_key` is stored, `--profile` names the profile, and an empty, blank, oversized or
+    /// control-character key, a cancelled prompt or no input at all writes nothing. One list,
+    /// so every provider's key sign-in is checked against the same rules.
+    pub fn api_key_cases(provider_id: &str, method_id: &str, valid_key: &str) -> Vec<Self> {
+        let secret = |s: &str| vec![Answer::Secret(s.to_owned())];
+        let named_profile = LoginOptions {
+            profile: crate::ids::ProfileId::new(provider_id, "work").ok(),
+            ..LoginOptions::default()
+        };
+        let fails = |name, answers| Self::fails(name, provider_id, method_id, answers);
+        let prefix: String = valid_key.chars().take(8).collect();
+        vec![
+            Self::succeeds(
+                "pasted key is stored",
+                provider_id,
+                method_id,
+                secret(valid_key),
+            ),
+            Self::succeeds(
+                "--profile names the profile",
+                provider_id,
+                method_id,
+                secret(valid_key),
+            )
+            .with_options(named_profile),
+            fails("empty key is refused", secret("")),
+            fails("whitespace key is refused", secret(" \t ")),
+            fails(
+                "key with control characters is refused",
+                secret(&format!("{prefix}\x1b[2J")),
+            ),
+            fails("key over 4 KiB is refused", secret(&"k".repeat(5 * 1024))),
+            fails("cancelled prompt writes nothing", vec![Answer::Cancel]),
+            fails("no input writes nothing", vec![]),
+        ]
+    }
+
     /// Runs with these login options (a `--profile`, say).
     pub fn with_options(mut self, options: LoginOptions) -> Self {
         self.options = options;

@@ -3,8 +3,8 @@
 //! (Anthropic's answers, and what each must become).
 
 use plugboard_core::{
-    Answer, ContractFixture, HttpError, HttpResponse, LoginOptions, ModelErrorKind,
-    ModelExpectation, ModelFixture, ModelRequest, ProfileId, ScriptedFixture, ServiceErrors,
+    ContractFixture, HttpError, HttpResponse, ModelErrorKind, ModelExpectation, ModelFixture,
+    ModelRequest, ScriptedFixture, ServiceErrors,
 };
 
 use crate::provider::PROVIDER_ID;
@@ -12,42 +12,10 @@ use crate::provider::PROVIDER_ID;
 const KEY: &str = "sk-ant-api03-0000000000000000000000000000000000000000000000000000000000000000";
 
 pub(crate) fn contract_fixtures() -> Vec<Box<dyn ContractFixture>> {
-    let secret = |s: &str| vec![Answer::Secret(s.to_owned())];
-    let mut named_profile = LoginOptions::default();
-    named_profile.profile = ProfileId::new(PROVIDER_ID, "work").ok();
-    let fails = |name, answers| ScriptedFixture::fails(name, PROVIDER_ID, "api-key", answers);
-    vec![
-        Box::new(ScriptedFixture::succeeds(
-            "pasted key is stored",
-            PROVIDER_ID,
-            "api-key",
-            secret(KEY),
-        )),
-        Box::new(
-            ScriptedFixture::succeeds(
-                "--profile names the profile",
-                PROVIDER_ID,
-                "api-key",
-                secret(KEY),
-            )
-            .with_options(named_profile),
-        ),
-        Box::new(fails("empty key is refused", secret(""))),
-        Box::new(fails("whitespace key is refused", secret(" \t "))),
-        Box::new(fails(
-            "key with control characters is refused",
-            secret("sk-ant-api03-\x1b[2J"),
-        )),
-        Box::new(fails(
-            "key over 4 KiB is refused",
-            secret(&"k".repeat(5 * 1024)),
-        )),
-        Box::new(fails(
-            "cancelled prompt writes nothing",
-            vec![Answer::Cancel],
-        )),
-        Box::new(fails("no input writes nothing", vec![])),
-    ]
+    ScriptedFixture::api_key_cases(PROVIDER_ID, "api-key", KEY)
+        .into_iter()
+        .map(|f| Box::new(f) as Box<dyn ContractFixture>)
+        .collect()
 }
 
 /// Anthropic's error shape, `{"type":"error","error":{"type":...,"message":...}}`, with the
