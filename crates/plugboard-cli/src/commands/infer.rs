@@ -17,6 +17,7 @@ use serde::Serialize;
 use plugboard_store::CredentialStore;
 
 use crate::app::App;
+use crate::commands::status::login_command;
 use crate::cli::RunArgs;
 use crate::credentials::{Effective, Source, effective, profile_for};
 use crate::echo;
@@ -212,7 +213,7 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
             error: anyhow::anyhow!("{} returned no output for {model}", provider.label()),
         }),
         Ok(reply) => Ok((model, reply.outputs)),
-        Err(CallError::Model(e)) => Err(model_failure(e, provider, &resolved.source)),
+        Err(CallError::Model(e)) => Err(model_failure(e, &resolved.source)),
         Err(CallError::Refresh(e)) => Err(refresh_failure(e, &resolved.source)),
     }
 }
@@ -318,7 +319,7 @@ fn refresh_failure(error: anyhow::Error, source: &Source) -> Failure {
     let advice = match (failure.needs_signin(), stored_profile(source)) {
         (true, Some(profile)) => Some(format!(
             "sign in again with `{}` (the profile is kept until then)",
-            crate::commands::status::login_command(&profile)
+            login_command(&profile)
         )),
         _ => None,
     };
@@ -371,7 +372,7 @@ fn resolve(
 
 /// A provider's failure, with what the user can do about a rejected key added: the fix depends
 /// on where the key came from.
-fn model_failure(error: ModelError, provider: &dyn Provider, source: &Source) -> Failure {
+fn model_failure(error: ModelError, source: &Source) -> Failure {
     let kind = error.kind();
     let error = match kind {
         ModelErrorKind::CredentialRejected | ModelErrorKind::CredentialExpired => {
@@ -380,15 +381,7 @@ fn model_failure(error: ModelError, provider: &dyn Provider, source: &Source) ->
                     "the key comes from ${env_var}: fix it, or unset it to use the stored profile"
                 ),
                 Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
-                    let profile_flag = if profile_id.is_default() {
-                        String::new()
-                    } else {
-                        format!(" --profile {}", profile_id.name())
-                    };
-                    format!(
-                        "sign in again with `plugboard models auth login --provider {}{profile_flag}`",
-                        provider.id()
-                    )
+                    format!("sign in again with `{}`", login_command(profile_id))
                 }
             };
             advised(anyhow::Error::new(error), Some(advice))
