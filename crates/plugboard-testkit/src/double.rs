@@ -2,29 +2,18 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use thiserror::Error;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 
-use crate::conn::ResettableStream;
 use crate::fault::{Endpoint, Fault};
-use crate::routes::{self, Reply};
+use crate::routes;
+use crate::server::{Resettable, Server};
 use crate::state::{FaultSlot, RequestRecord, Shared};
 
 /// What a denied consent says in `error_description` unless told otherwise.
 pub const DEFAULT_DENY_DESCRIPTION: &str = "The user denied the authorization request";
-
-/// A client that sends no complete request head within this long is disconnected.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 const EXCHANGE_PATH: &str = "/api/v1/auth/keys";
 
@@ -36,10 +25,8 @@ const EXCHANGE_PATH: &str = "/api/v1/auth/keys";
 /// does not depend on the caller's runtime. It is listening when [`start`](Self::start)
 /// returns, and stops when dropped.
 pub struct OpenRouterDouble {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 /// Options for an [`OpenRouterDouble`] before it starts.
@@ -84,16 +71,6 @@ impl DoubleBuilder {
 
     /// Binds the port and starts serving; the double is listening when this returns.
     pub fn start(self) -> io::Result<OpenRouterDouble> {
-        let listener = StdTcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let listener = {
-            let _entered = runtime.enter();
-            TcpListener::from_std(listener)?
-        };
         let faults = self
             .faults
             .into_iter()
@@ -103,17 +80,18 @@ impl DoubleBuilder {
             })
             .collect();
         let shared = Arc::new(Shared::new(self.deny_description, faults));
-        let (stop, stopped) = oneshot::channel();
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("openrouter-double-{}", addr.port()))
-            .spawn(move || runtime.block_on(serve(listener, serving, stopped)))?;
-        Ok(OpenRouterDouble {
-            addr,
-            shared,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        let server = Server::start(
+            "openrouter-double",
+            self.port,
+            // Resettable: the `ConnectionReset` fault and an overwhelming body drop the
+            // connection instead of answering.
+            Resettable::new(move |request| {
+                let shared = Arc::clone(&serving);
+                async move { routes::handle(&shared, request).await }
+            }),
+        )?;
+        Ok(OpenRouterDouble { server, shared })
     }
 }
 
@@ -135,12 +113,12 @@ impl OpenRouterDouble {
 
     /// The address the double listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`, where the consent page lives (`/auth`).
     pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// `http://127.0.0.1:PORT/api/v1`: what `OPENROUTER_BASE_URL` is set to.
@@ -251,33 +229,15 @@ impl OpenRouterDouble {
     }
 
     /// Stops serving and waits for the server thread to end. Dropping the double does the same.
-    pub fn shutdown(mut self) -> Result<(), ServerPanicked> {
-        self.stop_and_join()
-    }
-
-    fn stop_and_join(&mut self) -> Result<(), ServerPanicked> {
-        if let Some(stop) = self.stop.take() {
-            // An error means the server already ended; joining below reports how.
-            let _ = stop.send(());
-        }
-        match self.thread.take() {
-            Some(thread) => thread.join().map_err(|_| ServerPanicked),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for OpenRouterDouble {
-    fn drop(&mut self) {
-        // Nothing to report to from a drop; `shutdown` is there for callers who care.
-        let _ = self.stop_and_join();
+    pub fn shutdown(self) -> Result<(), ServerPanicked> {
+        self.server.shutdown(ServerPanicked)
     }
 }
 
 impl fmt::Debug for OpenRouterDouble {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OpenRouterDouble")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .finish_non_exhaustive()
     }
 }
@@ -286,48 +246,3 @@ impl fmt::Debug for OpenRouterDouble {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("the OpenRouter double's server thread panicked")]
 pub struct ServerPanicked;
-
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: oneshot::Receiver<()>) {
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(serve_connection(stream, Arc::clone(&shared)));
-                }
-                // Running out of descriptors and the like pass; let other tasks run meanwhile.
-                Err(_) => tokio::task::yield_now().await,
-            },
-        }
-    }
-    // Returning drops the runtime, which cancels every connection still open.
-}
-
-async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
-    let reset = Arc::new(AtomicBool::new(false));
-    let io = TokioIo::new(ResettableStream::new(stream, Arc::clone(&reset)));
-    let service = service_fn(move |request| {
-        let shared = Arc::clone(&shared);
-        let reset = Arc::clone(&reset);
-        async move {
-            match routes::handle(&shared, request).await {
-                Reply::Respond(response) => Ok(response),
-                Reply::Reset => {
-                    reset.store(true, Ordering::SeqCst);
-                    Err(ResetRequested)
-                }
-            }
-        }
-    });
-    // Errors here are the client's or the fault's doing; the connection is over either way.
-    let _ = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(io, service)
-        .await;
-}
-
-/// Tells hyper to abandon the connection without answering.
-#[derive(Debug, Error)]
-#[error("connection reset on purpose")]
-struct ResetRequested;

@@ -17,6 +17,7 @@ mod double;
 mod fault;
 mod html;
 mod routes;
+mod server;
 mod state;
 
 pub use anthropic::{

@@ -7,10 +7,10 @@
 
 use hyper::body::Incoming;
 use hyper::header::HeaderMap;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Method, Request, StatusCode};
 
-use crate::body::Body;
 use crate::html;
+use crate::server::Reply;
 use crate::state::{RequestRecord, Shared};
 
 mod chat;
@@ -25,13 +25,6 @@ pub use request::MAX_REQUEST_BYTES;
 
 use request::{BodyError, read_body};
 use response::{error_json, html_response};
-
-/// What to do with one request.
-pub(crate) enum Reply {
-    Respond(Response<Body>),
-    /// Drop the connection without answering.
-    Reset,
-}
 
 pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply {
     let (parts, body) = request.into_parts();
