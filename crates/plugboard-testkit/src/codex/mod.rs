@@ -31,23 +31,20 @@
 mod fault;
 mod pages;
 mod routes;
-mod server;
 mod state;
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener as StdTcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use thiserror::Error;
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 pub use fault::{CodexEndpoint, CodexFault, ParseCodexFaultError};
 pub use pages::CODEX_CONSENT_TITLE;
 
+use crate::server::{Resettable, Server};
 use crate::state::random_hex;
 use state::{Account, FaultSlot, Settings, Shared};
 
@@ -139,10 +136,8 @@ pub struct CodexRequestRecord {
 /// own, is listening when [`start`](CodexDoubleBuilder::start) returns, and stops when dropped.
 /// Its state is shared behind one lock, so many processes can hit it at once.
 pub struct CodexDouble {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 /// Options for a [`CodexDouble`] before it starts.
@@ -251,16 +246,6 @@ impl CodexDoubleBuilder {
 
     /// Binds the port and starts serving; the double is listening when this returns.
     pub fn start(self) -> io::Result<CodexDouble> {
-        let listener = StdTcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        let listener = {
-            let _entered = runtime.enter();
-            TcpListener::from_std(listener)?
-        };
         let settings = Settings {
             client_id: self.client_id,
             any_redirect_port: self.any_redirect_port,
@@ -288,17 +273,17 @@ impl CodexDoubleBuilder {
             .map(|(endpoint, fault)| (endpoint, FaultSlot { fault, once: false }))
             .collect();
         let shared = Arc::new(Shared::new(settings, account, faults));
-        let (stop, stopped) = oneshot::channel();
         let serving = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name(format!("codex-double-{}", addr.port()))
-            .spawn(move || runtime.block_on(server::serve(listener, serving, stopped)))?;
-        Ok(CodexDouble {
-            addr,
-            shared,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        let server = Server::start(
+            "codex-double",
+            self.port,
+            // Resettable: the connection-reset fault drops the connection instead of answering.
+            Resettable::new(move |request| {
+                let shared = Arc::clone(&serving);
+                async move { routes::handle(&shared, request).await }
+            }),
+        )?;
+        Ok(CodexDouble { server, shared })
     }
 }
 
@@ -315,13 +300,13 @@ impl CodexDouble {
 
     /// The address the double listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT`: what `OPENAI_CODEX_BASE_URL` is set to. The sign-in
     /// (`/oauth/...`) and the backend (`/backend-api/codex/...`) both live here.
     pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.addr())
     }
 
     /// The authorize URL a client would open, built the way codex-rs builds it, for tests that
@@ -453,33 +438,15 @@ impl CodexDouble {
     }
 
     /// Stops serving and waits for the server thread to end. Dropping the double does the same.
-    pub fn shutdown(mut self) -> Result<(), CodexServerPanicked> {
-        self.stop_and_join()
-    }
-
-    fn stop_and_join(&mut self) -> Result<(), CodexServerPanicked> {
-        if let Some(stop) = self.stop.take() {
-            // An error means the server already ended; joining below reports how.
-            let _ = stop.send(());
-        }
-        match self.thread.take() {
-            Some(thread) => thread.join().map_err(|_| CodexServerPanicked),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for CodexDouble {
-    fn drop(&mut self) {
-        // Nothing to report to from a drop; `shutdown` is there for callers who care.
-        let _ = self.stop_and_join();
+    pub fn shutdown(self) -> Result<(), CodexServerPanicked> {
+        self.server.shutdown(CodexServerPanicked)
     }
 }
 
 impl fmt::Debug for CodexDouble {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CodexDouble")
-            .field("addr", &self.addr)
+            .field("addr", &self.addr())
             .finish_non_exhaustive()
     }
 }

@@ -24,6 +24,7 @@ use super::{
     CODEX_REDIRECT_PORTS, CODEX_REPLY, CodexRequestRecord, IssuedTokens, RefreshErrorStyle,
 };
 use crate::body::{Body, full};
+use crate::server::Reply;
 use crate::state::random_hex;
 
 /// Largest request body the Codex double reads; past it the answer is 413.
@@ -32,13 +33,6 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 const RESPONSES_PATH: &str = "/backend-api/codex/responses";
-
-/// What to do with one request.
-pub(super) enum Reply {
-    Respond(Response<Body>),
-    /// Drop the connection without answering.
-    Reset,
-}
 
 pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply {
     let (parts, body) = request.into_parts();
