@@ -4,10 +4,11 @@
 //!
 //! A double runs on its own thread and runtime so that plain `#[test]`s can use it whatever
 //! runtime the caller has (or none). What differs between doubles is how a connection is
-//! served, so that is the [`Connections`] parameter: [`Resettable`] hands each request to a
-//! handler that may answer or drop the connection with a reset, for the connection-reset
-//! faults.
+//! served, so that is the [`Connections`] parameter: [`Plain`] hands each request to a handler
+//! and sends its response; [`Resettable`] also lets the handler drop the connection with a
+//! reset instead of answering, for the connection-reset faults.
 
+use std::convert::Infallible;
 use std::error::Error as StdError;
 use std::future::Future;
 use std::io;
@@ -110,6 +111,35 @@ pub(crate) trait Connections: Send + 'static {
     /// Serves `stream` until the connection ends. The future runs as a task of its own, so it
     /// may not borrow `self`.
     fn serve(&self, stream: TcpStream) -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// Serves each connection with a handler that always answers (the Anthropic double's faults
+/// live in its response bodies, so it never needs to drop a connection itself).
+pub(crate) struct Plain<H>(Arc<H>);
+
+impl<H> Plain<H> {
+    /// Serves every request with `handler`.
+    pub(crate) fn new(handler: H) -> Self {
+        Self(Arc::new(handler))
+    }
+}
+
+impl<H, F, B> Connections for Plain<H>
+where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<B>> + Send + 'static,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+{
+    fn serve(&self, stream: TcpStream) -> impl Future<Output = ()> + Send + 'static {
+        let handler = Arc::clone(&self.0);
+        let service = service_fn(move |request| {
+            let answer = handler(request);
+            async move { Ok::<_, Infallible>(answer.await) }
+        });
+        serve_http1(TokioIo::new(stream), service)
+    }
 }
 
 /// What a [`Resettable`] handler does with one request.
