@@ -11,12 +11,15 @@ use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+/// A TCP stream that writes nothing more, and closes with RST, once its flag is raised.
 pub(crate) struct ResettableStream {
     inner: TcpStream,
     reset: Arc<AtomicBool>,
 }
 
 impl ResettableStream {
+    /// Wraps `inner`; raising `reset` (from the request handler) turns the rest of the
+    /// connection into a reset.
     pub(crate) fn new(inner: TcpStream, reset: Arc<AtomicBool>) -> Self {
         Self { inner, reset }
     }

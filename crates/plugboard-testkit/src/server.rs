@@ -113,8 +113,9 @@ pub(crate) trait Connections: Send + 'static {
     fn serve(&self, stream: TcpStream) -> impl Future<Output = ()> + Send + 'static;
 }
 
-/// Serves each connection with a handler that always answers (the Anthropic double's faults
-/// live in its response bodies, so it never needs to drop a connection itself).
+/// Serves each connection with a handler that always answers: for the Anthropic double, whose
+/// faults are answers, delays or a body that fails mid-way, never a connection dropped before
+/// answering.
 pub(crate) struct Plain<H>(Arc<H>);
 
 impl<H> Plain<H> {

@@ -41,6 +41,7 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Model aliases Anthropic resolves to a dated id.
 const ALIASES: [&str; 1] = ["claude-haiku-4-5"];
 
+/// Answers one request, with a fresh `request-id`, and records it in the request log.
 pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let request_id = format!("req_{}", random_hex(12));

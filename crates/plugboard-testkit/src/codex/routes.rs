@@ -34,6 +34,7 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 const RESPONSES_PATH: &str = "/backend-api/codex/responses";
 
+/// Answers one request (or asks for a reset), and records it in the request log.
 pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply {
     let (parts, body) = request.into_parts();
     let header = |name: &str| {

@@ -26,6 +26,7 @@ pub use request::MAX_REQUEST_BYTES;
 use request::{BodyError, read_body};
 use response::{error_json, html_response};
 
+/// Answers one request (or asks for a reset), and records it in the request log.
 pub(crate) async fn handle(shared: &Shared, request: Request<Incoming>) -> Reply {
     let (parts, body) = request.into_parts();
     let header = |name: &str| {
