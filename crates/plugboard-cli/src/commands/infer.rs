@@ -17,8 +17,8 @@ use serde::Serialize;
 use plugboard_store::CredentialStore;
 
 use crate::app::App;
-use crate::commands::status::login_command;
 use crate::cli::RunArgs;
+use crate::commands::status::login_command;
 use crate::credentials::{Effective, Source, effective, profile_for};
 use crate::echo;
 use crate::error::{Reported, UsageError, advised};
