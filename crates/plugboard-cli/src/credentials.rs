@@ -107,6 +107,19 @@ pub(crate) fn profile_for(
         .transpose()
 }
 
+/// The command that signs in to `id` again.
+pub(crate) fn login_command(id: &ProfileId) -> String {
+    let profile = if id.is_default() {
+        String::new()
+    } else {
+        format!(" --profile {}", id.name())
+    };
+    format!(
+        "plugboard models auth login --provider {}{profile}",
+        id.provider()
+    )
+}
+
 /// `--profile` named a profile that is not stored.
 #[derive(Debug, thiserror::Error)]
 #[error("profile {0} is not stored: sign in with `plugboard models auth login --provider {provider} --profile {name}`", provider = .0.provider(), name = .0.name())]

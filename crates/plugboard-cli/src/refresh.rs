@@ -73,26 +73,9 @@ impl RefreshFailure {
     }
 }
 
-/// How a refresh ended for this process.
-#[derive(Debug)]
-pub(crate) enum Refreshed {
-    /// This process refreshed the credential and stored the new one.
-    Here(Credential),
-    /// Another process had already replaced the credential read; this is what it stored.
-    Elsewhere(Credential),
-}
-
-impl Refreshed {
-    /// The credential to use now.
-    pub(crate) fn credential(self) -> Credential {
-        match self {
-            Self::Here(c) | Self::Elsewhere(c) => c,
-        }
-    }
-}
-
-/// Refreshes `profile`, whose credential this process read as `read`, unless another process
-/// already has, with the services (`host`) of the call it is for: one HTTP client, so the
+/// The credential to use for `profile`, whose credential this process read as `read`: the one
+/// another process stored if it already refreshed it, else a fresh one from the provider, stored
+/// here. It refreshes with the services (`host`) of the call it is for: one HTTP client, so the
 /// refresh costs one request and no second client. A refresh the service refuses for good
 /// marks the profile as needing a new sign-in; the profile itself is kept.
 pub(crate) async fn refresh_profile(
@@ -102,7 +85,7 @@ pub(crate) async fn refresh_profile(
     read: &Credential,
     host: HostServices,
     clock: Arc<dyn Clock>,
-) -> anyhow::Result<Refreshed> {
+) -> anyhow::Result<Credential> {
     let not_refreshable = || RefreshFailure::NotRefreshable {
         profile: profile.clone(),
         kind: read.kind().to_string(),
@@ -134,7 +117,7 @@ pub(crate) async fn refresh_profile(
     if !current.credential.same_secrets(read) {
         let stored = current.credential.clone();
         lock.release()?;
-        return Ok(Refreshed::Elsewhere(stored));
+        return Ok(stored);
     }
 
     let ctx = RefreshContext::new(
@@ -149,7 +132,7 @@ pub(crate) async fn refresh_profile(
     match outcome {
         Ok(Ok(write)) if &write.profile_id == profile => {
             lock.replace(&write.credential, clock.now())?;
-            Ok(Refreshed::Here(write.credential))
+            Ok(write.credential)
         }
         Ok(Ok(write)) => {
             lock.release()?;

@@ -37,8 +37,8 @@ pub struct RefreshContext {
     pub profile_id: ProfileId,
     /// The stored credential, refresh token included.
     pub credential: Credential,
-    /// The same services a sign-in and a model call get; its HTTP timeout is
-    /// [`REFRESH_TIMEOUT`].
+    /// The same services a sign-in and a model call get. The host bounds the whole refresh by
+    /// [`REFRESH_TIMEOUT`], whatever the client's own timeout.
     pub host: HostServices,
     /// The time, for the new credential's expiry and provenance.
     pub clock: Arc<dyn Clock>,

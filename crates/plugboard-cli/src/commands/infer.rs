@@ -18,8 +18,7 @@ use plugboard_store::CredentialStore;
 
 use crate::app::App;
 use crate::cli::RunArgs;
-use crate::commands::status::login_command;
-use crate::credentials::{Effective, Source, effective, profile_for};
+use crate::credentials::{Effective, Source, effective, login_command, profile_for};
 use crate::echo;
 use crate::error::{Reported, UsageError, advised};
 use crate::host::host_services;
@@ -296,7 +295,6 @@ impl Call<'_> {
             self.clock.clone(),
         )
         .await
-        .map(|r| r.credential())
         .map_err(CallError::Refresh)
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
 use crate::commands::logout::{removal_command, shown_id};
-use crate::credentials::{ProfileArg, Source, effective};
+use crate::credentials::{ProfileArg, Source, effective, login_command};
 use crate::output::{print, print_json};
 
 /// Longest provenance entry (`user_id=...`) shown in the text report.
@@ -210,19 +210,6 @@ fn damaged_json(row: &DamagedRow) -> DamagedJson {
         problem: row.problem.clone(),
         remove_command: removal_command(row),
     }
-}
-
-/// The command that signs in to `id` again.
-pub(crate) fn login_command(id: &ProfileId) -> String {
-    let profile = if id.is_default() {
-        String::new()
-    } else {
-        format!(" --profile {}", id.name())
-    };
-    format!(
-        "plugboard models auth login --provider {}{profile}",
-        id.provider()
-    )
 }
 
 fn rfc3339(t: SystemTime) -> String {
