@@ -10,7 +10,7 @@
 )]
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use plugboard_core::{
@@ -25,9 +25,14 @@ use rand::Rng;
 
 struct SystemClock;
 
+#[plugboard_core::async_trait]
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 

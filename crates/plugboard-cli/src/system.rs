@@ -1,16 +1,21 @@
 //! The real clock and randomness handed to sign-in methods.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use plugboard_core::{Clock, Random};
+use plugboard_core::{Clock, Random, async_trait};
 use rand::Rng;
 
 /// The system clock.
 pub(crate) struct SystemClock;
 
+#[async_trait]
 impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 

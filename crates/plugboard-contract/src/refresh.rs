@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use plugboard_core::{
     Clock, CredentialKind, ErrorChain, HostServices, MIN_SECRET_RUN, ProfileId, ProfileWrite,
     RefreshContext, RefreshError, RefreshExpectation, RefreshFixture, Refresher, ScriptedHttp,
-    redact, shows_secret,
+    async_trait, redact, shows_secret,
 };
 
 use crate::guard::guarded;
@@ -31,10 +31,14 @@ const NOW_SECS: u64 = 1_700_000_000;
 /// The harness's clock, stopped at [`NOW_SECS`].
 struct HarnessClock;
 
+#[async_trait]
 impl Clock for HarnessClock {
     fn now(&self) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_SECS)
     }
+
+    /// A refresh has nothing to wait for; time stays stopped.
+    async fn sleep(&self, _duration: Duration) {}
 }
 
 /// `refresh-fixtures-present`, then `refresh-fixture-outcome` and `refresh-profile-ownership`
@@ -60,20 +64,37 @@ pub(crate) async fn check(subject: &Subject, report: &mut Report) {
         .iter()
         .filter(|f| well_formed(f, &name, report))
         .collect();
-    for (shape, what) in [
-        (
-            Shape::Keeps,
-            "in which the service keeps the refresh token (Refreshed with the stored refresh_token)",
-        ),
-        (
-            Shape::Rotates,
-            "in which the service rotates the refresh token (Refreshed with a new refresh_token)",
-        ),
-        (
-            Shape::Refused,
-            "in which the service refuses the refresh token (SignInRequired, as for OAuth invalid_grant)",
-        ),
-    ] {
+    // A refresher that renews session tokens shows a renewal and a refusal; one that trades
+    // refresh tokens shows them kept, rotated and refused.
+    let renews = runnable.iter().any(|f| Shape::of(f) == Shape::Renews);
+    let required: &[(Shape, &str)] = if renews {
+        &[
+            (
+                Shape::Renews,
+                "in which the service issues a new session token (SessionRenewed)",
+            ),
+            (
+                Shape::Refused,
+                "in which the service refuses the stored token (SignInRequired)",
+            ),
+        ]
+    } else {
+        &[
+            (
+                Shape::Keeps,
+                "in which the service keeps the refresh token (Refreshed with the stored refresh_token)",
+            ),
+            (
+                Shape::Rotates,
+                "in which the service rotates the refresh token (Refreshed with a new refresh_token)",
+            ),
+            (
+                Shape::Refused,
+                "in which the service refuses the refresh token (SignInRequired, as for OAuth invalid_grant)",
+            ),
+        ]
+    };
+    for &(shape, what) in required {
         if !runnable.iter().any(|f| Shape::of(f) == shape) {
             report.fail(
                 REFRESH_FIXTURES_PRESENT,
@@ -99,6 +120,8 @@ enum Shape {
     Keeps,
     /// New tokens and a new refresh token, which replaces the stored one.
     Rotates,
+    /// A new session token derived from the stored secret, which stays.
+    Renews,
     /// The refresh token refused for good.
     Refused,
 }
@@ -112,6 +135,7 @@ impl Shape {
                 Self::Keeps
             }
             RefreshExpectation::Refreshed { .. } => Self::Rotates,
+            RefreshExpectation::SessionRenewed { .. } => Self::Renews,
             RefreshExpectation::SignInRequired => Self::Refused,
         }
     }
@@ -121,8 +145,11 @@ impl Shape {
 /// token); reports it under `refresh-fixtures-present` if not.
 fn well_formed(fixture: &RefreshFixture, name: &str, report: &mut Report) -> bool {
     let credential = &fixture.credential;
+    let renews = matches!(fixture.expect, RefreshExpectation::SessionRenewed { .. });
     let fault = match (credential.kind(), credential.refresh_token()) {
         (CredentialKind::OAuth, Some(_)) => return true,
+        // A session is renewed from the stored token itself: no refresh token needed.
+        (CredentialKind::OAuth, None) if renews => return true,
         (CredentialKind::OAuth, None) => "an oauth credential without a refresh token".to_owned(),
         (kind, _) => format!("a credential of kind {kind}"),
     };
@@ -215,6 +242,9 @@ fn failed(fixture: &RefreshFixture, e: &RefreshError, case: &str, name: &str, re
         (RefreshExpectation::Refreshed { .. }, _) => format!(
             "{case}: must refresh but failed ({chain}): fix the refresher or the fixture's replies"
         ),
+        (RefreshExpectation::SessionRenewed { .. }, _) => format!(
+            "{case}: must renew the session token but failed ({chain}): fix the refresher or the fixture's replies"
+        ),
     };
     report.fail(REFRESH_FIXTURE_OUTCOME, name, message);
 }
@@ -222,6 +252,9 @@ fn failed(fixture: &RefreshFixture, e: &RefreshError, case: &str, name: &str, re
 /// What is wrong with a refresh that succeeded, or `None` if it was expected and holds the
 /// expected tokens. Messages name tokens by role, never by value.
 fn refreshed_wrongly(fixture: &RefreshFixture, write: &ProfileWrite) -> Option<String> {
+    if let RefreshExpectation::SessionRenewed { session_token } = &fixture.expect {
+        return renewed_wrongly(fixture, write, session_token);
+    }
     let RefreshExpectation::Refreshed {
         access_token,
         refresh_token,
@@ -267,6 +300,41 @@ fn refreshed_wrongly(fixture: &RefreshFixture, write: &ProfileWrite) -> Option<S
     }
 }
 
+/// What is wrong with a session renewal that succeeded, or `None` if it kept the stored
+/// tokens and cached the session token the service sent.
+fn renewed_wrongly(
+    fixture: &RefreshFixture,
+    write: &ProfileWrite,
+    session_token: &str,
+) -> Option<String> {
+    let credential = &write.credential;
+    if credential.kind() != CredentialKind::OAuth {
+        return Some(format!(
+            "returned a credential of kind {}: return the stored oauth credential with the new session",
+            credential.kind()
+        ));
+    }
+    if credential.expose_secret() != fixture.credential.expose_secret()
+        || credential.refresh_token() != fixture.credential.refresh_token()
+    {
+        return Some(
+            "the stored token changed: a session renewal keeps the stored token and replaces only OAuthTokens::session"
+                .to_owned(),
+        );
+    }
+    match credential.session_token() {
+        Some(got) if got == session_token => None,
+        Some(_) => Some(
+            "the cached session token is not the one the service sent: store the token of its answer"
+                .to_owned(),
+        ),
+        None => Some(
+            "the new credential caches no session token: set OAuthTokens::session to the token the service sent"
+                .to_owned(),
+        ),
+    }
+}
+
 /// The tokens a refresh error must not show, by role: the stored ones, and those the service
 /// hands out in the fixture's replies.
 fn tokens(fixture: &RefreshFixture) -> Vec<(&'static str, &str)> {
@@ -276,6 +344,12 @@ fn tokens(fixture: &RefreshFixture) -> Vec<(&'static str, &str)> {
     )];
     if let Some(refresh) = fixture.credential.refresh_token() {
         tokens.push(("the stored refresh token", refresh));
+    }
+    if let Some(session) = fixture.credential.session_token() {
+        tokens.push(("the stored session token", session));
+    }
+    if let RefreshExpectation::SessionRenewed { session_token } = &fixture.expect {
+        tokens.push(("the new session token", session_token.as_str()));
     }
     if let RefreshExpectation::Refreshed {
         access_token,

@@ -1758,6 +1758,8 @@ async fn a_registration_brings_its_model_fixtures_service_errors_and_refresh_fix
         model_fixtures,
         service_errors: || Some(service_errors()),
         refresh_fixtures,
+        list_fixtures: Vec::new,
+        device_fixtures: Vec::new,
     };
     let subject = Subject::from_registration(&registration);
     assert_eq!(subject.model_fixtures.len(), model_fixtures().len());

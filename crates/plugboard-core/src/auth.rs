@@ -27,6 +27,9 @@ pub enum AuthKind {
     Token,
     /// A device-code login: a code shown here, confirmed on another device.
     DeviceCode,
+    /// No credential: the method checks that a local service answers and records where it is
+    /// (a profile of credential kind `none`).
+    Local,
 }
 
 impl AuthKind {
@@ -37,6 +40,7 @@ impl AuthKind {
             Self::ApiKey => "api_key",
             Self::Token => "token",
             Self::DeviceCode => "device_code",
+            Self::Local => "local",
         }
     }
 }

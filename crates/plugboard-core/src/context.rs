@@ -75,10 +75,15 @@ pub struct OpenUrlError {
     pub reason: String,
 }
 
-/// Tells the time, so tests can fix it.
+/// Tells the time and waits, so tests can fix the one and skip the other.
+#[async_trait]
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> SystemTime;
+    /// Waits `duration`. Polling loops (a device-code sign-in waiting for the user) wait here,
+    /// never on a timer of their own, so a test or the contract harness passes the time at once
+    /// and sees how long the method meant to wait.
+    async fn sleep(&self, duration: Duration);
 }
 
 /// Supplies random bytes (PKCE verifiers, OAuth state), so tests can fix them.

@@ -24,6 +24,9 @@ pub enum CredentialKind {
     /// An OAuth access token that may be refreshed.
     #[serde(rename = "oauth")]
     OAuth,
+    /// No secret at all: a local service that needs none (Ollama). The profile records that
+    /// the user chose it, and its provenance says where the service is.
+    None,
 }
 
 impl CredentialKind {
@@ -33,12 +36,13 @@ impl CredentialKind {
             Self::ApiKey => "api_key",
             Self::Token => "token",
             Self::OAuth => "oauth",
+            Self::None => "none",
         }
     }
 
     /// Parses the stable name written by [`CredentialKind::as_str`].
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::ApiKey, Self::Token, Self::OAuth]
+        [Self::ApiKey, Self::Token, Self::OAuth, Self::None]
             .into_iter()
             .find(|k| k.as_str() == name)
     }
@@ -68,6 +72,9 @@ pub struct OAuthTokens {
     /// The account the tokens act for, as the service names it (sent with requests by
     /// services that need it, such as ChatGPT's `chatgpt-account-id`). Not a secret.
     pub account_id: Option<String>,
+    /// A short-lived token the provider derived from the access token at use, cached here
+    /// until it expires (GitHub Copilot trades the GitHub token for a Copilot token).
+    pub session: Option<SessionToken>,
 }
 
 impl OAuthTokens {
@@ -78,7 +85,33 @@ impl OAuthTokens {
             refresh_token: None,
             expires_at: None,
             account_id: None,
+            session: None,
         }
+    }
+}
+
+/// A short-lived token a provider derives from the stored secret when it is used, and caches
+/// in the profile so the next call (in any process) reuses it until it expires. Renewing it is
+/// the provider's [`Refresher`](crate::Refresher)'s job, under the same once-across-processes
+/// rule as a refresh. Its `Debug` shows only the redacted token.
+#[derive(Clone)]
+pub struct SessionToken {
+    /// The token sent with each request.
+    pub token: SecretString,
+    /// When it stops working.
+    pub expires_at: SystemTime,
+    /// Where requests with it go, when the service says (Copilot's `endpoints.api`). Not a
+    /// secret.
+    pub endpoint: Option<String>,
+}
+
+impl fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionToken")
+            .field("token", &redact(self.token.expose_secret()))
+            .field("expires_at", &rfc3339(self.expires_at))
+            .field("endpoint", &self.endpoint)
+            .finish()
     }
 }
 
@@ -89,6 +122,7 @@ impl fmt::Debug for OAuthTokens {
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| "..."))
             .field("expires_at", &self.expires_at.map(rfc3339))
             .field("account_id", &self.account_id)
+            .field("session", &self.session)
             .finish()
     }
 }
@@ -103,6 +137,7 @@ enum Material {
         expires_at: Option<SystemTime>,
     },
     OAuth(OAuthTokens),
+    None,
 }
 
 /// A secret plus what it is and where it came from: an API key, a bearer token with an
@@ -127,6 +162,7 @@ impl Credential {
                 expires_at: None,
             },
             CredentialKind::OAuth => Material::OAuth(OAuthTokens::new(secret)),
+            CredentialKind::None => Material::None,
         };
         Self {
             material,
@@ -154,12 +190,22 @@ impl Credential {
         }
     }
 
+    /// A credential without a secret, for a service that needs none; `provenance` says where
+    /// the service is.
+    pub fn none(provenance: Provenance) -> Self {
+        Self {
+            material: Material::None,
+            provenance,
+        }
+    }
+
     /// What kind of secret this is.
     pub fn kind(&self) -> CredentialKind {
         match self.material {
             Material::ApiKey(_) => CredentialKind::ApiKey,
             Material::Token { .. } => CredentialKind::Token,
             Material::OAuth(_) => CredentialKind::OAuth,
+            Material::None => CredentialKind::None,
         }
     }
 
@@ -169,14 +215,30 @@ impl Credential {
     }
 
     /// The secret sent with requests (the key, the token, or the OAuth access token), for
-    /// writing to the store or sending to the provider.
+    /// writing to the store or sending to the provider; empty for kind `none`.
     pub fn expose_secret(&self) -> &str {
         match &self.material {
             Material::ApiKey(secret) | Material::Token { token: secret, .. } => {
                 secret.expose_secret()
             }
             Material::OAuth(tokens) => tokens.access_token.expose_secret(),
+            Material::None => "",
         }
+    }
+
+    /// Whether it holds a secret at all (every kind but `none`).
+    pub fn has_secret(&self) -> bool {
+        !matches!(self.material, Material::None)
+    }
+
+    /// The cached session token of an OAuth credential, if the provider derived one.
+    pub fn session(&self) -> Option<&SessionToken> {
+        self.oauth_tokens()?.session.as_ref()
+    }
+
+    /// The cached session token's secret: for the store and the request that uses it only.
+    pub fn session_token(&self) -> Option<&str> {
+        self.session().map(|s| s.token.expose_secret())
     }
 
     /// The OAuth tokens, for a credential of kind `oauth`.
@@ -196,10 +258,11 @@ impl Credential {
             .map(ExposeSecret::expose_secret)
     }
 
-    /// When the secret stops working; `None` when it never expires (or nobody said).
+    /// When the secret stops working; `None` when it never expires (or nobody said). A cached
+    /// [`SessionToken`]'s expiry is its own, not the credential's.
     pub fn expires_at(&self) -> Option<SystemTime> {
         match &self.material {
-            Material::ApiKey(_) => None,
+            Material::ApiKey(_) | Material::None => None,
             Material::Token { expires_at, .. } => *expires_at,
             Material::OAuth(tokens) => tokens.expires_at,
         }
@@ -223,23 +286,30 @@ impl Credential {
             .is_some_and(|at| at <= now.checked_add(margin).unwrap_or(now))
     }
 
-    /// Whether `other` holds the same secrets (access and refresh token, or key): how a host
-    /// tells whether a stored credential is still the one it read. Compared in constant time.
+    /// Whether `other` holds the same secrets (access, refresh and session token, or key):
+    /// how a host tells whether a stored credential is still the one it read. Compared in
+    /// constant time.
     pub fn same_secrets(&self, other: &Credential) -> bool {
         use subtle::ConstantTimeEq;
         let eq = |a: &str, b: &str| bool::from(a.as_bytes().ct_eq(b.as_bytes()));
+        let both = |a: Option<&str>, b: Option<&str>| match (a, b) {
+            (Some(a), Some(b)) => eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
         self.kind() == other.kind()
             && eq(self.expose_secret(), other.expose_secret())
-            && match (self.refresh_token(), other.refresh_token()) {
-                (Some(a), Some(b)) => eq(a, b),
-                (None, None) => true,
-                _ => false,
-            }
+            && both(self.refresh_token(), other.refresh_token())
+            && both(self.session_token(), other.session_token())
     }
 
-    /// The secret in a form safe to show: see [`redact`].
+    /// The secret in a form safe to show: see [`redact`]; `none` for a credential without one.
     pub fn redacted(&self) -> String {
-        redact(self.expose_secret())
+        if self.has_secret() {
+            redact(self.expose_secret())
+        } else {
+            String::from("none")
+        }
     }
 }
 
@@ -253,7 +323,8 @@ impl fmt::Debug for Credential {
         }
         if self.kind() == CredentialKind::OAuth {
             d.field("refreshable", &self.refreshable())
-                .field("account_id", &self.account_id());
+                .field("account_id", &self.account_id())
+                .field("session", &self.session());
         }
         d.field("provenance", &self.provenance).finish()
     }
@@ -261,7 +332,11 @@ impl fmt::Debug for Credential {
 
 impl fmt::Display for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.kind(), self.redacted())
+        if self.has_secret() {
+            write!(f, "{} {}", self.kind(), self.redacted())
+        } else {
+            f.write_str("none (no secret)")
+        }
     }
 }
 
@@ -416,11 +491,56 @@ mod tests {
     }
 
     #[test]
+    fn a_session_token_counts_as_a_secret_and_never_shows() {
+        let github = |session: Option<&str>| {
+            let mut t = OAuthTokens::new("ghu_githubsecret0123456789".to_owned().into());
+            t.session = session.map(|token| SessionToken {
+                token: token.to_owned().into(),
+                expires_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+                endpoint: Some("https://api.individual.githubcopilot.com".into()),
+            });
+            Credential::oauth(t, Provenance::new())
+        };
+        let cached = github(Some("tid=sessionsecret;exp=1;0123456789abcdef"));
+        assert!(cached.same_secrets(&github(Some("tid=sessionsecret;exp=1;0123456789abcdef"))));
+        assert!(!cached.same_secrets(&github(Some("tid=other;exp=2;0123456789abcdef"))));
+        assert!(!cached.same_secrets(&github(None)));
+        assert_eq!(
+            cached.expires_at(),
+            None,
+            "the GitHub token itself does not expire"
+        );
+        for shown in [
+            format!("{cached:?}"),
+            format!("{cached:#?}"),
+            cached.to_string(),
+        ] {
+            assert!(!shown.contains("sessionsecret"), "{shown}");
+            assert!(!shown.contains("githubsecret"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_credential_of_kind_none_holds_no_secret_and_shows_none() {
+        let mut provenance = Provenance::new();
+        provenance.insert("base_url".into(), "http://127.0.0.1:11434".into());
+        let none = Credential::none(provenance);
+        assert_eq!(none.kind(), CredentialKind::None);
+        assert!(!none.has_secret());
+        assert_eq!(none.expose_secret(), "");
+        assert_eq!(none.redacted(), "none");
+        assert_eq!(none.to_string(), "none (no secret)");
+        assert!(!none.refreshable());
+        assert!(none.same_secrets(&Credential::none(Provenance::new())));
+    }
+
+    #[test]
     fn kinds_have_stable_names() {
         for kind in [
             CredentialKind::ApiKey,
             CredentialKind::Token,
             CredentialKind::OAuth,
+            CredentialKind::None,
         ] {
             assert_eq!(CredentialKind::from_name(kind.as_str()), Some(kind));
             assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());

@@ -2,7 +2,8 @@
 //! ([`AuthMethod`]), the link-time registry extensions join ([`ProviderRegistration`],
 //! [`Registry`]), plugin manifests with their JSON Schema ([`Manifest`]), and the sign-in menu
 //! built from manifests alone ([`AuthMenu`]), and the capabilities a signed-in provider offers
-//! ([`ModelRunner`] for `model.run`, [`Refresher`] for credentials that expire).
+//! ([`ModelRunner`] for `model.run`, [`ModelLister`] for `model.list`, [`CredentialCheck`]
+//! for asking whether a credential works, [`Refresher`] for credentials that expire).
 //!
 //! Invariants this crate keeps:
 //! - It performs no I/O. Prompts, browsers, time and randomness reach a method through
@@ -22,13 +23,16 @@
 mod api_key;
 mod auth;
 mod chain;
+mod check;
 mod context;
 mod credential;
+mod device;
 mod fixture;
 mod host;
 mod http;
 mod id_checks;
 mod ids;
+mod list;
 mod manifest;
 mod menu;
 mod model;
@@ -42,11 +46,13 @@ mod text;
 pub use api_key::{ApiKeyError, ApiKeyMethod, MAX_API_KEY_LEN, validate_api_key};
 pub use auth::{AuthError, AuthKind, AuthMethod, AuthResult, ProfileWrite};
 pub use chain::ErrorChain;
+pub use check::CredentialCheck;
 pub use context::{
     AuthContext, Clock, LoginOptions, OpenUrlError, Progress, PromptError, Prompter, Random,
     Session, UrlOpener,
 };
-pub use credential::{Credential, CredentialKind, OAuthTokens, Provenance, redact};
+pub use credential::{Credential, CredentialKind, OAuthTokens, Provenance, SessionToken, redact};
+pub use device::{DeviceCodeCase, DeviceCodeFixture};
 #[cfg(any(test, feature = "contract-fixtures"))]
 pub use fixture::ScriptedFixture;
 pub use fixture::{ContractFixture, Expectation, FixtureError, PreparedFixture};
@@ -61,6 +67,7 @@ pub use id_checks::{
 pub use ids::{
     DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_valid_id,
 };
+pub use list::{ListExpectation, ListFixture, MODEL_LIST_CAPABILITY, ModelInfo, ModelLister};
 pub use manifest::{
     AuthChoice, ChoiceGroup, MANIFEST_SCHEMA_VERSION, Manifest, ManifestError, ManifestIssue,
     ManifestProvider, ManifestRule, manifest_schema, manifest_schema_text,
@@ -80,11 +87,11 @@ pub use registry::{
     LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,
     registrations,
 };
-pub use scripted::ScriptedHttp;
 #[cfg(any(test, feature = "contract-fixtures"))]
 pub use scripted::{
     Answer, FixedClock, FixedRandom, FollowUrl, ScriptedBrowser, ScriptedPrompter, SilentProgress,
 };
+pub use scripted::{ScriptedClock, ScriptedHttp};
 pub use text::{
     MIN_SECRET_RUN, REDACTED_MARK, escape_json_for_terminal, is_safe_media_url, sanitize_line,
     sanitize_text, scrub_secret, shows_secret,

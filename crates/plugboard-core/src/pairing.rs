@@ -2,6 +2,7 @@
 //! and methods. The registry refuses to load on the first fault; the contract harness reports
 //! each under its own rule. Both ask this one function, so they cannot drift apart.
 
+use crate::list::MODEL_LIST_CAPABILITY;
 use crate::manifest::Manifest;
 use crate::model::MODEL_RUN_CAPABILITY;
 use crate::provider::Provider;
@@ -71,17 +72,35 @@ pub fn pairing_issues(manifest: &Manifest, providers: &[&dyn Provider]) -> Vec<P
             );
             continue;
         };
-        let declares = p.capabilities.iter().any(|c| c == MODEL_RUN_CAPABILITY);
-        let offers = runtime.model_runner().is_some();
-        if declares != offers {
+        // Each capability the host knows, and whether the runtime provider offers it.
+        let known = [
+            (
+                MODEL_RUN_CAPABILITY,
+                runtime.model_runner().is_some(),
+                "a model runner",
+                "Provider::model_runner",
+            ),
+            (
+                MODEL_LIST_CAPABILITY,
+                runtime.model_lister().is_some(),
+                "a model lister",
+                "Provider::model_lister",
+            ),
+        ];
+        for (capability, offers, what, method) in known {
+            let declares = p.capabilities.iter().any(|c| c == capability);
+            if declares == offers {
+                continue;
+            }
             let message = if declares {
                 format!(
-                    "provider {:?} declares {MODEL_RUN_CAPABILITY} but has no model runner: implement Provider::model_runner or remove the capability",
-                    p.id
+                    "provider {:?} declares {capability} but has no {}: implement {method} or remove the capability",
+                    p.id,
+                    what.trim_start_matches("a ")
                 )
             } else {
                 format!(
-                    "provider {:?} has a model runner but does not declare it: add \"{MODEL_RUN_CAPABILITY}\" to its \"capabilities\"",
+                    "provider {:?} has {what} but does not declare it: add \"{capability}\" to its \"capabilities\"",
                     p.id
                 )
             };
@@ -94,13 +113,13 @@ pub fn pairing_issues(manifest: &Manifest, providers: &[&dyn Provider]) -> Vec<P
         if let Some(unknown) = p
             .capabilities
             .iter()
-            .find(|c| c.as_str() != MODEL_RUN_CAPABILITY)
+            .find(|c| !known.iter().any(|(name, ..)| c.as_str() == *name))
         {
             push(
                 PairingRule::CapabilityMismatch,
                 format!("/providers/{i}/capabilities"),
                 format!(
-                    "provider {:?} declares capability {unknown:?}, which plugboard does not know: the known one is {MODEL_RUN_CAPABILITY}",
+                    "provider {:?} declares capability {unknown:?}, which plugboard does not know: the known ones are {MODEL_RUN_CAPABILITY} and {MODEL_LIST_CAPABILITY}",
                     p.id
                 ),
             );

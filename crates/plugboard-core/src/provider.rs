@@ -1,6 +1,8 @@
 //! What a provider is: an id, a label, docs, the environment it reads, and its sign-in methods.
 
 use crate::auth::AuthMethod;
+use crate::check::CredentialCheck;
+use crate::list::ModelLister;
 use crate::model::ModelRunner;
 use crate::refresh::Refresher;
 
@@ -67,8 +69,20 @@ pub trait Provider: Send + Sync {
         None
     }
 
+    /// Its `model.list` capability, if it can say which models it offers. A provider that has
+    /// one declares `"model.list"` in its manifest's capabilities and registers list fixtures.
+    fn model_lister(&self) -> Option<&dyn ModelLister> {
+        None
+    }
+
+    /// How to ask whether a stored credential works, for `models status --check`.
+    fn credential_check(&self) -> Option<&dyn CredentialCheck> {
+        None
+    }
+
     /// Its refresher, if it issues credentials that expire and can be refreshed (OAuth tokens
-    /// with a refresh token). A provider that has one registers refresh fixtures.
+    /// with a refresh token), or derives short-lived session tokens from the stored one. A
+    /// provider that has one registers refresh fixtures.
     fn refresher(&self) -> Option<&dyn Refresher> {
         None
     }

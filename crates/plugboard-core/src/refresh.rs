@@ -7,7 +7,7 @@
 //! sharing the store, only one refresh is sent for one stored token.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use thiserror::Error;
@@ -98,12 +98,27 @@ pub enum RefreshError {
     Config(String),
 }
 
-/// Refreshes credentials of one provider: trades a refresh token for new tokens.
+/// Refreshes credentials of one provider: trades a refresh token for new tokens, or renews
+/// the short-lived [`SessionToken`](crate::SessionToken) derived from the stored secret.
 #[async_trait]
 pub trait Refresher: Send + Sync {
-    /// Trades `ctx.credential`'s refresh token for a new credential, returned as the profile
-    /// `ctx.profile_id` to write. A service that rotates refresh tokens hands out a new one,
-    /// which replaces the old; one that does not leaves the old one in place.
+    /// Whether this refresher can renew `credential` without the user. By default: an OAuth
+    /// credential with a refresh token.
+    fn can_refresh(&self, credential: &Credential) -> bool {
+        credential.refreshable()
+    }
+
+    /// Whether `credential` must be renewed before it is used at `now`. By default: it can be
+    /// refreshed and expires within [`REFRESH_MARGIN`]. A provider that derives a session
+    /// token says so when that token is missing or about to expire.
+    fn due(&self, credential: &Credential, now: SystemTime) -> bool {
+        self.can_refresh(credential) && credential.expires_within(now, REFRESH_MARGIN)
+    }
+
+    /// Trades `ctx.credential` for a new credential, returned as the profile `ctx.profile_id`
+    /// to write. A service that rotates refresh tokens hands out a new one, which replaces the
+    /// old; one that does not leaves the old one in place. A provider deriving a session token
+    /// keeps the stored secret and replaces only the session.
     async fn refresh(&self, ctx: &RefreshContext) -> Result<ProfileWrite, RefreshError>;
 }
 
@@ -118,6 +133,12 @@ pub enum RefreshExpectation {
         /// The refresh token the new credential must hold.
         refresh_token: String,
     },
+    /// The stored secret is kept as it was, and a new session token with this value is cached
+    /// beside it (a provider deriving session tokens).
+    SessionRenewed {
+        /// The new session token.
+        session_token: String,
+    },
     /// The service refused the refresh token: [`RefreshError::SignInRequired`].
     SignInRequired,
 }
@@ -125,7 +146,7 @@ pub enum RefreshExpectation {
 /// A scripted refresh for the contract harness: the stored credential, the service's answers,
 /// and how the refresh must end. A provider with a [`Refresher`] registers fixtures showing a
 /// refresh that keeps the refresh token, one that rotates it, and one refused with
-/// `invalid_grant`.
+/// `invalid_grant`; one deriving session tokens shows a renewed session and a refused one.
 #[derive(Debug, Clone)]
 pub struct RefreshFixture {
     /// Names the case in reports (`a rotated refresh token replaces the old one`).

@@ -3,10 +3,12 @@
 
 use thiserror::Error;
 
+use crate::device::DeviceCodeFixture;
 use crate::fixture::ContractFixture;
 use crate::id_checks::{
     DuplicateId, PluginIds, ProviderIdIssue, SharedId, duplicate_ids, provider_id_issues,
 };
+use crate::list::ListFixture;
 use crate::manifest::{Manifest, ManifestError};
 use crate::menu::AuthMenu;
 use crate::model::{ModelFixture, ServiceErrors};
@@ -47,6 +49,13 @@ pub struct ProviderRegistration {
     /// Builds the contract fixtures for its refresher (`Vec::new` without one, or in a build
     /// without fixtures).
     pub refresh_fixtures: fn() -> Vec<RefreshFixture>,
+    /// Builds the contract fixtures for its `model.list` capability (`Vec::new` without one,
+    /// or in a build without fixtures).
+    pub list_fixtures: fn() -> Vec<ListFixture>,
+    /// Builds the contract fixtures for its device-code methods, one per
+    /// [`DeviceCodeCase`](crate::DeviceCodeCase) each (`Vec::new` without such a method, or in
+    /// a build without fixtures).
+    pub device_fixtures: fn() -> Vec<DeviceCodeFixture>,
 }
 
 inventory::collect!(ProviderRegistration);

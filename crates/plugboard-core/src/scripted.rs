@@ -3,26 +3,28 @@
 //! answers from a list. Contract fixtures and tests build [`AuthContext`]s from these instead
 //! of mocking globals.
 //!
-//! All but [`ScriptedHttp`] are test code, built only with the `contract-fixtures` feature
-//! (which only dev-dependencies enable), so none of it ships in the `plugboard` binary.
-//! [`ScriptedHttp`] is always built: the contract harness's own model rules answer a runner
-//! with it, and those rules may ship.
+//! All but [`ScriptedHttp`] and [`ScriptedClock`] are test code, built only with the
+//! `contract-fixtures` feature (which only dev-dependencies enable), so none of it ships in the
+//! `plugboard` binary. Those two are always built: the contract harness's own rules answer a
+//! provider with them, and those rules may ship.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 
+use std::time::{Duration, SystemTime};
+
+use crate::context::Clock;
 use crate::http::{HttpClient, HttpError, HttpRequest, HttpResponse};
 #[cfg(any(test, feature = "contract-fixtures"))]
 use {
     crate::context::{
-        AuthContext, Clock, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
+        AuthContext, OpenUrlError, Progress, PromptError, Prompter, Random, UrlOpener,
     },
     crate::host::HostServices,
     secrecy::SecretString,
     std::sync::Arc,
-    std::time::{Duration, SystemTime},
 };
 
 #[cfg(any(test, feature = "contract-fixtures"))]
@@ -266,9 +268,62 @@ impl Default for FixedClock {
 }
 
 #[cfg(any(test, feature = "contract-fixtures"))]
+#[async_trait]
 impl Clock for FixedClock {
     fn now(&self) -> SystemTime {
         self.0
+    }
+
+    /// Returns at once; the time stays where it is. Use [`ScriptedClock`] to see the waits.
+    async fn sleep(&self, _duration: Duration) {}
+}
+
+/// A clock that moves only when something sleeps on it: each sleep returns at once, moves the
+/// time on by its duration, and is recorded, so a test sees every wait a polling loop made.
+#[derive(Debug)]
+pub struct ScriptedClock {
+    now: Mutex<SystemTime>,
+    slept: Mutex<Vec<Duration>>,
+}
+
+impl ScriptedClock {
+    /// A clock starting at `start`.
+    pub fn new(start: SystemTime) -> Self {
+        Self {
+            now: Mutex::new(start),
+            slept: Mutex::default(),
+        }
+    }
+
+    /// Every sleep so far, in order.
+    pub fn slept(&self) -> Vec<Duration> {
+        self.slept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Default for ScriptedClock {
+    /// Starts at 2023-11-14T22:13:20Z, where `FixedClock::default` stands.
+    fn default() -> Self {
+        Self::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+    }
+}
+
+#[async_trait]
+impl Clock for ScriptedClock {
+    fn now(&self) -> SystemTime {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        *now = now.checked_add(duration).unwrap_or(*now);
+        self.slept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(duration);
     }
 }
 

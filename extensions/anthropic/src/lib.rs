@@ -38,6 +38,8 @@ plugboard_core::inventory::submit! {
         service_errors: SERVICE_ERRORS,
         // API keys do not expire, so there is nothing to refresh.
         refresh_fixtures: Vec::new,
+        list_fixtures: Vec::new,
+        device_fixtures: Vec::new,
     }
 }
 

@@ -47,6 +47,8 @@ plugboard_core::inventory::submit! {
         model_fixtures: MODEL_FIXTURES,
         service_errors: SERVICE_ERRORS,
         refresh_fixtures: REFRESH_FIXTURES,
+        list_fixtures: Vec::new,
+        device_fixtures: Vec::new,
     }
 }
 

@@ -41,6 +41,8 @@ plugboard_core::inventory::submit! {
         model_fixtures: MODEL_FIXTURES,
         service_errors: SERVICE_ERRORS,
         refresh_fixtures: Vec::new,
+        list_fixtures: Vec::new,
+        device_fixtures: Vec::new,
     }
 }
 
