@@ -2,6 +2,7 @@
 
 use crate::auth::AuthMethod;
 use crate::check::CredentialCheck;
+use crate::host::HostServices;
 use crate::list::ModelLister;
 use crate::model::ModelRunner;
 use crate::refresh::Refresher;
@@ -62,6 +63,14 @@ pub trait Provider: Send + Sync {
     }
     /// Its sign-in methods.
     fn auth_methods(&self) -> &[Box<dyn AuthMethod>];
+
+    /// Where its service is, as the settings in `host` resolve it (base URL environment
+    /// variable, config, default): what `models status` shows, and how it tells traffic that
+    /// goes unencrypted. `None` when the settings are invalid or the provider cannot say.
+    fn service_url(&self, host: &HostServices) -> Option<String> {
+        let _ = host;
+        None
+    }
 
     /// Its `model.run` capability, if it can run models with a stored credential. A provider
     /// that has one declares `"capabilities": ["model.run"]` in its manifest.
