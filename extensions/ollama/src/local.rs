@@ -9,7 +9,6 @@ use plugboard_core::{
     HttpRequest, HttpResponse, Provenance, async_trait, sanitize_line,
 };
 use plugboard_http::send_with_retry;
-use serde::Deserialize;
 use thiserror::Error;
 
 use crate::endpoints::{Endpoints, location_message};
@@ -64,12 +63,6 @@ pub(crate) enum CheckError {
     },
 }
 
-#[derive(Deserialize)]
-struct VersionReply {
-    #[serde(default)]
-    version: Option<serde_json::Value>,
-}
-
 /// Asks the server for its version: `Ok(Some(version))` when it gives one, `Ok(None)` when it
 /// answers as Ollama does but without one.
 pub(crate) async fn server_version(
@@ -111,10 +104,12 @@ fn read_version(response: &HttpResponse, base: &str) -> Result<Option<String>, C
     let not_ollama = || CheckError::NotOllama {
         base: base.to_owned(),
     };
-    let reply: VersionReply = serde_json::from_slice(&response.body).map_err(|_| not_ollama())?;
-    Ok(match reply.version {
+    let Ok(serde_json::Value::Object(reply)) = serde_json::from_slice(&response.body) else {
+        return Err(not_ollama());
+    };
+    Ok(match reply.get("version") {
         Some(serde_json::Value::String(version)) => {
-            Some(sanitize_line(&version, MAX_VERSION)).filter(|v| !v.is_empty())
+            Some(sanitize_line(version, MAX_VERSION)).filter(|v| !v.is_empty())
         }
         _ => None,
     })
@@ -256,8 +251,8 @@ mod tests {
         assert!(result.default_model.is_none());
     }
 
-    #[tokio::test]
-    async fn the_version_is_kept_only_when_given_and_only_as_plain_text() {
+    #[test]
+    fn the_version_is_kept_only_when_given_and_only_as_plain_text() {
         let cases = [
             (r#"{"version":"0.5.0-rc1"}"#, Some("0.5.0-rc1")),
             (r#"{}"#, None),
@@ -270,6 +265,16 @@ mod tests {
                     .unwrap()
                     .as_deref(),
                 want,
+                "{body}"
+            );
+        }
+        // Only a JSON object is Ollama's answer; serde would read a struct from an array.
+        for body in ["[]", r#"["0.1"]"#, "null", "\"0.1\"", "<html>"] {
+            assert!(
+                matches!(
+                    read_version(&HttpResponse::new(200, body), "b"),
+                    Err(CheckError::NotOllama { .. })
+                ),
                 "{body}"
             );
         }
