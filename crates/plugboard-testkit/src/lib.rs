@@ -2,7 +2,9 @@
 //! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), a
 //! [`CodexDouble`] (OpenAI's ChatGPT sign-in and Codex Responses endpoint, with refresh-token
 //! rotation, reuse detection and [`CodexFault`]s), an [`AnthropicDouble`] (Anthropic's
-//! Messages and Models endpoints, with [`AnthropicFault`]s), and a scripted browser
+//! Messages and Models endpoints, with [`AnthropicFault`]s), an [`OllamaDouble`] (a local
+//! Ollama server's version, tags and chat endpoints, with [`OllamaFault`]s, that can be
+//! stopped to look unreachable), and a scripted browser
 //! ([`approve`], [`deny`], [`redirect_for`]) that follows a consent page in place of a human.
 //!
 //! Nothing here depends on plugboard's own crates: each double checks plugboard from the
@@ -16,6 +18,7 @@ mod conn;
 mod double;
 mod fault;
 mod html;
+mod ollama;
 mod routes;
 mod server;
 mod state;
@@ -41,5 +44,10 @@ pub use codex::{
 pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
 pub use fault::{Endpoint, Fault, ParseFaultError};
 pub use html::CONSENT_TITLE;
+pub use ollama::{
+    MAX_CHAT_REQUEST_BYTES as OLLAMA_MAX_REQUEST_BYTES, MODELS as OLLAMA_MODELS, OllamaDouble,
+    OllamaFault, OllamaRecord, OllamaServerPanicked, REPLY_PREFIX as OLLAMA_REPLY_PREFIX,
+    VERSION as OLLAMA_VERSION,
+};
 pub use routes::{MAX_REQUEST_BYTES, NO_CREDENTIALS, UNKNOWN_KEY};
 pub use state::RequestRecord;

@@ -1,7 +1,7 @@
 //! `plugboard-double`: runs one service's double until killed, for trying plugboard offline.
 //!
 //! ```text
-//! plugboard-double --service openrouter|openai-codex|anthropic [--port N] [--fault ...]
+//! plugboard-double --service openrouter|openai-codex|anthropic|ollama [--port N] [--fault ...]
 //! ```
 //!
 //! `openrouter-double` stays as the OpenRouter-only spelling of `--service openrouter`.
@@ -10,10 +10,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use plugboard_testkit::{
-    AnthropicDouble, CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, OpenRouterDouble,
+    AnthropicDouble, CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, OllamaDouble,
+    OpenRouterDouble,
 };
 
-const USAGE: &str = "usage: plugboard-double --service openrouter|openai-codex|anthropic [options]
+const USAGE: &str =
+    "usage: plugboard-double --service openrouter|openai-codex|anthropic|ollama [options]
 
 Runs a local stand-in for one model service until stopped with Ctrl-C, and prints the
 export line that points plugboard at it.
@@ -35,13 +37,16 @@ Options for every service:
                            1455 and 1457
   --no-rotation            refreshes keep the refresh token instead of rotating it
 
---service anthropic (Messages and Models endpoints; prints a key it accepts)";
+--service anthropic (Messages and Models endpoints; prints a key it accepts)
+
+--service ollama (a local Ollama server: version, tags and chat; no credentials)";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Service {
     OpenRouter,
     OpenAiCodex,
     Anthropic,
+    Ollama,
 }
 
 struct Args {
@@ -75,6 +80,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     "openrouter" => Service::OpenRouter,
                     "openai-codex" => Service::OpenAiCodex,
                     "anthropic" => Service::Anthropic,
+                    "ollama" => Service::Ollama,
                     _ => return Err(format!("unknown service {value:?}")),
                 });
             }
@@ -120,6 +126,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 ));
             }
             Service::Anthropic => return Err("--fault is not available for anthropic".to_owned()),
+            Service::Ollama => return Err("--fault is not available for ollama".to_owned()),
         }
     }
     Ok(Some(parsed))
@@ -146,6 +153,7 @@ fn main() -> ExitCode {
         Service::OpenRouter => run_openrouter(&args).map(Running::OpenRouter),
         Service::OpenAiCodex => run_codex(&args).map(Running::Codex),
         Service::Anthropic => run_anthropic(&args).map(Running::Anthropic),
+        Service::Ollama => run_ollama(&args).map(Running::Ollama),
     };
     let _running = match started {
         Ok(running) => running,
@@ -173,6 +181,21 @@ enum Running {
     Anthropic(
         #[expect(dead_code, reason = "held only to keep the double serving")] AnthropicDouble,
     ),
+    Ollama(#[expect(dead_code, reason = "held only to keep the double serving")] OllamaDouble),
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the export lines are the tool's output"
+)]
+fn run_ollama(args: &Args) -> std::io::Result<OllamaDouble> {
+    let double = OllamaDouble::start_on(args.port)?;
+    println!("# Ollama double listening on {}", double.origin());
+    println!("export OLLAMA_HOST={}", double.origin());
+    // Ollama needs no credential: the sign-in only checks that the server answers.
+    println!("# Sign in (checks the server answers; nothing secret is stored):");
+    println!("#   plugboard models auth login --provider ollama");
+    Ok(double)
 }
 
 #[expect(
