@@ -18,9 +18,14 @@
 //!   blocks its thread without yielding cannot be interrupted, though.
 
 mod check;
+mod check_probe;
+mod device;
 mod fixtures;
 mod forged_state;
 mod guard;
+mod list;
+mod list_probes;
+mod local;
 mod manifest_rules;
 mod model_call;
 mod model_fixtures;
@@ -31,6 +36,7 @@ mod report;
 mod rules;
 mod static_rules;
 mod subject;
+mod tokens;
 
 pub use check::{check_linked, check_provider, check_registry};
 pub use report::{Failure, Report};
