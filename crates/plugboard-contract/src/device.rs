@@ -26,11 +26,11 @@ use secrecy::SecretString;
 use tokio::sync::Notify;
 
 use crate::guard::guarded;
-use crate::local;
 use crate::report::Report;
 use crate::rules::{DEVICE_CODE_POLLING, DEVICE_FIXTURES_PRESENT};
 use crate::subject::Subject;
 use crate::tokens::{shown_in_error, shows_token};
+use crate::{fixtures, local};
 
 /// How much later every poll must come after the service answers `slow_down` (RFC 8628 §3.5),
 /// once for each time it said so.
@@ -407,17 +407,26 @@ async fn run(
     let secrets = secrets(&fixture.replies);
     let mut faults = Vec::new();
 
-    let mut notes = Vec::new();
-    match outcome {
-        None => {
-            faults.push(format!(
-                "kept sending requests and waiting ({MAX_STEPS} times in all) without finishing: stop when the service says the sign-in ended (expired_token, access_denied) and when a request fails"
-            ));
-        }
-        Some(Err(trouble)) => faults.push(format!(
+    // A run that never returned says nothing reliable about its waits or what it showed.
+    let returned = match outcome {
+        None => Err(format!(
+            "kept sending requests and waiting ({MAX_STEPS} times in all) without finishing: stop when the service says the sign-in ended (expired_token, access_denied) and when a request fails"
+        )),
+        Some(Err(trouble)) => Err(format!(
             "the method {trouble}: it must return, whatever the service answers"
         )),
-        Some(Ok(Err(e))) => {
+        Some(Ok(returned)) => Ok(returned),
+    };
+    let returned = match returned {
+        Ok(returned) => returned,
+        Err(fault) => {
+            report.fail(DEVICE_CODE_POLLING, name, format!("{case}: {fault}"));
+            return;
+        }
+    };
+    let mut notes = Vec::new();
+    match returned {
+        Err(e) => {
             let chain = ErrorChain(&e).to_string();
             if fixture.case.succeeds() {
                 faults.push(format!(
@@ -427,9 +436,14 @@ async fn run(
                 faults.extend(failed_wrongly(fixture, &e, &chain, &events, &secrets));
             }
         }
-        Some(Ok(Ok(result))) => {
+        Ok(result) => {
             if fixture.case.succeeds() {
-                faults.extend(signed_in_wrongly(provider, &result.profiles));
+                if result.profiles.is_empty() {
+                    faults.push(
+                        "signed in without a profile: return the profile the host must store"
+                            .to_owned(),
+                    );
+                }
                 if polls(&events).len() < PENDING_POLLS
                     && fixture.case == DeviceCodeCase::PendingThenSuccess
                 {
@@ -445,6 +459,7 @@ async fn run(
                 ));
             }
             local::check_written(method, &result, &case, name, report);
+            fixtures::check_ownership(&case, &result, None, provider, name, report);
             notes = result.notes;
         }
     }
@@ -518,29 +533,6 @@ fn failed_wrongly(
         ));
     }
     faults
-}
-
-/// What is wrong with a sign-in that succeeded as it should: it must write at least one profile,
-/// and only this provider's.
-fn signed_in_wrongly(
-    provider: &dyn Provider,
-    profiles: &[plugboard_core::ProfileWrite],
-) -> Vec<String> {
-    if profiles.is_empty() {
-        return vec![
-            "signed in without a profile: return the profile the host must store".to_owned(),
-        ];
-    }
-    profiles
-        .iter()
-        .filter(|w| w.profile_id.provider() != provider.id())
-        .map(|w| {
-            format!(
-                "signed in to profile {}, which is not this provider's: write AuthContext::target_profile",
-                w.profile_id
-            )
-        })
-        .collect()
 }
 
 /// Whether every poll came after waiting long enough since the request before it: the interval,

@@ -144,7 +144,9 @@ async fn run(
     check_ownership(&case, &result, asked_for.as_ref(), provider, name, report);
 }
 
-fn check_ownership(
+/// `profile-ownership` for a successful run (`case`, as reports name it): every profile it
+/// writes belongs to `provider`, and is `asked_for` when the run was given `--profile`.
+pub(crate) fn check_ownership(
     case: &str,
     result: &AuthResult,
     asked_for: Option<&ProfileId>,
