@@ -5,26 +5,20 @@
 //! `slow_down`, and ends as the service's answers say, with an error that fits on one line and
 //! shows neither the device code nor a token.
 //!
-//! The harness runs the method in a context it builds itself, the same for every provider: the
-//! fixture's replies as the service, a clock that passes time at once and records each wait, a
-//! prompter that records what it shows and answers nothing, a browser that records what it
-//! opens, a non-interactive session and default options. Everything the method does goes into
-//! one log in order, so a wait can be told apart from a poll it came before.
+//! The harness runs the method in a context it builds itself, the same for every provider
+//! ([`logged_context`]): the fixture's replies as the service, a clock that passes time at once,
+//! a prompter that answers nothing, a browser that opens nothing, a non-interactive session and
+//! default options, everything the method does logged in order.
 
-use std::future::pending;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard_core::{
-    AuthContext, AuthKind, AuthMethod, Clock, DeviceCodeCase, DeviceCodeFixture, ErrorChain,
-    HostServices, HttpClient, HttpError, HttpRequest, HttpResponse, OpenUrlError, Progress,
-    PromptError, Prompter, Provider, Random, ScriptedClock, ScriptedHttp, Session, UrlOpener,
-    async_trait,
+    AuthKind, AuthMethod, DeviceCodeCase, DeviceCodeFixture, ErrorChain, HttpError, HttpResponse,
+    Provider,
 };
-use secrecy::SecretString;
-use tokio::sync::Notify;
 
+use crate::device_context::{Event, Log, MAX_STEPS, logged_context};
 use crate::guard::guarded;
 use crate::report::Report;
 use crate::rules::{DEVICE_CODE_POLLING, DEVICE_FIXTURES_PRESENT};
@@ -36,18 +30,18 @@ use crate::{fixtures, local};
 /// once for each time it said so.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
-/// How many requests and waits a run may make in all. A scripted run needs a handful; a method
-/// that polls on after the script has run out (retrying "no network" forever, say) is stopped
-/// here, since the scripted clock's waits pass at once and its loop would never end.
-const MAX_STEPS: usize = 1_000;
-
 /// How many polls the pending case needs at least: one for each `authorization_pending`
 /// answer, and one for the token.
 const PENDING_POLLS: usize = 3;
 
-/// Fields of a service's answers that hold a secret, by the role reports name them with.
-const SECRET_FIELDS: [(&str, &str); 5] = [
+/// Fields of a service's answers that hold a secret, by the role reports name them with: RFC
+/// 8628's, and those of services that hand out a code to exchange instead of tokens (OpenAI's
+/// device sign-in).
+const SECRET_FIELDS: [(&str, &str); 8] = [
     ("device_code", "the device code"),
+    ("device_auth_id", "the device code"),
+    ("authorization_code", "the authorization code"),
+    ("code_verifier", "the code verifier"),
     ("access_token", "the access token"),
     ("refresh_token", "the refresh token"),
     ("id_token", "the id token"),
@@ -129,8 +123,10 @@ fn describe(case: DeviceCodeCase) -> &'static str {
 }
 
 /// What is wrong with a fixture, so that its run would prove nothing, if anything: something
-/// to look for that is blank, no interval to hold the waits to, or replies that do not show
-/// its case.
+/// to look for that is blank, no interval to hold the waits to, too few answers for its case,
+/// or a slow_down case whose service never says slow_down. The other answers are the
+/// service's own business (RFC 8628's error codes, or a status code as some services use), so
+/// only their number is checked.
 fn malformed(fixture: &DeviceCodeFixture) -> Option<String> {
     if fixture.user_code.trim().is_empty() {
         return Some(
@@ -150,28 +146,36 @@ fn malformed(fixture: &DeviceCodeFixture) -> Option<String> {
         );
     }
     let case = fixture.case;
-    let needed = if case == DeviceCodeCase::PendingThenSuccess {
-        2
-    } else {
-        1
+    let needed = match case {
+        DeviceCodeCase::PendingThenSuccess => 3,
+        DeviceCodeCase::SlowDown => 2,
+        _ => 1,
     };
-    let answered = fixture
-        .replies
-        .iter()
-        .filter(|reply| answers(reply, case.as_str()))
-        .count();
-    (answered < needed).then(|| {
-        format!(
-            "is of the {} case but its replies answer {} {answered} time(s), not {needed}: script the answers the case says ({})",
-            case.as_str(),
+    let scripted = fixture.replies.len().saturating_sub(1);
+    if scripted < needed {
+        return Some(format!(
+            "scripts {scripted} poll answer(s) after the device-code answer, but the {} case needs at least {needed} ({}): script them",
             case.as_str(),
             describe(case)
-        )
-    })
+        ));
+    }
+    // The one answer the harness must recognise: it decides how long later polls must wait.
+    if case == DeviceCodeCase::SlowDown
+        && !fixture
+            .replies
+            .iter()
+            .any(|reply| answers(reply, "slow_down"))
+    {
+        return Some(
+            "is of the slow_down case but no reply says slow_down: script the token endpoint's slow_down answer (RFC 8628 section 3.5), which the harness looks for to know how long later polls must wait"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 /// Whether `reply` carries the RFC 8628 error code `code` (as JSON or as a form, the code is
-/// the same word).
+/// the same word; GitHub answers it with HTTP 200, others with 400).
 fn answers(reply: &Result<HttpResponse, HttpError>, code: &str) -> bool {
     reply
         .as_ref()
@@ -204,171 +208,6 @@ fn secrets(replies: &[Result<HttpResponse, HttpError>]) -> Vec<(&'static str, St
     found
 }
 
-/// One thing a method did, in the order it did it.
-#[derive(Debug, Clone)]
-enum Event {
-    /// A request, by method and URL without its query.
-    Sent(String),
-    /// A wait on the clock.
-    Slept(Duration),
-    /// Text shown to the user: a note, a progress line, a prompt.
-    Shown(String),
-}
-
-/// Everything one run did, shared by the pieces of its context, with a budget of requests and
-/// waits past which the run is stopped.
-#[derive(Default)]
-struct Log {
-    events: Mutex<Vec<Event>>,
-    steps: AtomicUsize,
-    stopped: Notify,
-}
-
-impl Log {
-    fn push(&self, event: Event) {
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(event);
-    }
-
-    /// Records a request or a wait; `false` once the budget is spent, when the run is stopped.
-    fn step(&self, event: Event) -> bool {
-        if self.steps.fetch_add(1, Ordering::Relaxed) >= MAX_STEPS {
-            // A stored permit: the run may not be waiting on it yet.
-            self.stopped.notify_one();
-            return false;
-        }
-        self.push(event);
-        true
-    }
-
-    fn events(&self) -> Vec<Event> {
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// The fixture's replies as the service, each request noted.
-struct LoggedHttp {
-    inner: ScriptedHttp,
-    log: Arc<Log>,
-}
-
-#[async_trait]
-impl HttpClient for LoggedHttp {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        let url = request.url.split(['?', '#']).next().unwrap_or_default();
-        if !self
-            .log
-            .step(Event::Sent(format!("{} {url}", request.method.as_str())))
-        {
-            return pending().await;
-        }
-        self.inner.send(request).await
-    }
-}
-
-/// A [`ScriptedClock`] whose waits are also noted in the run's log.
-struct LoggedClock {
-    inner: ScriptedClock,
-    log: Arc<Log>,
-}
-
-#[async_trait]
-impl Clock for LoggedClock {
-    fn now(&self) -> std::time::SystemTime {
-        self.inner.now()
-    }
-
-    async fn sleep(&self, duration: Duration) {
-        if !self.log.step(Event::Slept(duration)) {
-            return pending().await;
-        }
-        self.inner.sleep(duration).await;
-    }
-}
-
-/// Notes everything shown to the user and answers nothing: the session is not interactive,
-/// and a device-code sign-in has nothing to ask.
-struct LoggedPrompter {
-    log: Arc<Log>,
-}
-
-impl LoggedPrompter {
-    fn asked(&self, prompt: &str) -> PromptError {
-        self.log.push(Event::Shown(prompt.to_owned()));
-        PromptError::EndOfInput
-    }
-}
-
-#[async_trait]
-impl Prompter for LoggedPrompter {
-    async fn text(&self, prompt: &str) -> Result<String, PromptError> {
-        Err(self.asked(prompt))
-    }
-
-    async fn secret(&self, prompt: &str) -> Result<SecretString, PromptError> {
-        Err(self.asked(prompt))
-    }
-
-    async fn select(&self, prompt: &str, _items: &[String]) -> Result<usize, PromptError> {
-        self.log.push(Event::Shown(prompt.to_owned()));
-        Err(PromptError::NotInteractive {
-            prompt: prompt.to_owned(),
-        })
-    }
-
-    fn progress(&self, message: &str) -> Box<dyn Progress> {
-        self.log.push(Event::Shown(message.to_owned()));
-        Box::new(LoggedProgress {
-            log: self.log.clone(),
-        })
-    }
-
-    fn note(&self, message: &str) {
-        self.log.push(Event::Shown(message.to_owned()));
-    }
-}
-
-/// A progress line whose every message is noted as shown.
-struct LoggedProgress {
-    log: Arc<Log>,
-}
-
-impl Progress for LoggedProgress {
-    fn set_message(&mut self, message: &str) {
-        self.log.push(Event::Shown(message.to_owned()));
-    }
-
-    fn finish(self: Box<Self>, message: &str) {
-        self.log.push(Event::Shown(message.to_owned()));
-    }
-}
-
-/// A browser that opens nothing and says it did: what it is given is not shown to the user
-/// (who may be on another machine), so it does not count as showing the URL.
-struct QuietBrowser;
-
-impl UrlOpener for QuietBrowser {
-    fn open(&self, _url: &str) -> Result<(), OpenUrlError> {
-        Ok(())
-    }
-}
-
-/// Fixed bytes: a device-code sign-in needs no randomness, but the context has a slot for it.
-struct FixedBytes;
-
-impl Random for FixedBytes {
-    fn fill(&self, dest: &mut [u8]) {
-        for (slot, b) in dest.iter_mut().zip(0u8..=u8::MAX) {
-            *slot = b;
-        }
-    }
-}
-
 async fn run(
     fixture: &DeviceCodeFixture,
     method: &dyn AuthMethod,
@@ -383,22 +222,7 @@ async fn run(
         fixture.case.as_str()
     );
     let log = Arc::new(Log::default());
-    let http = LoggedHttp {
-        inner: ScriptedHttp::new(fixture.replies.clone()),
-        log: log.clone(),
-    };
-    let clock = LoggedClock {
-        inner: ScriptedClock::default(),
-        log: log.clone(),
-    };
-    let mut ctx = AuthContext::new(
-        Arc::new(LoggedPrompter { log: log.clone() }),
-        Arc::new(QuietBrowser),
-        Arc::new(clock),
-        Arc::new(FixedBytes),
-        HostServices::default().with_http_client(Arc::new(http)),
-    );
-    ctx.session = Session::new(false, false);
+    let mut ctx = logged_context(fixture.replies.clone(), &log);
     let outcome = tokio::select! {
         outcome = guarded(method.run(&mut ctx)) => Some(outcome),
         () = log.stopped.notified() => None,
@@ -502,20 +326,15 @@ fn failed_wrongly(
     secrets: &[(&'static str, String)],
 ) -> Vec<String> {
     let mut faults = Vec::new();
-    // The request that got the answer ending the sign-in must have been sent.
-    let ending = fixture
-        .replies
-        .iter()
-        .position(|reply| answers(reply, fixture.case.as_str()));
+    // The last scripted answer is the one ending the sign-in: the request getting it must
+    // have been sent, or the method failed for a reason of its own.
     let sent = events
         .iter()
         .filter(|e| matches!(e, Event::Sent(_)))
         .count();
-    if let Some(ending) = ending
-        && sent <= ending
-    {
+    if sent < fixture.replies.len() {
         faults.push(format!(
-            "failed after {sent} request(s), before the service answered {} ({chain}): poll until the service says the sign-in ended",
+            "failed after {sent} request(s), before the service gave its last answer ({}; {chain}): poll until the service says the sign-in ended",
             fixture.case.as_str()
         ));
     }

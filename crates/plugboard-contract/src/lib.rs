@@ -20,6 +20,7 @@
 mod check;
 mod check_probe;
 mod device;
+mod device_context;
 mod fixtures;
 mod forged_state;
 mod guard;

@@ -2246,9 +2246,17 @@ const CASES: &[Case] = &[
         |p| {
             for f in &mut p.device_fixtures {
                 if f.case == DeviceCodeCase::SlowDown {
-                    f.replies = device_replies(&[TOKEN_ANSWER]);
+                    let pending = r#"{"error":"authorization_pending"}"#;
+                    f.replies = device_replies(&[pending, pending, TOKEN_ANSWER]);
                 }
             }
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "pending fixture whose service never says pending",
+        |p| {
+            p.device_fixtures[0].replies = device_replies(&[TOKEN_ANSWER]);
         },
     ),
     provider(
