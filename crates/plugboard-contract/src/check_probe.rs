@@ -9,10 +9,11 @@
 use std::sync::Arc;
 
 use plugboard_core::{
-    ErrorChain, HostServices, HttpError, HttpResponse, ModelContext, ModelErrorKind, ScriptedHttp,
+    ErrorChain, HostServices, HttpError, HttpResponse, ModelContext, ModelError, ModelErrorKind,
+    ScriptedHttp,
 };
 
-use crate::guard::guarded;
+use crate::guard::{Trouble, guarded};
 use crate::model_call::test_credential;
 use crate::report::Report;
 use crate::rules::CHECK_KEY_REJECTED;
@@ -43,8 +44,10 @@ pub(crate) async fn check(subject: &Subject, report: &mut Report) {
     }
 }
 
+/// What is wrong with how a check ended, having sent `sent` requests, each answered with
+/// `answer` (or with "no network" when the provider registers no service errors).
 fn checked_wrongly(
-    outcome: Result<Result<(), plugboard_core::ModelError>, crate::guard::Trouble>,
+    outcome: Result<Result<(), ModelError>, Trouble>,
     sent: usize,
     answer: Option<&HttpResponse>,
 ) -> Option<String> {
