@@ -149,11 +149,11 @@ fn listed_wrongly(listed: &[ModelInfo], ids: &[String], free: &[String]) -> Opti
                 ids.len(),
                 got.id
             ),
-            _ => format!(
+            (None, want) => format!(
                 "listed {} models where the fixture expects {}, missing {:?}: {fix}",
                 listed.len(),
                 ids.len(),
-                ids[i]
+                want.map_or("", String::as_str)
             ),
         });
     }
