@@ -41,5 +41,7 @@ pub use codex::{
 pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
 pub use fault::{Endpoint, Fault, ParseFaultError};
 pub use html::CONSENT_TITLE;
-pub use routes::{MAX_REQUEST_BYTES, NO_CREDENTIALS, UNKNOWN_KEY};
+pub use routes::{
+    MAX_REQUEST_BYTES, MODELS as OPENROUTER_MODELS, NO_CREDENTIALS, OpenRouterModel, UNKNOWN_KEY,
+};
 pub use state::RequestRecord;
