@@ -49,5 +49,7 @@ pub use ollama::{
     OllamaFault, OllamaRecord, OllamaServerPanicked, REPLY_PREFIX as OLLAMA_REPLY_PREFIX,
     VERSION as OLLAMA_VERSION,
 };
-pub use routes::{MAX_REQUEST_BYTES, NO_CREDENTIALS, UNKNOWN_KEY};
+pub use routes::{
+    MAX_REQUEST_BYTES, MODELS as OPENROUTER_MODELS, NO_CREDENTIALS, OpenRouterModel, UNKNOWN_KEY,
+};
 pub use state::RequestRecord;
