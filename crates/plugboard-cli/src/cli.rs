@@ -75,7 +75,8 @@ Examples:
 
 The key is the one `plugboard models status` reports as effective: --profile if given, else the
 provider's key variable (OPENROUTER_API_KEY), else its default profile. The model is always called
-from this process (--local); there is no gateway. A stored token that expires within a minute is
+from this process (--local); there is no gateway. A stored credential its provider says is due
+(a token that expires within a minute, a session token that is missing or about to expire) is
 refreshed first, and once more if the service says it has expired; many plugboard processes
 refresh one token only once.";
 

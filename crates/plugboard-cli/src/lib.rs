@@ -6,6 +6,7 @@
 
 mod app;
 mod browser;
+mod call;
 mod cli;
 mod commands;
 mod credentials;
