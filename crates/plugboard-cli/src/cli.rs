@@ -121,9 +121,7 @@ pub(crate) enum ModelsCommand {
     #[command(subcommand)]
     Auth(AuthCommand),
     /// Show the credential each provider uses, and why
-    #[command(
-        after_help = "Examples:\n  plugboard models status\n  plugboard models status --json\n  plugboard models status --profile openrouter:work"
-    )]
+    #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
     /// Set the default model (provider/model)
     #[command(
@@ -131,6 +129,17 @@ pub(crate) enum ModelsCommand {
     )]
     Set(SetArgs),
 }
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  plugboard models status
+  plugboard models status --json
+  plugboard models status --profile openrouter:work
+  plugboard models status --check
+
+Without --check nothing is sent anywhere. With it, each provider that can check a credential
+is asked once, in parallel, for at most 2 s; a check is ok, rejected, expired, unreachable,
+error, no_credential or unsupported. A provider that is down never fails the command.";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuthCommand {
@@ -250,6 +259,10 @@ pub(crate) struct StatusArgs {
     /// `provider:name`)
     #[arg(long, value_name = "ID")]
     pub(crate) profile: Option<String>,
+    /// Also ask each provider, all at once and for at most 2 s each, whether the credential it
+    /// would use works (never refreshes or stores anything)
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 #[derive(Debug, Args)]

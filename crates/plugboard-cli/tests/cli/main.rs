@@ -9,6 +9,7 @@
 
 mod anthropic;
 mod browser;
+mod check;
 mod children;
 mod codex;
 mod concurrency;
