@@ -75,6 +75,12 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// The same call, each request bounded by `bound`.
+    pub(crate) fn bounded(mut self, bound: Duration) -> Self {
+        self.bound = Some(bound);
+        self
+    }
+
     /// Runs `op` with `credential`: refreshed first when the provider's refresher says it is
     /// due, and refreshed once more, and `op` run again, when the service says it has expired.
     /// A credential that cannot be refreshed is sent as it is; the service decides.
@@ -385,5 +391,31 @@ mod tests {
         let result = call.run(due, |_| async { Err::<(), _>(expired()) }).await;
         assert!(matches!(result, Err(CallError::Model(_))), "{result:?}");
         assert_eq!(provider.renewals(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_outlasts_its_bound_ends_as_timed_out() {
+        let provider = SessionProvider::new();
+        let source = Source::Env {
+            env_var: "X".into(),
+        };
+        let bound = Duration::from_millis(20);
+        let mut call = Call::new(
+            None,
+            &provider,
+            HostServices::default(),
+            Arc::new(FixedClock(UNIX_EPOCH)),
+            &source,
+        )
+        .bounded(bound);
+        let result = call
+            .run(Credential::none(Provenance::new()), |_| {
+                std::future::pending::<Result<(), ModelError>>()
+            })
+            .await;
+        assert!(
+            matches!(result, Err(CallError::TimedOut(b)) if b == bound),
+            "{result:?}"
+        );
     }
 }

@@ -123,6 +123,9 @@ pub(crate) enum ModelsCommand {
     /// Show the credential each provider uses, and why
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
+    /// List the models each provider offers
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
     /// Set the default model (provider/model)
     #[command(
         after_help = "Examples:\n  plugboard models set openrouter/auto\n  plugboard models set openrouter/liquid/lfm-2.5-1.2b-instruct:free"
@@ -263,6 +266,29 @@ pub(crate) struct StatusArgs {
     /// would use works (never refreshes or stores anything)
     #[arg(long)]
     pub(crate) check: bool,
+}
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  plugboard models list
+  plugboard models list --provider openrouter
+  plugboard models list --json
+
+Every provider that can list models is asked at once (at most 15 s each, or
+PLUGBOARD_HTTP_TIMEOUT), with the credential `plugboard models status` reports; a stored token
+due for a refresh is refreshed first, as for a model call. Each model is one line,
+provider/model (what --model takes), with (free) for free ones. A provider without a
+credential, or whose service fails, is said on stderr; the command fails only when no provider
+listed anything.";
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Ask only this provider (one that can list models, see `plugboard plugins list`)
+    #[arg(long, value_name = "P")]
+    pub(crate) provider: Option<String>,
+    /// Print JSON (stable, documented in docs/cli.md)
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

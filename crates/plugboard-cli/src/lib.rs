@@ -124,6 +124,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             commands::logout::run(&app, &a).await
         }
         Command::Models(ModelsCommand::Status(a)) => commands::status::run(&app, &a).await,
+        Command::Models(ModelsCommand::List(a)) => commands::list::run(&app, &a).await,
         Command::Models(ModelsCommand::Set(a)) => commands::set::run(&app, &a.model),
         Command::Infer(InferCommand::Model(InferModelCommand::Run(a))) => {
             commands::infer::run(&app, &a).await

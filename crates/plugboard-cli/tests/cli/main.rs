@@ -21,6 +21,7 @@ mod home;
 mod infer;
 mod login;
 mod logout;
+mod models_list;
 mod models_set;
 mod network;
 mod oauth;

@@ -113,11 +113,14 @@ fn status_with_a_profile_that_is_not_stored_fails_naming_the_login_command() {
 
 #[test]
 fn read_only_commands_on_a_fresh_home_create_no_files() {
-    let commands: [(&[&str], i32); 11] = [
+    let commands: [(&[&str], i32); 13] = [
         (&["models", "status"], 0),
         (&["models", "status", "--json"], 0),
         (&["models", "status", "--check"], 0),
         (&["models", "status", "--check", "--json"], 0),
+        // Nothing to list with: no credential anywhere.
+        (&["models", "list"], 1),
+        (&["models", "list", "--provider", "nope"], 2),
         (&["models", "status", "--profile", "openrouter:work"], 1),
         (&["models", "auth", "choices"], 0),
         (&["models", "auth", "choices", "--json"], 0),
