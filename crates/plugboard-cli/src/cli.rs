@@ -175,6 +175,10 @@ loopback callback keeps listening meanwhile. On a terminal the paste prompt is o
 opening a browser too, for when it cannot reach this machine (WSL, containers). Without a
 terminal, the redirect URL is read from standard input.
 
+A device-code sign-in prints a code and a URL (on stderr, so it works without a terminal): open
+the URL on any device and enter the code; plugboard waits until you confirm, up to --timeout.
+Ctrl-C stops any sign-in; nothing is stored unless it finishes.
+
 An API key is never taken as an argument: it is asked for (hidden) on a terminal, or read as one
 line from standard input.";
 
@@ -207,15 +211,15 @@ pub(crate) struct LoginArgs {
     /// Also make the provider's suggested model the default
     #[arg(long)]
     pub(crate) set_default: bool,
-    /// Browser sign-in: never open a browser; paste the redirect URL instead (the loopback
-    /// callback still listens)
+    /// Never open a browser. Browser sign-in: paste the redirect URL instead (the loopback
+    /// callback still listens); device-code sign-in: open the URL it prints yourself
     #[arg(long)]
     pub(crate) no_browser: bool,
     /// Browser sign-in: listen for the callback on this localhost port (0: any free port);
     /// fails if it is taken. Default: 3000, or a free port when 3000 is taken
     #[arg(long, value_name = "N")]
     pub(crate) port: Option<u16>,
-    /// Browser sign-in: give up after this many seconds
+    /// Browser or device-code sign-in: give up after this many seconds
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 }

@@ -19,6 +19,7 @@ mod escapes;
 mod help;
 mod home;
 mod infer;
+mod interrupt;
 mod login;
 mod logout;
 mod models_list;
