@@ -2,8 +2,10 @@
 //! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), a
 //! [`CodexDouble`] (OpenAI's ChatGPT sign-in and Codex Responses endpoint, with refresh-token
 //! rotation, reuse detection and [`CodexFault`]s), an [`AnthropicDouble`] (Anthropic's
-//! Messages and Models endpoints, with [`AnthropicFault`]s), and a scripted browser
-//! ([`approve`], [`deny`], [`redirect_for`]) that follows a consent page in place of a human.
+//! Messages and Models endpoints, with [`AnthropicFault`]s), a [`GitHubDouble`] (GitHub's
+//! device sign-in, the Copilot token exchange and the Copilot API, with [`GitHubFault`]s),
+//! and a scripted browser ([`approve`], [`deny`], [`redirect_for`]) that follows a consent
+//! page in place of a human.
 //!
 //! Nothing here depends on plugboard's own crates: each double checks plugboard from the
 //! outside, against what its service does, not against what plugboard expects it to do.
@@ -15,6 +17,7 @@ mod codex;
 mod conn;
 mod double;
 mod fault;
+mod github;
 mod html;
 mod routes;
 mod server;
@@ -40,6 +43,13 @@ pub use codex::{
 };
 pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
 pub use fault::{Endpoint, Fault, ParseFaultError};
+pub use github::{
+    COPILOT_API_PATH, COPILOT_MODELS, COPILOT_REPLY, DEFAULT_COPILOT_TOKEN_TTL,
+    DEFAULT_DEVICE_CODE_TTL, DEFAULT_DEVICE_INTERVAL, GITHUB_COPILOT_CLIENT_ID,
+    GITHUB_TOKEN_PREFIX, GitHubDouble, GitHubDoubleBuilder, GitHubFault, GitHubRecord,
+    GitHubServerPanicked, MISSING_EDITOR_VERSION as COPILOT_MISSING_EDITOR_VERSION,
+    TOKEN_EXPIRED as COPILOT_TOKEN_EXPIRED, TOKEN_UNKNOWN as COPILOT_TOKEN_UNKNOWN,
+};
 pub use html::CONSENT_TITLE;
 pub use routes::{MAX_REQUEST_BYTES, NO_CREDENTIALS, UNKNOWN_KEY};
 pub use state::RequestRecord;

@@ -7,6 +7,7 @@
 
 mod anthropic;
 mod codex;
+mod github;
 mod support;
 
 use std::io::{ErrorKind, Read, Write};
