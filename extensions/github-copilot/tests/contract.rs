@@ -1,4 +1,7 @@
-//! GitHub Copilot held to the provider contract, through the registration the host links.
+//! GitHub Copilot held to the provider contract, through the registration the host links; and
+//! the whole flow against the GitHub double over real HTTP (`double`).
+
+mod double;
 
 use plugboard_contract::{Subject, check_provider};
 use plugboard_core::registrations;
