@@ -75,7 +75,8 @@ Examples:
 
 The key is the one `plugboard models status` reports as effective: --profile if given, else the
 provider's key variable (OPENROUTER_API_KEY), else its default profile. The model is always called
-from this process (--local); there is no gateway. A stored token that expires within a minute is
+from this process (--local); there is no gateway. A stored credential its provider says is due
+(a token that expires within a minute, a session token that is missing or about to expire) is
 refreshed first, and once more if the service says it has expired; many plugboard processes
 refresh one token only once.";
 
@@ -120,16 +121,28 @@ pub(crate) enum ModelsCommand {
     #[command(subcommand)]
     Auth(AuthCommand),
     /// Show the credential each provider uses, and why
-    #[command(
-        after_help = "Examples:\n  plugboard models status\n  plugboard models status --json\n  plugboard models status --profile openrouter:work"
-    )]
+    #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
+    /// List the models each provider offers
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
     /// Set the default model (provider/model)
     #[command(
         after_help = "Examples:\n  plugboard models set openrouter/auto\n  plugboard models set openrouter/liquid/lfm-2.5-1.2b-instruct:free"
     )]
     Set(SetArgs),
 }
+
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  plugboard models status
+  plugboard models status --json
+  plugboard models status --profile openrouter:work
+  plugboard models status --check
+
+Without --check nothing is sent anywhere. With it, each provider that can check a credential
+is asked once, in parallel, for at most 2 s; a check is ok, rejected, expired, unreachable,
+error, no_credential or unsupported. A provider that is down never fails the command.";
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuthCommand {
@@ -161,6 +174,10 @@ or with --no-browser, open the URL anywhere and paste the address the browser la
 loopback callback keeps listening meanwhile. On a terminal the paste prompt is offered after
 opening a browser too, for when it cannot reach this machine (WSL, containers). Without a
 terminal, the redirect URL is read from standard input.
+
+A device-code sign-in prints a code and a URL (on stderr, so it works without a terminal): open
+the URL on any device and enter the code; plugboard waits until you confirm, up to --timeout.
+Ctrl-C stops any sign-in; nothing is stored unless it finishes.
 
 An API key is never taken as an argument: it is asked for (hidden) on a terminal, or read as one
 line from standard input.";
@@ -194,15 +211,15 @@ pub(crate) struct LoginArgs {
     /// Also make the provider's suggested model the default
     #[arg(long)]
     pub(crate) set_default: bool,
-    /// Browser sign-in: never open a browser; paste the redirect URL instead (the loopback
-    /// callback still listens)
+    /// Never open a browser. Browser sign-in: paste the redirect URL instead (the loopback
+    /// callback still listens); device-code sign-in: open the URL it prints yourself
     #[arg(long)]
     pub(crate) no_browser: bool,
     /// Browser sign-in: listen for the callback on this localhost port (0: any free port);
     /// fails if it is taken. Default: 3000, or a free port when 3000 is taken
     #[arg(long, value_name = "N")]
     pub(crate) port: Option<u16>,
-    /// Browser sign-in: give up after this many seconds
+    /// Browser or device-code sign-in: give up after this many seconds
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub(crate) timeout: u64,
 }
@@ -249,6 +266,33 @@ pub(crate) struct StatusArgs {
     /// `provider:name`)
     #[arg(long, value_name = "ID")]
     pub(crate) profile: Option<String>,
+    /// Also ask each provider, all at once and for at most 2 s each, whether the credential it
+    /// would use works (never refreshes or stores anything)
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+const LIST_EXAMPLES: &str = "\
+Examples:
+  plugboard models list
+  plugboard models list --provider openrouter
+  plugboard models list --json
+
+Every provider that can list models is asked at once (at most 15 s each, or
+PLUGBOARD_HTTP_TIMEOUT), with the credential `plugboard models status` reports; a stored token
+due for a refresh is refreshed first, as for a model call. Each model is one line,
+provider/model (what --model takes), with (free) for free ones. A provider without a
+credential, or whose service fails, is said on stderr; the command fails only when no provider
+listed anything.";
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Ask only this provider (one that can list models, see `plugboard plugins list`)
+    #[arg(long, value_name = "P")]
+    pub(crate) provider: Option<String>,
+    /// Print JSON (stable, documented in docs/cli.md)
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -120,6 +120,34 @@ pub(crate) fn login_command(id: &ProfileId) -> String {
     )
 }
 
+/// Why a provider has nothing to send, and how to give it something: a sign-in, or its
+/// credential variable.
+pub(crate) fn no_credential_message(provider: &dyn Provider) -> String {
+    let env_hint = provider
+        .credential_env_vars()
+        .first()
+        .map(|var| format!(", or set {var}"))
+        .unwrap_or_default();
+    format!(
+        "no {} credential: sign in with `plugboard models auth login --provider {}`{env_hint}",
+        provider.label(),
+        provider.id()
+    )
+}
+
+/// What to do about a credential the service rejected or called expired: the fix depends on
+/// where it came from.
+pub(crate) fn credential_advice(source: &Source) -> String {
+    match source {
+        Source::Env { env_var } => {
+            format!("the key comes from ${env_var}: fix it, or unset it to use the stored profile")
+        }
+        Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
+            format!("sign in again with `{}`", login_command(profile_id))
+        }
+    }
+}
+
 /// `--profile` named a profile that is not stored.
 #[derive(Debug, thiserror::Error)]
 #[error("profile {0} is not stored: sign in with `plugboard models auth login --provider {provider} --profile {name}`", provider = .0.provider(), name = .0.name())]

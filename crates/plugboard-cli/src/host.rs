@@ -2,9 +2,10 @@
 //! calls alike, so both see the same HTTP settings and client, config and environment.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use plugboard_core::{HostServices, Provider};
+use plugboard_core::{HostServices, HttpClient, HttpSettings, Provider};
 
 use crate::app::App;
 use crate::network;
@@ -20,8 +21,28 @@ pub(crate) fn host_services(
     let http = network::http_settings(default_timeout)?;
     let client = network::client(&http)?;
     let config = app.config().load()?;
+    Ok(services_for(provider, http, client, config))
+}
+
+/// The services `provider` gets from parts a command shares between the providers it asks at
+/// once (one HTTP client, one read of the config): only the environment is the provider's own.
+pub(crate) fn services_for(
+    provider: &dyn Provider,
+    http: HttpSettings,
+    client: Arc<dyn HttpClient>,
+    config: serde_json::Value,
+) -> HostServices {
     let env = provider_env(provider, |name| std::env::var(name).ok());
-    Ok(HostServices::new(http, client, config, env))
+    HostServices::new(http, client, config, env)
+}
+
+/// The services `provider` gets when nothing may be sent: its config and environment, and a
+/// client that answers every request with "no network". `models status` asks a provider
+/// where its service is with these, so looking can never reach a service.
+pub(crate) fn offline_services(provider: &dyn Provider, config: serde_json::Value) -> HostServices {
+    let mut host = HostServices::default().with_config(config);
+    host.env = provider_env(provider, |name| std::env::var(name).ok());
+    host
 }
 
 /// The provider's declared environment variables that are set (per `lookup`), and nothing

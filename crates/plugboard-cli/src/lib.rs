@@ -6,6 +6,7 @@
 
 mod app;
 mod browser;
+mod call;
 mod cli;
 mod commands;
 mod credentials;
@@ -122,9 +123,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(ModelsCommand::Auth(AuthCommand::Logout(a))) => {
             commands::logout::run(&app, &a).await
         }
-        Command::Models(ModelsCommand::Status(a)) => {
-            commands::status::run(&app, a.json, a.profile.as_deref())
-        }
+        Command::Models(ModelsCommand::Status(a)) => commands::status::run(&app, &a).await,
+        Command::Models(ModelsCommand::List(a)) => commands::list::run(&app, &a).await,
         Command::Models(ModelsCommand::Set(a)) => commands::set::run(&app, &a.model),
         Command::Infer(InferCommand::Model(InferModelCommand::Run(a))) => {
             commands::infer::run(&app, &a).await

@@ -23,7 +23,8 @@ use crate::output::note;
 /// Why a stored credential could not be refreshed. The host adds advice (the login command).
 #[derive(Debug, Error)]
 pub(crate) enum RefreshFailure {
-    /// The provider has no refresher, or the credential no refresh token.
+    /// The provider has no refresher, or its refresher cannot renew the credential (no refresh
+    /// token).
     #[error("the {kind} of profile {profile} cannot be refreshed")]
     NotRefreshable {
         /// The profile.
@@ -90,10 +91,12 @@ pub(crate) async fn refresh_profile(
         profile: profile.clone(),
         kind: read.kind().to_string(),
     };
+    // The provider's refresher says what it can renew: a refresh token for most, the stored
+    // token a session is derived from for a provider like GitHub Copilot.
     let Some(refresher) = provider.refresher() else {
         return Err(not_refreshable().into());
     };
-    if !read.refreshable() {
+    if !refresher.can_refresh(read) {
         return Err(not_refreshable().into());
     }
     let lock = store.lock_profile(profile, REFRESH_LOCK_WAIT, || {

@@ -6,14 +6,16 @@ use crate::report::Report;
 use crate::rules::{REGISTRY_ONLY, RULES};
 use crate::subject::Subject;
 use crate::{
-    fixtures, forged_state, manifest_rules, model_fixtures, model_probes, refresh, registry_rules,
-    static_rules,
+    check_probe, device, fixtures, forged_state, list, list_probes, manifest_rules, model_fixtures,
+    model_probes, refresh, registry_rules, static_rules,
 };
 
 /// Runs every per-provider rule against `subject`: its manifest, its runtime data, how the two
-/// pair up, its fixtures (and, for browser sign-ins, a forged redirect), its model runner (its
-/// model fixtures and the harness's own scripted calls), and its refresher. Needs a Tokio runtime with the time driver enabled (as `#[tokio::test]`
-/// provides), for the per-run time limit.
+/// pair up, its fixtures (and, for browser sign-ins, a forged redirect; for device-code
+/// sign-ins, its device fixtures), its model runner and model lister (their fixtures and the
+/// harness's own scripted calls), its credential check, and its refresher. Needs a Tokio
+/// runtime with the time driver enabled (as `#[tokio::test]` provides), for the per-run time
+/// limit.
 pub async fn check_provider(subject: &Subject) -> Report {
     check_subject(subject).await.0
 }
@@ -37,8 +39,12 @@ async fn check_subject(subject: &Subject) -> (Report, Option<Manifest>) {
     }
     fixtures::check(subject, &mut report).await;
     forged_state::check(subject, &mut report).await;
+    device::check(subject, &mut report).await;
     model_fixtures::check(subject, &mut report).await;
     model_probes::check(subject, &mut report).await;
+    list::check(subject, &mut report).await;
+    list_probes::check(subject, &mut report).await;
+    check_probe::check(subject, &mut report).await;
     refresh::check(subject, &mut report).await;
     (report, manifest)
 }

@@ -1,5 +1,6 @@
 //! Rules that run the extension's fixtures: every method has one, each run ends the way it
-//! says, and a successful run writes only profiles its provider owns.
+//! says, and a successful run writes only profiles its provider owns, holding a secret unless
+//! its method is local.
 //!
 //! A method is third-party code, so every run is [`guarded`].
 
@@ -9,6 +10,7 @@ use plugboard_core::{
 };
 
 use crate::guard::guarded;
+use crate::local;
 use crate::report::Report;
 use crate::rules::{FIXTURE_OUTCOME, FIXTURES_PRESENT, PROFILE_OWNERSHIP};
 use crate::subject::Subject;
@@ -138,10 +140,13 @@ async fn run(
         ),
         Expectation::Succeeds => {}
     }
+    local::check_written(method, &result, &case, name, report);
     check_ownership(&case, &result, asked_for.as_ref(), provider, name, report);
 }
 
-fn check_ownership(
+/// `profile-ownership` for a successful run (`case`, as reports name it): every profile it
+/// writes belongs to `provider`, and is `asked_for` when the run was given `--profile`.
+pub(crate) fn check_ownership(
     case: &str,
     result: &AuthResult,
     asked_for: Option<&ProfileId>,

@@ -4,15 +4,16 @@
 //!
 //! The test credential has the shape the provider's runner really gets: a provider with a
 //! refresher signs users in with OAuth, so its runner is called with OAuth tokens (an access
-//! token, a refresh token, an account id); any other provider's with an API key.
+//! token, a refresh token, an account id); a provider whose every method is local with a
+//! credential of kind `none`; any other provider's with an API key.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use plugboard_core::{
-    Credential, CredentialKind, HostServices, HttpError, HttpResponse, ModelContext, ModelError,
-    ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance, Provider, ScriptedHttp,
-    shows_secret,
+    AuthKind, Credential, CredentialKind, HostServices, HttpError, HttpResponse, ModelContext,
+    ModelError, ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance, Provider,
+    ScriptedHttp, shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
@@ -45,12 +46,20 @@ fn test_refresh_token() -> String {
     format!("{REFRESH_PREFIX}{REFRESH_BODY}")
 }
 
-/// The credential the harness sends to `provider`'s runner: OAuth tokens when the provider has
-/// a refresher (what its sign-in stores), else an API key. Either way the secret sent with
-/// requests is [`test_key`].
+/// The credential the harness sends to `provider`'s runner, lister and check: OAuth tokens
+/// when the provider has a refresher (what its sign-in stores); no secret (kind `none`) when
+/// every one of its methods is local; else an API key. The secret sent with requests, if any,
+/// is [`test_key`].
 pub(crate) fn test_credential(provider: &dyn Provider) -> Credential {
     let mut provenance = Provenance::new();
     provenance.insert("auth_flow".into(), "contract-test".into());
+    let methods = provider.auth_methods();
+    if provider.refresher().is_none()
+        && !methods.is_empty()
+        && methods.iter().all(|m| m.kind() == AuthKind::Local)
+    {
+        return Credential::none(provenance);
+    }
     if provider.refresher().is_none() {
         return Credential::new(CredentialKind::ApiKey, test_key().into(), provenance);
     }

@@ -1,6 +1,7 @@
 //! Rules that run the extension's refresh fixtures: a provider with a refresher shows it
-//! keeping, rotating and losing a refresh token; each refresh ends the way its fixture says,
-//! without an error that shows a token; and a refresh returns the profile it was given.
+//! keeping, rotating and losing a refresh token (or, for one deriving session tokens, renewing
+//! a session and losing the stored token); each refresh ends the way its fixture says, without
+//! an error that shows a token; and a refresh returns the profile it was given.
 //!
 //! A refresher is third-party code, so every refresh is [`guarded`]. It gets the same kind of
 //! context the host builds: the profile being refreshed, the stored credential, the host's
@@ -10,15 +11,16 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use plugboard_core::{
-    Clock, CredentialKind, ErrorChain, HostServices, MIN_SECRET_RUN, ProfileId, ProfileWrite,
-    RefreshContext, RefreshError, RefreshExpectation, RefreshFixture, Refresher, ScriptedHttp,
-    async_trait, redact, shows_secret,
+    Clock, Credential, CredentialKind, ErrorChain, HostServices, OAuthTokens, ProfileId,
+    ProfileWrite, Provenance, RefreshContext, RefreshError, RefreshExpectation, RefreshFixture,
+    Refresher, ScriptedHttp, async_trait,
 };
 
 use crate::guard::guarded;
 use crate::report::Report;
 use crate::rules::{REFRESH_FIXTURE_OUTCOME, REFRESH_FIXTURES_PRESENT, REFRESH_PROFILE_OWNERSHIP};
 use crate::subject::Subject;
+use crate::tokens::shown_in_error;
 
 /// The profile name every harness refresh is for: not `default`, so a refresher that writes
 /// the default profile instead of the one it was given is caught.
@@ -62,12 +64,39 @@ pub(crate) async fn check(subject: &Subject, report: &mut Report) {
     let runnable: Vec<&RefreshFixture> = subject
         .refresh_fixtures
         .iter()
-        .filter(|f| well_formed(f, &name, report))
+        .filter(|f| well_formed(f, refresher, &name, report))
         .collect();
-    // A refresher that renews session tokens shows a renewal and a refusal; one that trades
-    // refresh tokens shows them kept, rotated and refused.
-    let renews = runnable.iter().any(|f| Shape::of(f) == Shape::Renews);
-    let required: &[(Shape, &str)] = if renews {
+    for &(shape, what) in required_shapes(refresher) {
+        if !runnable.iter().any(|f| Shape::of(f) == shape) {
+            report.fail(
+                REFRESH_FIXTURES_PRESENT,
+                &name,
+                format!("provider has a refresher but no refresh fixture {what}: register one"),
+            );
+        }
+    }
+
+    // With an invalid provider id (reported elsewhere) there is no profile to refresh.
+    let Ok(profile) = ProfileId::new(subject.provider.id(), PROFILE_NAME) else {
+        return;
+    };
+    for fixture in runnable {
+        run(fixture, refresher, &profile, &name, report).await;
+    }
+}
+
+/// The fixtures a refresher must have, by shape, with what each shows. A refresher that says it
+/// can renew an oauth credential without a refresh token ([`Refresher::can_refresh`]) derives
+/// session tokens from the stored one: it shows a renewal and a refusal. Any other trades
+/// refresh tokens: it shows one kept, one rotated and one refused. Asked of the refresher
+/// itself, not read off the fixtures, so a refresher is told what it lacks whichever fixtures
+/// it has.
+fn required_shapes(refresher: &dyn Refresher) -> &'static [(Shape, &'static str)] {
+    let bare = Credential::oauth(
+        OAuthTokens::new(String::from("pbat-contract-probe").into()),
+        Provenance::new(),
+    );
+    if refresher.can_refresh(&bare) {
         &[
             (
                 Shape::Renews,
@@ -93,27 +122,10 @@ pub(crate) async fn check(subject: &Subject, report: &mut Report) {
                 "in which the service refuses the refresh token (SignInRequired, as for OAuth invalid_grant)",
             ),
         ]
-    };
-    for &(shape, what) in required {
-        if !runnable.iter().any(|f| Shape::of(f) == shape) {
-            report.fail(
-                REFRESH_FIXTURES_PRESENT,
-                &name,
-                format!("provider has a refresher but no refresh fixture {what}: register one"),
-            );
-        }
-    }
-
-    // With an invalid provider id (reported elsewhere) there is no profile to refresh.
-    let Ok(profile) = ProfileId::new(subject.provider.id(), PROFILE_NAME) else {
-        return;
-    };
-    for fixture in runnable {
-        run(fixture, refresher, &profile, &name, report).await;
     }
 }
 
-/// The three ways a refresh can end that every refresher must be shown to handle.
+/// The ways a refresh can end that a refresher must be shown to handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// New tokens, the service sending no refresh token: the stored one stays.
@@ -141,23 +153,32 @@ impl Shape {
     }
 }
 
-/// Whether `fixture` stores what a refresher is given (an OAuth credential with a refresh
-/// token); reports it under `refresh-fixtures-present` if not.
-fn well_formed(fixture: &RefreshFixture, name: &str, report: &mut Report) -> bool {
+/// Whether `fixture` stores what the host would give `refresher`: an oauth credential the
+/// refresher says it can refresh ([`Refresher::can_refresh`]: by default, one with a refresh
+/// token; for a refresher deriving session tokens, any oauth credential). Reports it under
+/// `refresh-fixtures-present` if not.
+fn well_formed(
+    fixture: &RefreshFixture,
+    refresher: &dyn Refresher,
+    name: &str,
+    report: &mut Report,
+) -> bool {
     let credential = &fixture.credential;
-    let renews = matches!(fixture.expect, RefreshExpectation::SessionRenewed { .. });
-    let fault = match (credential.kind(), credential.refresh_token()) {
-        (CredentialKind::OAuth, Some(_)) => return true,
-        // A session is renewed from the stored token itself: no refresh token needed.
-        (CredentialKind::OAuth, None) if renews => return true,
-        (CredentialKind::OAuth, None) => "an oauth credential without a refresh token".to_owned(),
-        (kind, _) => format!("a credential of kind {kind}"),
+    let fault = match credential.kind() {
+        CredentialKind::OAuth if refresher.can_refresh(credential) => return true,
+        CredentialKind::OAuth if credential.refresh_token().is_none() => {
+            "an oauth credential without a refresh token, which the refresher cannot refresh (Refresher::can_refresh)".to_owned()
+        }
+        CredentialKind::OAuth => {
+            "an oauth credential the refresher cannot refresh (Refresher::can_refresh)".to_owned()
+        }
+        kind => format!("a credential of kind {kind}"),
     };
     report.fail(
         REFRESH_FIXTURES_PRESENT,
         name,
         format!(
-            "refresh fixture {:?} stores {fault}: give it Credential::oauth with OAuthTokens::refresh_token set, what the provider's sign-in stores",
+            "refresh fixture {:?} stores {fault}: give it what the provider's sign-in stores (Credential::oauth, with OAuthTokens::refresh_token set unless the refresher derives session tokens)",
             fixture.name
         ),
     );
@@ -210,7 +231,7 @@ async fn run(
             ),
         );
     }
-    if let Some(message) = refreshed_wrongly(fixture, &write) {
+    if let Some(message) = refreshed_wrongly(fixture, &write, refresher) {
         report.fail(REFRESH_FIXTURE_OUTCOME, name, format!("{case}: {message}"));
     }
 }
@@ -219,25 +240,19 @@ async fn run(
 fn failed(fixture: &RefreshFixture, e: &RefreshError, case: &str, name: &str, report: &mut Report) {
     let chain = ErrorChain(e).to_string();
     let debug = format!("{e:?}");
-    for (token, secret) in tokens(fixture) {
-        let shown = match (shows_token(&chain, secret), shows_token(&debug, secret)) {
-            (true, true) => "Display and Debug show",
-            (true, false) => "Display shows",
-            (false, true) => "Debug shows",
-            (false, false) => continue,
-        };
+    for (shown, token) in shown_in_error(&chain, &debug, &tokens(fixture)) {
         report.fail(
             REFRESH_FIXTURE_OUTCOME,
             name,
             format!(
-                "{case}: the error's {shown} {token}: never put a token in an error, and quote the service's words only scrubbed of it (plugboard_core::scrub_secret) and sanitised"
+                "{case}: {shown} {token}: never put a token in an error, and quote the service's words only scrubbed of it (plugboard_core::scrub_secret) and sanitised"
             ),
         );
     }
     let message = match (&fixture.expect, e) {
         (RefreshExpectation::SignInRequired, RefreshError::SignInRequired { .. }) => return,
         (RefreshExpectation::SignInRequired, _) => format!(
-            "{case}: must end as RefreshError::SignInRequired but failed otherwise ({chain}): return SignInRequired when the service refuses the refresh token for good (OAuth invalid_grant)"
+            "{case}: must end as RefreshError::SignInRequired but failed otherwise ({chain}): return SignInRequired when the service refuses the stored token for good (OAuth invalid_grant, a revoked token)"
         ),
         (RefreshExpectation::Refreshed { .. }, _) => format!(
             "{case}: must refresh but failed ({chain}): fix the refresher or the fixture's replies"
@@ -251,9 +266,13 @@ fn failed(fixture: &RefreshFixture, e: &RefreshError, case: &str, name: &str, re
 
 /// What is wrong with a refresh that succeeded, or `None` if it was expected and holds the
 /// expected tokens. Messages name tokens by role, never by value.
-fn refreshed_wrongly(fixture: &RefreshFixture, write: &ProfileWrite) -> Option<String> {
+fn refreshed_wrongly(
+    fixture: &RefreshFixture,
+    write: &ProfileWrite,
+    refresher: &dyn Refresher,
+) -> Option<String> {
     if let RefreshExpectation::SessionRenewed { session_token } = &fixture.expect {
-        return renewed_wrongly(fixture, write, session_token);
+        return renewed_wrongly(fixture, write, session_token, refresher);
     }
     let RefreshExpectation::Refreshed {
         access_token,
@@ -261,7 +280,7 @@ fn refreshed_wrongly(fixture: &RefreshFixture, write: &ProfileWrite) -> Option<S
     } = &fixture.expect
     else {
         return Some(
-            "must end as RefreshError::SignInRequired but refreshed: return SignInRequired when the service refuses the refresh token (OAuth invalid_grant)"
+            "must end as RefreshError::SignInRequired but refreshed: return SignInRequired when the service refuses the stored token for good (OAuth invalid_grant, a revoked token)"
                 .to_owned(),
         );
     };
@@ -301,38 +320,60 @@ fn refreshed_wrongly(fixture: &RefreshFixture, write: &ProfileWrite) -> Option<S
 }
 
 /// What is wrong with a session renewal that succeeded, or `None` if it kept the stored
-/// tokens and cached the session token the service sent.
+/// credential as it was, cached the session token the service sent, and left nothing due for
+/// renewal at once.
 fn renewed_wrongly(
     fixture: &RefreshFixture,
     write: &ProfileWrite,
     session_token: &str,
+    refresher: &dyn Refresher,
 ) -> Option<String> {
-    let credential = &write.credential;
+    let (stored, credential) = (&fixture.credential, &write.credential);
     if credential.kind() != CredentialKind::OAuth {
         return Some(format!(
             "returned a credential of kind {}: return the stored oauth credential with the new session",
             credential.kind()
         ));
     }
-    if credential.expose_secret() != fixture.credential.expose_secret()
-        || credential.refresh_token() != fixture.credential.refresh_token()
+    if credential.expose_secret() != stored.expose_secret()
+        || credential.refresh_token() != stored.refresh_token()
     {
         return Some(
             "the stored token changed: a session renewal keeps the stored token and replaces only OAuthTokens::session"
                 .to_owned(),
         );
     }
-    match credential.session_token() {
-        Some(got) if got == session_token => None,
-        Some(_) => Some(
-            "the cached session token is not the one the service sent: store the token of its answer"
+    if credential.expires_at() != stored.expires_at()
+        || credential.account_id() != stored.account_id()
+    {
+        return Some(
+            "the stored credential's expiry or account changed: a session renewal keeps the stored OAuthTokens as they were and replaces only their session"
                 .to_owned(),
-        ),
-        None => Some(
-            "the new credential caches no session token: set OAuthTokens::session to the token the service sent"
-                .to_owned(),
-        ),
+        );
     }
+    match credential.session_token() {
+        Some(got) if got == session_token => {}
+        Some(_) => {
+            return Some(
+                "the cached session token is not the one the service sent: store the token of its answer"
+                    .to_owned(),
+            );
+        }
+        None => {
+            return Some(
+                "the new credential caches no session token: set OAuthTokens::session to the token the service sent"
+                    .to_owned(),
+            );
+        }
+    }
+    // A session the refresher itself calls due would be renewed again before every call.
+    if refresher.due(credential, HarnessClock.now()) {
+        return Some(
+            "the renewed credential is due for renewal at once (Refresher::due): set the session's expires_at from the service's answer, and make due look at the session"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 /// The tokens a refresh error must not show, by role: the stored ones, and those the service
@@ -367,18 +408,4 @@ fn tokens(fixture: &RefreshFixture) -> Vec<(&'static str, &str)> {
         }
     }
     tokens
-}
-
-/// Whether `shown` gives `token` away: a run of [`MIN_SECRET_RUN`] characters of the part after
-/// the vendor prefix that redaction shows (all of a token too short for that), compared as the
-/// core's scrubber compares.
-fn shows_token(shown: &str, token: &str) -> bool {
-    let prefix = redact(token).find("...").unwrap_or(0);
-    let body = token.get(prefix..).unwrap_or(token);
-    let secret = if body.chars().count() >= MIN_SECRET_RUN {
-        body
-    } else {
-        token
-    };
-    shows_secret(shown, secret)
 }

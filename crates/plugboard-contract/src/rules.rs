@@ -40,6 +40,14 @@ pub(crate) const REFRESH_FIXTURES_PRESENT: &str = "refresh-fixtures-present";
 pub(crate) const REFRESH_FIXTURE_OUTCOME: &str = "refresh-fixture-outcome";
 pub(crate) const REFRESH_PROFILE_OWNERSHIP: &str = "refresh-profile-ownership";
 pub(crate) const OAUTH_STATE_FORGED: &str = "oauth-state-forged";
+pub(crate) const LOCAL_WRITES_NO_SECRET: &str = "local-writes-no-secret";
+pub(crate) const DEVICE_FIXTURES_PRESENT: &str = "device-fixtures-present";
+pub(crate) const DEVICE_CODE_POLLING: &str = "device-code-polling";
+pub(crate) const LIST_FIXTURES_PRESENT: &str = "list-fixtures-present";
+pub(crate) const LIST_FIXTURE_OUTCOME: &str = "list-fixture-outcome";
+pub(crate) const LIST_KEY_REJECTED: &str = "list-key-rejected";
+pub(crate) const LIST_BAD_SHAPE: &str = "list-bad-shape";
+pub(crate) const CHECK_KEY_REJECTED: &str = "check-key-rejected";
 
 /// Rules that need every subject at once: [`check_provider`](crate::check_provider) cannot
 /// run them, [`check_registry`](crate::check_registry) does. (`choice-id-unique` runs in both:
@@ -104,7 +112,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         id: CAPABILITY_DECLARED,
-        summary: "the manifest declares model.run exactly when the provider has a model runner, and no unknown capability",
+        summary: "the manifest declares model.run exactly when the provider has a model runner, model.list exactly when it has a model lister, and no unknown capability",
     },
     Rule {
         id: TEXT_NONBLANK,
@@ -135,8 +143,20 @@ pub const RULES: &[Rule] = &[
         summary: "a successful run writes only this provider's profiles, and the --profile it was given",
     },
     Rule {
+        id: LOCAL_WRITES_NO_SECRET,
+        summary: "a successful sign-in writes a credential of kind none exactly when its method is local",
+    },
+    Rule {
         id: OAUTH_STATE_FORGED,
         summary: "an oauth method refuses a pasted redirect whose state it never issued, and sends no request",
+    },
+    Rule {
+        id: DEVICE_FIXTURES_PRESENT,
+        summary: "every device-code method has a well-formed device fixture for each case, and every device fixture names a device-code method",
+    },
+    Rule {
+        id: DEVICE_CODE_POLLING,
+        summary: "a device-code sign-in shows the user code and URL, waits the interval (5 s more after slow_down) before every poll, and ends as its case says with a one-line error that shows no code or token",
     },
     Rule {
         id: MODEL_FIXTURES_PRESENT,
@@ -159,8 +179,28 @@ pub const RULES: &[Rule] = &[
         summary: "a provider with a refresher gives its service's expired-token answer, and a model call answered with it fails as an expired credential",
     },
     Rule {
+        id: LIST_FIXTURES_PRESENT,
+        summary: "a model lister has a list fixture under which it lists models; a provider without one registers no list fixtures",
+    },
+    Rule {
+        id: LIST_FIXTURE_OUTCOME,
+        summary: "every list fixture's listing gives exactly the expected ids and free models, or fails with the expected kind, within the time limit, never showing the credential",
+    },
+    Rule {
+        id: LIST_KEY_REJECTED,
+        summary: "a listing the service answers with its rejected answer fails as a rejected credential (a lister that asks nothing lists models)",
+    },
+    Rule {
+        id: LIST_BAD_SHAPE,
+        summary: "a listing the service answers with JSON that is not a model list, or with what is not JSON, fails as a bad response",
+    },
+    Rule {
+        id: CHECK_KEY_REJECTED,
+        summary: "a credential check the service answers with its rejected answer fails as a rejected credential, within the time limit",
+    },
+    Rule {
         id: REFRESH_FIXTURES_PRESENT,
-        summary: "a refresher has refresh fixtures that keep, rotate and lose the refresh token, each of an oauth credential with a refresh token; a provider without one registers none",
+        summary: "a refresher has refresh fixtures that keep, rotate and lose the refresh token (or renew a session and lose the stored token), each of a credential it can refresh; a provider without one registers none",
     },
     Rule {
         id: REFRESH_FIXTURE_OUTCOME,

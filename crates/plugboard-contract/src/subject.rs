@@ -4,8 +4,8 @@
 use std::fmt;
 
 use plugboard_core::{
-    ContractFixture, ManifestSource, ModelFixture, Provider, ProviderRegistration, RefreshFixture,
-    ServiceErrors,
+    ContractFixture, DeviceCodeFixture, ListFixture, ManifestSource, ModelFixture, Provider,
+    ProviderRegistration, RefreshFixture, ServiceErrors,
 };
 
 /// A manifest's path and text. Owned, unlike [`ManifestSource`], so tests can check manifests
@@ -35,7 +35,7 @@ impl From<ManifestSource> for ManifestText {
 }
 
 /// One provider to check, with the manifest that declares it and the fixtures for its methods,
-/// its model runner and its refresher.
+/// its device-code methods, its model runner, its model lister and its refresher.
 pub struct Subject {
     /// The manifest declaring the provider and its sign-in choices.
     pub manifest: ManifestText,
@@ -47,17 +47,24 @@ pub struct Subject {
     /// provider without one.
     pub model_fixtures: Vec<ModelFixture>,
     /// How its service answers a credential it will not take, for the harness's own model
-    /// calls; `None` for a provider without a model runner.
+    /// calls, listings and credential checks; `None` for a provider with none of these.
     pub service_errors: Option<ServiceErrors>,
     /// Scripted refreshes of its credentials, with the outcome each must have; empty for a
     /// provider without a refresher.
     pub refresh_fixtures: Vec<RefreshFixture>,
+    /// Scripted listings of its models, with the outcome each must have; empty for a provider
+    /// without a model lister.
+    pub list_fixtures: Vec<ListFixture>,
+    /// Scripted device-code sign-ins, one per case for each of its device-code methods; empty
+    /// for a provider without such a method.
+    pub device_fixtures: Vec<DeviceCodeFixture>,
 }
 
 impl Subject {
-    /// A subject from its parts, without model fixtures, service errors or refresh fixtures
-    /// (see [`Subject::with_model_fixtures`], [`Subject::with_service_errors`] and
-    /// [`Subject::with_refresh_fixtures`]).
+    /// A subject from its parts, without model, refresh, list or device fixtures and without
+    /// service errors (see [`Subject::with_model_fixtures`], [`Subject::with_service_errors`],
+    /// [`Subject::with_refresh_fixtures`], [`Subject::with_list_fixtures`] and
+    /// [`Subject::with_device_fixtures`]).
     pub fn new(
         manifest: ManifestText,
         provider: Box<dyn Provider>,
@@ -70,6 +77,8 @@ impl Subject {
             model_fixtures: Vec::new(),
             service_errors: None,
             refresh_fixtures: Vec::new(),
+            list_fixtures: Vec::new(),
+            device_fixtures: Vec::new(),
         }
     }
 
@@ -91,8 +100,21 @@ impl Subject {
         self
     }
 
+    /// The same subject with these list fixtures, for a provider with a model lister.
+    pub fn with_list_fixtures(mut self, list_fixtures: Vec<ListFixture>) -> Self {
+        self.list_fixtures = list_fixtures;
+        self
+    }
+
+    /// The same subject with these device-code fixtures, for a provider with a device-code
+    /// sign-in.
+    pub fn with_device_fixtures(mut self, device_fixtures: Vec<DeviceCodeFixture>) -> Self {
+        self.device_fixtures = device_fixtures;
+        self
+    }
+
     /// The subject an extension registered: its manifest, a fresh provider, its fixtures, its
-    /// model fixtures, its service's error answers and its refresh fixtures.
+    /// model, refresh, list and device-code fixtures, and its service's error answers.
     pub fn from_registration(registration: &ProviderRegistration) -> Self {
         let subject = Self::new(
             registration.manifest.into(),
@@ -100,7 +122,9 @@ impl Subject {
             (registration.fixtures)(),
         )
         .with_model_fixtures((registration.model_fixtures)())
-        .with_refresh_fixtures((registration.refresh_fixtures)());
+        .with_refresh_fixtures((registration.refresh_fixtures)())
+        .with_list_fixtures((registration.list_fixtures)())
+        .with_device_fixtures((registration.device_fixtures)());
         match (registration.service_errors)() {
             Some(errors) => subject.with_service_errors(errors),
             None => subject,
@@ -129,6 +153,8 @@ impl fmt::Debug for Subject {
             .field("model_fixtures", &self.model_fixtures.len())
             .field("service_errors", &self.service_errors.is_some())
             .field("refresh_fixtures", &self.refresh_fixtures.len())
+            .field("list_fixtures", &self.list_fixtures.len())
+            .field("device_fixtures", &self.device_fixtures.len())
             .finish()
     }
 }

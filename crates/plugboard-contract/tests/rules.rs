@@ -13,12 +13,14 @@ use plugboard_contract::{
 };
 use plugboard_core::{
     Answer, AuthContext, AuthError, AuthKind, AuthMethod, AuthResult, ContractFixture, Credential,
-    CredentialKind, EnvVar, Expectation, FixedRandom, FixtureError, HttpError, HttpRequest,
-    HttpResponse, LoginOptions, ManifestSource, ModelContext, ModelError, ModelErrorKind,
-    ModelExpectation, ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner,
+    CredentialCheck, CredentialKind, DeviceCodeCase, DeviceCodeFixture, EnvVar, Expectation,
+    FixedRandom, FixtureError, HttpError, HttpRequest, HttpResponse, ListExpectation, ListFixture,
+    LoginOptions, ManifestSource, ModelContext, ModelError, ModelErrorKind, ModelExpectation,
+    ModelFixture, ModelInfo, ModelLister, ModelOutput, ModelReply, ModelRequest, ModelRunner,
     OAuthTokens, PreparedFixture, ProfileId, ProfileWrite, Provenance, Provider,
-    ProviderRegistration, Random, RefreshContext, RefreshError, RefreshExpectation, RefreshFixture,
-    Refresher, ScriptedFixture, ServiceErrors, async_trait, sanitize_line, scrub_secret,
+    ProviderRegistration, REFRESH_MARGIN, Random, RefreshContext, RefreshError, RefreshExpectation,
+    RefreshFixture, Refresher, ScriptedFixture, ServiceErrors, SessionToken, async_trait,
+    sanitize_line, scrub_secret,
 };
 use serde_json::{Value, json};
 
@@ -48,6 +50,38 @@ enum Input {
     /// A pasted browser redirect, whose code it exchanges with the service; its state is
     /// checked as given.
     PastedRedirect(StateCheck),
+    /// Nothing: it asks the service for a device code, shows the user code and polls for the
+    /// token, going wrong as given.
+    DeviceCode(DeviceFault),
+    /// Nothing: it checks that a local service answers.
+    LocalService,
+}
+
+/// How a test device-code sign-in goes wrong, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeviceFault {
+    /// None: it polls the way RFC 8628 asks.
+    None,
+    /// Polls as soon as it has the device code, without waiting the interval first.
+    PollsAtOnce,
+    /// Waits a second less than the interval between polls.
+    WaitsTooLittle,
+    /// Keeps the interval when the service answers slow_down.
+    IgnoresSlowDown,
+    /// Shows the verification URL but not the user code.
+    HidesUserCode,
+    /// Shows the device code along with the user code.
+    ShowsDeviceCode,
+    /// Names the device code in its error when the code expires.
+    QuotesDeviceCode,
+    /// Says why the code expired on two lines.
+    MultiLineError,
+    /// Takes authorization_pending for a refusal.
+    PendingIsDenied,
+    /// Takes expired_token for authorization_pending, and retries failed requests for ever.
+    PollsForEver,
+    /// Takes authorization_pending for the token.
+    PendingIsToken,
 }
 
 /// When a browser sign-in compares the pasted state with the one it issued.
@@ -99,9 +133,119 @@ struct TestMethod {
     kind: AuthKind,
     input: Input,
     behaviour: Behaviour,
+    /// What it stores when it succeeds, if not what its kind stores (no secret for a local
+    /// method, a key for the rest).
+    stores: Option<CredentialKind>,
+}
+
+/// Where the test service hands out device codes.
+const DEVICE_URL: &str = "https://auth.test/oauth/device/code";
+/// Where a test local service answers.
+const LOCAL_URL: &str = "http://localhost:11434/api/version";
+
+/// The JSON of an answer, for the test device-code sign-in.
+fn json_of(answer: &HttpResponse) -> Result<Value, AuthError> {
+    serde_json::from_slice(&answer.body)
+        .map_err(|_| AuthError::Service("the answer is not JSON".into()))
 }
 
 impl TestMethod {
+    /// Asks the service for a device code, shows it, and polls for the token (RFC 8628), going
+    /// wrong as `fault` says.
+    async fn device_code(&self, ctx: &AuthContext, fault: DeviceFault) -> Result<(), AuthError> {
+        let http = &ctx.host.http_client;
+        let asked = HttpRequest::post_json(DEVICE_URL, &json!({"client_id": "test-client"}));
+        let answer = json_of(&http.send(asked).await.map_err(AuthError::other)?)?;
+        let field = |name: &str| {
+            answer[name]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AuthError::Service(format!("the answer has no {name}")))
+        };
+        let (device_code, user_code, uri) = (
+            field("device_code")?,
+            field("user_code")?,
+            field("verification_uri")?,
+        );
+        ctx.prompter.note(&match fault {
+            DeviceFault::HidesUserCode => format!("Open {uri} to confirm this sign-in"),
+            DeviceFault::ShowsDeviceCode => {
+                format!("Open {uri} and enter {user_code} (device {device_code})")
+            }
+            _ => format!("Open {uri} and enter {user_code}"),
+        });
+        let mut interval = Duration::from_secs(answer["interval"].as_u64().unwrap_or(5));
+        let wait = |interval: Duration| match fault {
+            DeviceFault::WaitsTooLittle => interval - Duration::from_secs(1),
+            _ => interval,
+        };
+        if fault != DeviceFault::PollsAtOnce {
+            ctx.clock.sleep(wait(interval)).await;
+        }
+        let poll = json!({
+            "device_code": device_code,
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        });
+        loop {
+            let answer = match http.send(HttpRequest::post_json(TOKEN_URL, &poll)).await {
+                Err(_) if fault == DeviceFault::PollsForEver => {
+                    ctx.clock.sleep(interval).await;
+                    continue;
+                }
+                answer => json_of(&answer.map_err(AuthError::other)?)?,
+            };
+            if answer["access_token"].is_string() {
+                return Ok(());
+            }
+            match answer["error"].as_str() {
+                Some("authorization_pending") if fault == DeviceFault::PendingIsToken => {
+                    return Ok(());
+                }
+                Some("authorization_pending") if fault == DeviceFault::PendingIsDenied => {
+                    return Err(AuthError::Service("the sign-in was denied".into()));
+                }
+                Some("authorization_pending") => {}
+                Some("expired_token") if fault == DeviceFault::PollsForEver => {}
+                Some("slow_down") if fault != DeviceFault::IgnoresSlowDown => {
+                    interval += Duration::from_secs(5);
+                }
+                Some("slow_down") => {}
+                Some("expired_token") => {
+                    return Err(AuthError::Service(match fault {
+                        DeviceFault::QuotesDeviceCode => {
+                            format!("device code {device_code} expired: sign in again")
+                        }
+                        DeviceFault::MultiLineError => {
+                            "the device code expired\nsign in again".to_owned()
+                        }
+                        _ => "the device code expired: sign in again".to_owned(),
+                    }));
+                }
+                Some("access_denied") => {
+                    return Err(AuthError::Service("the sign-in was denied".into()));
+                }
+                _ => return Err(AuthError::Service("unexpected answer".into())),
+            }
+            ctx.clock.sleep(wait(interval)).await;
+        }
+    }
+
+    /// Checks that the local service answers.
+    async fn local_service(&self, ctx: &AuthContext) -> Result<(), AuthError> {
+        let answer = ctx
+            .host
+            .http_client
+            .send(HttpRequest::get(LOCAL_URL))
+            .await
+            .map_err(AuthError::other)?;
+        match answer.status {
+            200 => Ok(()),
+            status => Err(AuthError::Service(format!(
+                "the local service answered HTTP {status}"
+            ))),
+        }
+    }
+
     /// Reads a pasted redirect and exchanges its code, checking its state when `check` says.
     async fn exchange(&self, ctx: &AuthContext, check: StateCheck) -> Result<(), AuthError> {
         let pasted = ctx.prompter.text("Paste the redirect URL").await?;
@@ -156,6 +300,8 @@ impl AuthMethod for TestMethod {
                 ctx.prompter.secret("key").await?;
             }
             Input::PastedRedirect(check) => self.exchange(ctx, check).await?,
+            Input::DeviceCode(fault) => self.device_code(ctx, fault).await?,
+            Input::LocalService => self.local_service(ctx).await?,
         }
         let profile = match &self.behaviour {
             Behaviour::Writes(default) => ctx
@@ -169,7 +315,11 @@ impl AuthMethod for TestMethod {
             Behaviour::Hangs => std::future::pending().await,
             Behaviour::Panics => panic!("test method panics on purpose"),
         };
-        let credential = Credential::new(CredentialKind::ApiKey, "k".into(), Provenance::new());
+        let kind = self.stores.unwrap_or(match self.kind {
+            AuthKind::Local => CredentialKind::None,
+            _ => CredentialKind::ApiKey,
+        });
+        let credential = Credential::new(kind, "k".into(), Provenance::new());
         Ok(AuthResult::profile(profile, credential))
     }
 }
@@ -449,6 +599,261 @@ impl Refresher for TestRefresher {
     }
 }
 
+/// How a test session refresher goes wrong, if it does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum SessionFault {
+    /// None: it keeps the stored token and caches the session the service sent.
+    #[default]
+    None,
+    /// Stores the session token in place of the stored token.
+    ReplacesStoredToken,
+    /// Caches the stored token as the session token.
+    CachesStoredToken,
+    /// Gives the session no time: it expires the instant it is renewed.
+    ExpiresAtOnce,
+}
+
+/// Where the test service trades the stored token for a session token.
+const SESSION_URL: &str = "https://auth.test/session";
+
+/// A refresher deriving short-lived session tokens from the stored one, as GitHub Copilot's.
+#[derive(Debug, Clone, Default)]
+struct TestSessionRefresher {
+    fault: SessionFault,
+}
+
+#[async_trait]
+impl Refresher for TestSessionRefresher {
+    fn can_refresh(&self, credential: &Credential) -> bool {
+        credential.kind() == CredentialKind::OAuth
+    }
+
+    fn due(&self, credential: &Credential, now: std::time::SystemTime) -> bool {
+        self.can_refresh(credential)
+            && credential
+                .session()
+                .is_none_or(|s| s.expires_at <= now + REFRESH_MARGIN)
+    }
+
+    async fn refresh(&self, ctx: &RefreshContext) -> Result<ProfileWrite, RefreshError> {
+        let stored = ctx
+            .credential
+            .oauth_tokens()
+            .ok_or(RefreshError::NotRefreshable)?;
+        let request = HttpRequest::get(SESSION_URL).with_header(
+            "authorization",
+            format!("token {}", ctx.credential.expose_secret()),
+        );
+        let response =
+            ctx.host
+                .http_client
+                .send(request)
+                .await
+                .map_err(|source| RefreshError::Network {
+                    service: SERVICE.into(),
+                    source,
+                })?;
+        match response.status {
+            200 => {}
+            401 => {
+                return Err(RefreshError::SignInRequired {
+                    service: SERVICE.into(),
+                    detail: "the stored token was revoked".into(),
+                });
+            }
+            status => return Err(RefreshError::Service(format!("HTTP {status}"))),
+        }
+        let answer: Value = serde_json::from_slice(&response.body)
+            .map_err(|_| RefreshError::BadResponse("the answer is not JSON".into()))?;
+        let (Some(token), Some(expires)) =
+            (answer["token"].as_str(), answer["expires_at"].as_u64())
+        else {
+            return Err(RefreshError::BadResponse(
+                "the answer has no session".into(),
+            ));
+        };
+        let mut tokens = stored.clone();
+        let mut session = SessionToken {
+            token: token.to_owned().into(),
+            expires_at: std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(expires),
+            endpoint: None,
+        };
+        match self.fault {
+            SessionFault::ReplacesStoredToken => tokens.access_token = token.to_owned().into(),
+            SessionFault::CachesStoredToken => session.token = stored.access_token.clone(),
+            SessionFault::ExpiresAtOnce => session.expires_at = ctx.clock.now(),
+            SessionFault::None => {}
+        }
+        tokens.session = Some(session);
+        Ok(ProfileWrite {
+            profile_id: ctx.profile_id.clone(),
+            credential: Credential::oauth(tokens, ctx.credential.provenance().clone()),
+        })
+    }
+}
+
+/// How a test model lister goes wrong, if it does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum ListerFault {
+    /// None: it reads the service's list the way a real lister should.
+    #[default]
+    None,
+    /// Lists the models in reverse order.
+    ReversesOrder,
+    /// Marks no model free.
+    IgnoresFree,
+    /// Names the key it sent when the service fails.
+    QuotesKey,
+    /// Panics when the service marks a model free.
+    PanicsOnFree,
+    /// Takes HTTP 401 for the service failing.
+    UnauthorizedIsService,
+    /// Takes an answer without a model list for an empty list.
+    LenientShape,
+    /// Takes an answer that is not JSON for the service failing.
+    NotJsonIsService,
+    /// Asks nothing: the models are known to the extension.
+    Fixed,
+}
+
+/// Where the test service lists its models.
+const LIST_URL: &str = "https://models.test/v1/models";
+
+/// A model lister for the test service.
+#[derive(Debug, Clone, Default)]
+struct TestLister {
+    fault: ListerFault,
+}
+
+#[async_trait]
+impl ModelLister for TestLister {
+    async fn list(&self, ctx: &ModelContext) -> Result<Vec<ModelInfo>, ModelError> {
+        if self.fault == ListerFault::Fixed {
+            return Ok(fixed_models());
+        }
+        let key = ctx.credential.expose_secret();
+        let request =
+            HttpRequest::get(LIST_URL).with_header("authorization", format!("Bearer {key}"));
+        let response =
+            ctx.host
+                .http_client
+                .send(request)
+                .await
+                .map_err(|source| ModelError::Network {
+                    service: SERVICE.into(),
+                    source,
+                })?;
+        let detail = match self.fault {
+            ListerFault::QuotesKey => format!("HTTP {} for key {key}", response.status),
+            _ => format!("HTTP {}", response.status),
+        };
+        match response.status {
+            200..=299 => {}
+            401 if self.fault != ListerFault::UnauthorizedIsService => {
+                return Err(ModelError::CredentialRejected {
+                    service: SERVICE.into(),
+                    detail,
+                });
+            }
+            _ => return Err(ModelError::Service(detail)),
+        }
+        let answer: Value = serde_json::from_slice(&response.body).map_err(|_| {
+            let what = "the model list is not JSON".to_owned();
+            match self.fault {
+                ListerFault::NotJsonIsService => ModelError::Service(what),
+                _ => ModelError::BadResponse(what),
+            }
+        })?;
+        let Some(data) = answer["data"].as_array() else {
+            if self.fault == ListerFault::LenientShape {
+                return Ok(Vec::new());
+            }
+            return Err(ModelError::BadResponse(
+                "the answer has no model list".into(),
+            ));
+        };
+        let mut models = Vec::new();
+        for model in data {
+            let id = model["id"]
+                .as_str()
+                .ok_or_else(|| ModelError::BadResponse("a model has no id".into()))?;
+            let free = model["free"].as_bool().unwrap_or(false);
+            if free && self.fault == ListerFault::PanicsOnFree {
+                panic!("test lister panics on purpose");
+            }
+            models.push(ModelInfo::new(id).free(free && self.fault != ListerFault::IgnoresFree));
+        }
+        if self.fault == ListerFault::ReversesOrder {
+            models.reverse();
+        }
+        Ok(models)
+    }
+}
+
+/// What a lister that asks nothing knows.
+fn fixed_models() -> Vec<ModelInfo> {
+    vec![
+        ModelInfo::new("auto"),
+        ModelInfo::new("small:free").free(true),
+    ]
+}
+
+/// How a test credential check goes wrong, if it does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum CheckFault {
+    /// None: it asks the service and reads its answer.
+    #[default]
+    None,
+    /// Takes any answer for a working credential.
+    PassesEverything,
+    /// Never returns.
+    Hangs,
+    /// Asks nothing: it judges from what is stored.
+    JudgesFromStore,
+}
+
+/// Where the test service says whether a key works.
+const CHECK_URL: &str = "https://models.test/v1/key";
+
+/// A credential check for the test service.
+#[derive(Debug, Clone, Default)]
+struct TestCheck {
+    fault: CheckFault,
+}
+
+#[async_trait]
+impl CredentialCheck for TestCheck {
+    async fn check(&self, ctx: &ModelContext) -> Result<(), ModelError> {
+        match self.fault {
+            CheckFault::Hangs => std::future::pending().await,
+            CheckFault::JudgesFromStore => return Ok(()),
+            _ => {}
+        }
+        let request = HttpRequest::get(CHECK_URL).with_header(
+            "authorization",
+            format!("Bearer {}", ctx.credential.expose_secret()),
+        );
+        let response =
+            ctx.host
+                .http_client
+                .send(request)
+                .await
+                .map_err(|source| ModelError::Network {
+                    service: SERVICE.into(),
+                    source,
+                })?;
+        match response.status {
+            _ if self.fault == CheckFault::PassesEverything => Ok(()),
+            200 => Ok(()),
+            401 => Err(ModelError::CredentialRejected {
+                service: SERVICE.into(),
+                detail: "HTTP 401".into(),
+            }),
+            status => Err(ModelError::Service(format!("HTTP {status}"))),
+        }
+    }
+}
+
 /// A provider as plain data, so a case can edit it before it is built.
 #[derive(Debug, Clone)]
 struct ProviderSpec {
@@ -460,6 +865,9 @@ struct ProviderSpec {
     methods: Vec<TestMethod>,
     runner: Option<TestRunner>,
     refresher: Option<TestRefresher>,
+    session_refresher: Option<TestSessionRefresher>,
+    lister: Option<TestLister>,
+    check: Option<TestCheck>,
 }
 
 /// A [`ProviderSpec`] built: the trait hands out its methods boxed.
@@ -510,7 +918,19 @@ impl Provider for TestProvider {
     }
 
     fn refresher(&self) -> Option<&dyn Refresher> {
-        self.spec.refresher.as_ref().map(|r| r as &dyn Refresher)
+        match (&self.spec.refresher, &self.spec.session_refresher) {
+            (Some(r), _) => Some(r),
+            (None, Some(r)) => Some(r),
+            (None, None) => None,
+        }
+    }
+
+    fn model_lister(&self) -> Option<&dyn ModelLister> {
+        self.spec.lister.as_ref().map(|l| l as &dyn ModelLister)
+    }
+
+    fn credential_check(&self) -> Option<&dyn CredentialCheck> {
+        self.spec.check.as_ref().map(|c| c as &dyn CredentialCheck)
     }
 }
 
@@ -585,6 +1005,8 @@ struct Parts {
     model_fixtures: Vec<ModelFixture>,
     service_errors: Option<ServiceErrors>,
     refresh_fixtures: Vec<RefreshFixture>,
+    list_fixtures: Vec<ListFixture>,
+    device_fixtures: Vec<DeviceCodeFixture>,
 }
 
 impl Parts {
@@ -595,7 +1017,9 @@ impl Parts {
             self.fixtures.into_iter().map(FixtureSpec::build).collect(),
         )
         .with_model_fixtures(self.model_fixtures)
-        .with_refresh_fixtures(self.refresh_fixtures);
+        .with_refresh_fixtures(self.refresh_fixtures)
+        .with_list_fixtures(self.list_fixtures)
+        .with_device_fixtures(self.device_fixtures);
         match self.service_errors {
             Some(errors) => subject.with_service_errors(errors),
             None => subject,
@@ -610,6 +1034,56 @@ impl Parts {
         self.provider.refresher.as_mut().unwrap()
     }
 
+    fn session_refresher(&mut self) -> &mut TestSessionRefresher {
+        self.provider.session_refresher.as_mut().unwrap()
+    }
+
+    fn lister(&mut self) -> &mut TestLister {
+        self.provider.lister.as_mut().unwrap()
+    }
+
+    fn check(&mut self) -> &mut TestCheck {
+        self.provider.check.as_mut().unwrap()
+    }
+
+    /// Swaps the refresher for one deriving session tokens, with its fixtures.
+    fn with_session_refresher(&mut self) {
+        self.provider.refresher = None;
+        self.provider.session_refresher = Some(TestSessionRefresher::default());
+        self.refresh_fixtures = session_fixtures();
+    }
+
+    /// Takes the model lister away, with its declaration and fixtures.
+    fn without_lister(&mut self) {
+        self.provider.lister = None;
+        self.undeclare(MODEL_LIST);
+        self.list_fixtures.clear();
+    }
+
+    /// Keeps only the list fixtures that do not expect a failure of `kind`: for a lister
+    /// broken so that only the harness's own probe catches it.
+    fn without_list_fixtures_failing_as(&mut self, kind: ModelErrorKind) {
+        self.list_fixtures
+            .retain(|f| f.expect != ListExpectation::Fails(kind));
+    }
+
+    /// The manifest's capabilities for the provider.
+    fn capabilities(&mut self) -> &mut Vec<Value> {
+        self.declared()
+            .entry("capabilities")
+            .or_insert_with(|| json!([]))
+            .as_array_mut()
+            .unwrap()
+    }
+
+    fn declare(&mut self, capability: &str) {
+        self.capabilities().push(capability.into());
+    }
+
+    fn undeclare(&mut self, capability: &str) {
+        self.capabilities().retain(|c| c != capability);
+    }
+
     fn service_errors(&mut self) -> &mut ServiceErrors {
         self.service_errors.as_mut().unwrap()
     }
@@ -618,6 +1092,7 @@ impl Parts {
     /// provider whose users sign in with API keys only.
     fn without_refresher(&mut self) {
         self.provider.refresher = None;
+        self.provider.session_refresher = None;
         self.refresh_fixtures.clear();
         if let Some(errors) = &mut self.service_errors {
             errors.expired = None;
@@ -638,12 +1113,12 @@ impl Parts {
         self.manifest["providers"][0].as_object_mut().unwrap()
     }
 
-    /// Takes the model runner away, with its declaration, fixtures and service errors.
+    /// Takes the model runner away, with its declaration and fixtures. The service errors stay:
+    /// the lister and the credential check are probed with them too.
     fn without_runner(&mut self) {
         self.provider.runner = None;
-        self.declared().remove("capabilities");
+        self.undeclare(MODEL_RUN);
         self.model_fixtures.clear();
-        self.service_errors = None;
     }
 
     fn choice(&mut self, i: usize) -> &mut Value {
@@ -706,10 +1181,16 @@ impl Parts {
     }
 }
 
-/// A well-behaved provider `id` with an API-key and a browser method, its manifest at
-/// `manifests/<id>.json`, and for each method a plain success, a `--profile` success and a
-/// refusal; a model runner with a fixture for a reply and for each way a call can fail, and
-/// its service's error answers; and a refresher with a fixture for each way a refresh ends.
+/// The capabilities a manifest declares.
+const MODEL_RUN: &str = "model.run";
+const MODEL_LIST: &str = "model.list";
+
+/// A well-behaved provider `id` with an API-key, a browser, a device-code and a local method,
+/// its manifest at `manifests/<id>.json`, and for each method a plain success, a `--profile`
+/// success and a refusal (and for the device-code method a device fixture for each case); a
+/// model runner with a fixture for a reply and for each way a call can fail, and its service's
+/// error answers; a model lister with a fixture for a list and for each way a listing can fail;
+/// a credential check; and a refresher with a fixture for each way a refresh ends.
 fn provider_named(id: &str) -> Parts {
     let method = |method: &str, label: &str, hint: Option<&str>, kind, input| TestMethod {
         id: method.to_owned(),
@@ -718,6 +1199,7 @@ fn provider_named(id: &str) -> Parts {
         kind,
         input,
         behaviour: Behaviour::Writes(format!("{id}:default")),
+        stores: None,
     };
     let provider = ProviderSpec {
         id: id.to_owned(),
@@ -743,9 +1225,26 @@ fn provider_named(id: &str) -> Parts {
                 AuthKind::OAuth,
                 Input::PastedRedirect(StateCheck::First),
             ),
+            method(
+                "device-code",
+                "Code on another device",
+                None,
+                AuthKind::DeviceCode,
+                Input::DeviceCode(DeviceFault::None),
+            ),
+            method(
+                "local",
+                "Local service",
+                Some("No key: a service on this machine"),
+                AuthKind::Local,
+                Input::LocalService,
+            ),
         ],
         runner: Some(TestRunner::default()),
         refresher: Some(TestRefresher::default()),
+        session_refresher: None,
+        lister: Some(TestLister::default()),
+        check: Some(TestCheck::default()),
     };
     let choices: Vec<Value> = provider
         .methods
@@ -771,7 +1270,7 @@ fn provider_named(id: &str) -> Parts {
         "id": id,
         "name": "Test plugin",
         "version": "0.1.0",
-        "providers": [{"id": id, "label": "Test provider", "capabilities": ["model.run"]}],
+        "providers": [{"id": id, "label": "Test provider", "capabilities": [MODEL_RUN, MODEL_LIST]}],
         "auth_choices": choices,
     });
     manifest["auth_choices"][0]["deprecated_choice_ids"] = json!([format!("{id}-key")]);
@@ -782,6 +1281,12 @@ fn provider_named(id: &str) -> Parts {
             Input::PastedRedirect(_) => (
                 vec![Answer::Text(redirect_with("test-code"))],
                 vec![Ok(HttpResponse::new(200, r#"{"ok":true}"#))],
+            ),
+            // The service confirms at once: the polling rules are the device fixtures' to check.
+            Input::DeviceCode(_) => (vec![], device_replies(&[TOKEN_ANSWER])),
+            Input::LocalService => (
+                vec![],
+                vec![Ok(HttpResponse::new(200, r#"{"version":"0.1.0"}"#))],
             ),
         };
         FixtureSpec {
@@ -804,7 +1309,8 @@ fn provider_named(id: &str) -> Parts {
         });
         fixtures.push(FixtureSpec {
             answers: vec![],
-            ..fixture(m, "no input", Expectation::Fails)
+            http: vec![],
+            ..fixture(m, "no input or answer", Expectation::Fails)
         });
     }
     Parts {
@@ -815,7 +1321,140 @@ fn provider_named(id: &str) -> Parts {
         model_fixtures: model_fixtures(),
         service_errors: Some(service_errors()),
         refresh_fixtures: refresh_fixtures(),
+        list_fixtures: list_fixtures(),
+        device_fixtures: device_fixtures("device-code"),
     }
+}
+
+/// What the test service's token endpoint answers once the user has confirmed.
+const TOKEN_ANSWER: &str =
+    r#"{"access_token":"pbat-Device5Access2Token8Lm","token_type":"bearer"}"#;
+/// The device code the test service hands out: a secret, unlike the user code.
+const DEVICE_CODE: &str = "dc-Secret7Device3Code9Xk4";
+const USER_CODE: &str = "WDJB-MJHT";
+const VERIFICATION_URI: &str = "https://auth.test/device";
+
+/// The test service's answers to a device-code sign-in: the device code, then `polls` (bodies
+/// of the token endpoint's answers, in order).
+fn device_replies(polls: &[&str]) -> Vec<Result<HttpResponse, HttpError>> {
+    let device = json!({
+        "device_code": DEVICE_CODE,
+        "user_code": USER_CODE,
+        "verification_uri": VERIFICATION_URI,
+        "interval": 5,
+        "expires_in": 900,
+    });
+    std::iter::once(HttpResponse::new(200, device.to_string()))
+        .chain(polls.iter().map(|body| {
+            let status = if body.contains("access_token") {
+                200
+            } else {
+                400
+            };
+            HttpResponse::new(status, *body)
+        }))
+        .map(Ok)
+        .collect()
+}
+
+/// For the test device-code method `method`: one fixture for each case.
+fn device_fixtures(method: &str) -> Vec<DeviceCodeFixture> {
+    let pending = r#"{"error":"authorization_pending"}"#;
+    let fixture = |case, name: &str, polls: &[&str]| DeviceCodeFixture {
+        name: name.to_owned(),
+        method_id: method.to_owned(),
+        case,
+        user_code: USER_CODE.to_owned(),
+        verification_uri: VERIFICATION_URI.to_owned(),
+        interval: Duration::from_secs(5),
+        replies: device_replies(polls),
+    };
+    vec![
+        fixture(
+            DeviceCodeCase::PendingThenSuccess,
+            "signs in once the user confirms",
+            &[pending, pending, TOKEN_ANSWER],
+        ),
+        fixture(
+            DeviceCodeCase::SlowDown,
+            "polls more slowly when asked",
+            &[pending, r#"{"error":"slow_down"}"#, pending, TOKEN_ANSWER],
+        ),
+        fixture(
+            DeviceCodeCase::Expired,
+            "an expired code ends the sign-in",
+            &[pending, r#"{"error":"expired_token"}"#],
+        ),
+        fixture(
+            DeviceCodeCase::Denied,
+            "a denied sign-in ends it",
+            &[r#"{"error":"access_denied"}"#],
+        ),
+    ]
+}
+
+/// For the test lister: a list, and a failure of each kind it tells apart.
+fn list_fixtures() -> Vec<ListFixture> {
+    let answer = |status, body: &str| vec![Ok(HttpResponse::new(status, body.as_bytes().to_vec()))];
+    let ids = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+    vec![
+        ListFixture::new(
+            "lists the models in the service's order, the free ones marked",
+            answer(
+                200,
+                r#"{"data":[{"id":"auto"},{"id":"small:free","free":true},{"id":"large"}]}"#,
+            ),
+            ListExpectation::Lists {
+                ids: ids(&["auto", "small:free", "large"]),
+                free: ids(&["small:free"]),
+            },
+        ),
+        ListFixture::new(
+            "a 401 is a rejected key",
+            answer(401, &error_body(401, "invalid_api_key", "Invalid API key")),
+            ListExpectation::Fails(ModelErrorKind::CredentialRejected),
+        ),
+        ListFixture::new(
+            "a 500 is the service failing",
+            answer(500, &error_body(500, "error", "Internal Server Error")),
+            ListExpectation::Fails(ModelErrorKind::Service),
+        ),
+        ListFixture::new(
+            "an answer without a model list is a bad response",
+            answer(200, r#"{"object":"list"}"#),
+            ListExpectation::Fails(ModelErrorKind::BadResponse),
+        ),
+    ]
+}
+
+/// For the test session refresher: a renewed session, and a stored token the service no
+/// longer takes.
+fn session_fixtures() -> Vec<RefreshFixture> {
+    let stored = || {
+        let mut tokens = OAuthTokens::new("ghu-Stored5Github8Token2Xy".into());
+        tokens.account_id = Some("account-1".into());
+        Credential::oauth(tokens, Provenance::new())
+    };
+    let answer = |status, body: Value| vec![Ok(HttpResponse::new(status, body.to_string()))];
+    vec![
+        RefreshFixture::new(
+            "a new session token is cached beside the stored token",
+            stored(),
+            answer(
+                200,
+                json!({"token": "tid=Session4Token7Value9Qz", "expires_at": 1_700_001_800}),
+            ),
+            RefreshExpectation::SessionRenewed {
+                session_token: "tid=Session4Token7Value9Qz".into(),
+            },
+        ),
+        RefreshFixture::new(
+            "a revoked stored token needs a new sign-in",
+            stored(),
+            answer(401, json!({"message": "Bad credentials"})),
+            RefreshExpectation::SignInRequired,
+        ),
+    ]
 }
 
 /// For the test refresher: the service keeping the refresh token, rotating it, and refusing
@@ -1067,7 +1706,12 @@ fn a_runtime_without_timers_fails_fixtures_instead_of_crashing() {
     assert_eq!(
         report.failed_rules(),
         BTreeSet::from([
+            "check-key-rejected",
+            "device-code-polling",
             "fixture-outcome",
+            "list-bad-shape",
+            "list-fixture-outcome",
+            "list-key-rejected",
             "model-fixture-outcome",
             "model-key-rejected",
             "model-secret-hidden",
@@ -1391,7 +2035,7 @@ const CASES: &[Case] = &[
         "capability-declared",
         "model runner the manifest does not declare",
         |p| {
-            p.declared().remove("capabilities");
+            p.undeclare(MODEL_RUN);
         },
     ),
     provider(
@@ -1399,8 +2043,22 @@ const CASES: &[Case] = &[
         "manifest declaring model.run without a runner",
         |p| {
             p.without_runner();
-            p.declared()
-                .insert("capabilities".into(), json!(["model.run"]));
+            p.declare(MODEL_RUN);
+        },
+    ),
+    provider(
+        "capability-declared",
+        "model lister the manifest does not declare",
+        |p| {
+            p.undeclare(MODEL_LIST);
+        },
+    ),
+    provider(
+        "capability-declared",
+        "manifest declaring model.list without a lister",
+        |p| {
+            p.without_lister();
+            p.declare(MODEL_LIST);
         },
     ),
     provider(
@@ -1425,6 +2083,9 @@ const CASES: &[Case] = &[
         "model-fixtures-present",
         "model runner without its service's error answers",
         |p| {
+            // Nothing else needs them: the lister and the credential check are probed with them.
+            p.without_lister();
+            p.provider.check = None;
             p.service_errors = None;
         },
     ),
@@ -1530,6 +2191,257 @@ const CASES: &[Case] = &[
         },
     ),
     provider(
+        "local-writes-no-secret",
+        "local method storing a key",
+        |p| {
+            p.method("local").stores = Some(CredentialKind::ApiKey);
+        },
+    ),
+    provider(
+        "local-writes-no-secret",
+        "API-key method storing no secret",
+        |p| {
+            p.method("api-key").stores = Some(CredentialKind::None);
+        },
+    ),
+    provider(
+        "local-writes-no-secret",
+        "device-code method storing no secret",
+        |p| {
+            p.method("device-code").stores = Some(CredentialKind::None);
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "device-code method without a slow_down fixture",
+        |p| {
+            p.device_fixtures
+                .retain(|f| f.case != DeviceCodeCase::SlowDown);
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "device fixture naming a method of another kind",
+        |p| {
+            let mut stray = p.device_fixtures[0].clone();
+            stray.method_id = "api-key".into();
+            p.device_fixtures.push(stray);
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "device fixtures without a device-code method",
+        |p| {
+            p.provider.methods.retain(|m| m.id != "device-code");
+            p.manifest["auth_choices"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|c| c["method"] != "device-code");
+            p.fixtures.retain(|f| f.method != "device-code");
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "slow_down fixture whose service never says slow_down",
+        |p| {
+            for f in &mut p.device_fixtures {
+                if f.case == DeviceCodeCase::SlowDown {
+                    let pending = r#"{"error":"authorization_pending"}"#;
+                    f.replies = device_replies(&[pending, pending, TOKEN_ANSWER]);
+                }
+            }
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "pending fixture whose service never says pending",
+        |p| {
+            p.device_fixtures[0].replies = device_replies(&[TOKEN_ANSWER]);
+        },
+    ),
+    provider(
+        "device-fixtures-present",
+        "device fixture without a user code",
+        |p| {
+            p.device_fixtures[0].user_code = " ".into();
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in polling before it waits",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::PollsAtOnce);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in waiting less than the interval",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::WaitsTooLittle);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in ignoring slow_down",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::IgnoresSlowDown);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in not showing the user code",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::HidesUserCode);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in showing the device code",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::ShowsDeviceCode);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in naming the device code in its error",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::QuotesDeviceCode);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in failing on two lines",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::MultiLineError);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in giving up while the user has not confirmed",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::PendingIsDenied);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in taking authorization_pending for a token",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::PendingIsToken);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in polling for ever",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::PollsForEver);
+        },
+    ),
+    provider(
+        "list-fixtures-present",
+        "model lister without a fixture under which it lists",
+        |p| {
+            p.list_fixtures
+                .retain(|f| !matches!(f.expect, ListExpectation::Lists { .. }));
+        },
+    ),
+    provider(
+        "list-fixtures-present",
+        "list fixtures without a model lister",
+        |p| {
+            let fixtures = p.list_fixtures.clone();
+            p.without_lister();
+            p.list_fixtures = fixtures;
+        },
+    ),
+    provider(
+        "list-fixture-outcome",
+        "lister reversing the service's order",
+        |p| {
+            p.lister().fault = ListerFault::ReversesOrder;
+        },
+    ),
+    provider(
+        "list-fixture-outcome",
+        "lister marking no model free",
+        |p| {
+            p.lister().fault = ListerFault::IgnoresFree;
+        },
+    ),
+    provider(
+        "list-fixture-outcome",
+        "lister naming the key in an error",
+        |p| {
+            p.lister().fault = ListerFault::QuotesKey;
+        },
+    ),
+    provider("list-fixture-outcome", "lister that panics", |p| {
+        p.lister().fault = ListerFault::PanicsOnFree;
+    }),
+    provider(
+        "list-fixture-outcome",
+        "list fixture expecting a failure of a listing",
+        |p| {
+            let mut wrong = p.list_fixtures[0].clone();
+            wrong.expect = ListExpectation::Fails(ModelErrorKind::Service);
+            p.list_fixtures.push(wrong);
+        },
+    ),
+    provider(
+        "list-key-rejected",
+        "lister taking a 401 for the service failing",
+        |p| {
+            p.lister().fault = ListerFault::UnauthorizedIsService;
+            p.without_list_fixtures_failing_as(ModelErrorKind::CredentialRejected);
+        },
+    ),
+    provider(
+        "list-key-rejected",
+        "lister asking its service without its service's error answers",
+        |p| {
+            p.without_runner();
+            p.provider.check = None;
+            p.service_errors = None;
+        },
+    ),
+    provider(
+        "list-bad-shape",
+        "lister taking an answer without a list for an empty list",
+        |p| {
+            p.lister().fault = ListerFault::LenientShape;
+            p.without_list_fixtures_failing_as(ModelErrorKind::BadResponse);
+        },
+    ),
+    provider(
+        "list-bad-shape",
+        "lister taking an answer that is not JSON for the service failing",
+        |p| {
+            p.lister().fault = ListerFault::NotJsonIsService;
+        },
+    ),
+    provider(
+        "check-key-rejected",
+        "credential check passing a key the service rejects",
+        |p| {
+            p.check().fault = CheckFault::PassesEverything;
+        },
+    ),
+    provider(
+        "check-key-rejected",
+        "credential check that never returns",
+        |p| {
+            p.check().fault = CheckFault::Hangs;
+        },
+    ),
+    provider(
+        "check-key-rejected",
+        "credential check asking its service without its service's error answers",
+        |p| {
+            p.without_runner();
+            p.without_lister();
+            p.service_errors = None;
+        },
+    ),
+    provider(
         "oauth-state-forged",
         "browser sign-in exchanging any pasted code",
         |p| {
@@ -1616,6 +2528,48 @@ const CASES: &[Case] = &[
             let mut wrong = p.refresh_fixtures[0].clone();
             wrong.expect = RefreshExpectation::SignInRequired;
             p.refresh_fixtures.push(wrong);
+        },
+    ),
+    provider(
+        "refresh-fixtures-present",
+        "session refresher without a fixture for a refused token",
+        |p| {
+            p.with_session_refresher();
+            p.refresh_fixtures
+                .retain(|f| f.expect != RefreshExpectation::SignInRequired);
+        },
+    ),
+    provider(
+        "refresh-fixtures-present",
+        "session refresher without a fixture renewing the session",
+        |p| {
+            p.with_session_refresher();
+            p.refresh_fixtures
+                .retain(|f| f.expect == RefreshExpectation::SignInRequired);
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "session refresher replacing the stored token",
+        |p| {
+            p.with_session_refresher();
+            p.session_refresher().fault = SessionFault::ReplacesStoredToken;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "session refresher caching the wrong session token",
+        |p| {
+            p.with_session_refresher();
+            p.session_refresher().fault = SessionFault::CachesStoredToken;
+        },
+    ),
+    provider(
+        "refresh-fixture-outcome",
+        "session refresher whose session is due again at once",
+        |p| {
+            p.with_session_refresher();
+            p.session_refresher().fault = SessionFault::ExpiresAtOnce;
         },
     ),
     provider(
@@ -1741,7 +2695,7 @@ async fn the_harness_asks_for_the_model_the_provider_knows() {
 }
 
 #[tokio::test]
-async fn a_registration_brings_its_model_fixtures_service_errors_and_refresh_fixtures() {
+async fn a_registration_brings_all_its_fixtures_and_service_errors() {
     let registration = ProviderRegistration {
         manifest: ManifestSource {
             path: "manifests/demo.json",
@@ -1758,15 +2712,124 @@ async fn a_registration_brings_its_model_fixtures_service_errors_and_refresh_fix
         model_fixtures,
         service_errors: || Some(service_errors()),
         refresh_fixtures,
-        list_fixtures: Vec::new,
-        device_fixtures: Vec::new,
+        list_fixtures,
+        device_fixtures: || device_fixtures("device-code"),
     };
     let subject = Subject::from_registration(&registration);
     assert_eq!(subject.model_fixtures.len(), model_fixtures().len());
     assert!(subject.service_errors.is_some());
     assert_eq!(subject.refresh_fixtures.len(), refresh_fixtures().len());
+    assert_eq!(subject.list_fixtures.len(), list_fixtures().len());
+    assert_eq!(subject.device_fixtures.len(), DeviceCodeCase::ALL.len());
     let report = check_provider(&subject).await;
     assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn a_provider_deriving_session_tokens_passes() {
+    let mut p = good();
+    p.with_session_refresher();
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn a_session_refresher_is_asked_for_a_renewal_not_for_refresh_tokens() {
+    let mut p = good();
+    p.with_session_refresher();
+    p.refresh_fixtures.clear();
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(shown.contains("issues a new session token"), "{shown}");
+    assert!(shown.contains("refuses the stored token"), "{shown}");
+    assert!(!shown.contains("rotates the refresh token"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_lister_keeping_its_list_in_the_extension_passes() {
+    let mut p = good();
+    p.lister().fault = ListerFault::Fixed;
+    p.list_fixtures = vec![ListFixture::new(
+        "lists what the extension knows",
+        vec![],
+        ListExpectation::Lists {
+            ids: vec!["auto".into(), "small:free".into()],
+            free: vec!["small:free".into()],
+        },
+    )];
+    let report = check_provider(&p.clone().subject()).await;
+    assert!(report.is_ok(), "{report}");
+
+    // It needs no service errors either, asking nothing.
+    p.without_runner();
+    p.provider.check = None;
+    p.service_errors = None;
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test]
+async fn a_credential_check_judging_from_the_store_needs_no_service_errors() {
+    let mut p = good();
+    p.check().fault = CheckFault::JudgesFromStore;
+    p.without_runner();
+    p.without_lister();
+    p.service_errors = None;
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+/// The provider with only its local method: a local service like Ollama.
+fn local_only() -> Parts {
+    let mut p = good();
+    p.without_refresher();
+    p.provider.methods.retain(|m| m.id == "local");
+    p.manifest["auth_choices"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["method"] == "local");
+    p.fixtures.retain(|f| f.method == "local");
+    p.device_fixtures.clear();
+    p
+}
+
+#[tokio::test]
+async fn a_provider_whose_every_method_is_local_is_called_without_a_secret() {
+    let mut p = local_only();
+    p.runner().fault = RunnerFault::OnlyTakes(CredentialKind::None);
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+
+    // A runner that needs a key fails the calls a local provider's users would make.
+    let mut p = local_only();
+    p.runner().fault = RunnerFault::OnlyTakes(CredentialKind::ApiKey);
+    let report = check_provider(&p.subject()).await;
+    assert!(
+        report.failed_rules().contains("model-key-rejected"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn device_code_failures_name_secrets_by_role_never_by_value() {
+    for fault in [DeviceFault::ShowsDeviceCode, DeviceFault::QuotesDeviceCode] {
+        let mut p = good();
+        p.method("device-code").input = Input::DeviceCode(fault);
+        let shown = check_provider(&p.subject()).await.to_string();
+        assert!(shown.contains("the device code"), "{shown}");
+        assert!(!shown.contains("Secret7Device"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn a_device_code_sign_in_is_told_how_long_it_had_to_wait() {
+    let mut p = good();
+    p.method("device-code").input = Input::DeviceCode(DeviceFault::IgnoresSlowDown);
+    let shown = check_provider(&p.subject()).await.to_string();
+    assert!(
+        shown.contains("poll 3 was sent after waiting 5 s")
+            && shown.contains("must be at least 10 s"),
+        "{shown}"
+    );
 }
 
 async fn run(case: &Case) -> Report {

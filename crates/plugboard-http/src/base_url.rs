@@ -1,7 +1,9 @@
 //! Where a provider's service is: one rule for every provider. The provider's base-URL
 //! environment variable wins, then config `providers.<id>.base_url`, then the real service.
-//! Plain http is allowed only to this machine, and a URL with a user name or password is
-//! refused, so keys and codes never cross the network in the clear or land in a URL.
+//! Plain http is allowed only to this machine, unless config `providers.<id>.allow_plain_http`
+//! is `true` (a service of the user's own on their local network, such as an Ollama server),
+//! and a URL with a user name or password is always refused, so keys and codes never cross the
+//! network in the clear without the user asking for it, or land in a URL.
 
 use plugboard_core::HostServices;
 use thiserror::Error;
@@ -11,6 +13,23 @@ use crate::loopback::is_loopback;
 
 /// The config key (under `providers.<id>`) that moves a provider's service.
 pub const BASE_URL_CONFIG_KEY: &str = "base_url";
+
+/// The config key (under `providers.<id>`) that lets plain `http://` reach a host other than
+/// this machine when set to `true` (the JSON boolean; anything else leaves the rule as it is).
+pub const ALLOW_PLAIN_HTTP_CONFIG_KEY: &str = "allow_plain_http";
+
+/// Where plain `http://` may go. Only the user can widen it, through config
+/// (`providers.<id>.allow_plain_http: true`): a setting in a file they own says they know the
+/// traffic to that service is unencrypted, which an environment variable set somewhere in a
+/// shell's startup files would not say as plainly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlainHttp {
+    /// Only to a loopback host (`127.0.0.0/8`, `::1`, `localhost`): the rule for everyone.
+    #[default]
+    LoopbackOnly,
+    /// To any host: the user set `providers.<id>.allow_plain_http` to `true`.
+    Allowed,
+}
 
 /// Where one provider's service is by default, and which settings may move it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,20 +83,56 @@ pub enum BaseUrlError {
 impl ServiceLocation<'_> {
     /// The base URL from the host's services, which a sign-in, a refresh and a model call
     /// share: the environment first, then config, then the default. An empty value counts as
-    /// unset. The result has no trailing slash in its path.
+    /// unset. Plain http reaches a non-loopback host only when [`ServiceLocation::plain_http`]
+    /// allows it. The result has no trailing slash in its path.
     pub fn resolve(&self, host: &HostServices) -> Result<Url, BaseUrlError> {
-        let configured = host
-            .provider_config(self.provider_id)
-            .and_then(|c| c.get(BASE_URL_CONFIG_KEY))
-            .and_then(|v| v.as_str());
-        self.resolve_from(host.env_var(self.env_var), configured)
+        self.resolve_with(
+            host.env_var(self.env_var),
+            self.configured_base_url(host),
+            self.plain_http(host),
+        )
     }
 
-    /// [`ServiceLocation::resolve`] from an environment value and a config value.
+    /// The base URL config gives (`providers.<id>.base_url`), if it is a string.
+    pub fn configured_base_url<'h>(&self, host: &'h HostServices) -> Option<&'h str> {
+        host.provider_config(self.provider_id)?
+            .get(BASE_URL_CONFIG_KEY)?
+            .as_str()
+    }
+
+    /// Where plain http may go for this provider: [`PlainHttp::Allowed`] exactly when config
+    /// `providers.<id>.allow_plain_http` is `true`.
+    pub fn plain_http(&self, host: &HostServices) -> PlainHttp {
+        let allowed = host
+            .provider_config(self.provider_id)
+            .and_then(|c| c.get(ALLOW_PLAIN_HTTP_CONFIG_KEY))
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if allowed {
+            PlainHttp::Allowed
+        } else {
+            PlainHttp::LoopbackOnly
+        }
+    }
+
+    /// [`ServiceLocation::resolve`] from an environment value and a config value, with plain
+    /// http to loopback only.
     pub fn resolve_from(
         &self,
         env: Option<&str>,
         config: Option<&str>,
+    ) -> Result<Url, BaseUrlError> {
+        self.resolve_with(env, config, PlainHttp::LoopbackOnly)
+    }
+
+    /// [`ServiceLocation::resolve`] from an environment value, a config value and where plain
+    /// http may go. Everything else (a valid http(s) URL with a host, no user name or password)
+    /// holds whatever `plain_http` says.
+    pub fn resolve_with(
+        &self,
+        env: Option<&str>,
+        config: Option<&str>,
+        plain_http: PlainHttp,
     ) -> Result<Url, BaseUrlError> {
         let (raw, setting) = match (env.map(str::trim), config.map(str::trim)) {
             (Some(v), _) if !v.is_empty() => (v, self.env_var.to_owned()),
@@ -103,7 +158,7 @@ impl ServiceLocation<'_> {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(BaseUrlError::Userinfo { setting });
         }
-        if url.scheme() != "https" && !is_loopback(&url) {
+        if url.scheme() != "https" && plain_http == PlainHttp::LoopbackOnly && !is_loopback(&url) {
             return Err(BaseUrlError::Insecure {
                 setting,
                 scheme: url.scheme().to_owned(),
@@ -240,6 +295,118 @@ mod tests {
                 Err(other) => panic!("{base}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn allowing_plain_http_lets_it_reach_any_host_and_changes_nothing_else() {
+        use PlainHttp::{Allowed, LoopbackOnly};
+        let cases = [
+            ("http://192.168.1.5:11434", LoopbackOnly, Err("insecure")),
+            (
+                "http://192.168.1.5:11434",
+                Allowed,
+                Ok("http://192.168.1.5:11434/"),
+            ),
+            (
+                "http://ollama.lan/base/",
+                Allowed,
+                Ok("http://ollama.lan/base"),
+            ),
+            (
+                "http://127.0.0.1:9",
+                LoopbackOnly,
+                Ok("http://127.0.0.1:9/"),
+            ),
+            ("http://127.0.0.1:9", Allowed, Ok("http://127.0.0.1:9/")),
+            (
+                "https://api.acme.test/v1",
+                Allowed,
+                Ok("https://api.acme.test/v1"),
+            ),
+            ("http://user:hunter2@192.168.1.5", Allowed, Err("userinfo")),
+            ("ftp://192.168.1.5", Allowed, Err("invalid")),
+            ("192.168.1.5:11434", Allowed, Err("invalid")),
+        ];
+        for (base, plain_http, want) in cases {
+            let got = ACME.resolve_with(Some(base), None, plain_http);
+            let got = match &got {
+                Ok(url) => Ok(url.as_str()),
+                Err(BaseUrlError::Insecure { .. }) => Err("insecure"),
+                Err(BaseUrlError::Userinfo { .. }) => Err("userinfo"),
+                Err(BaseUrlError::Invalid { .. }) => Err("invalid"),
+            };
+            assert_eq!(got, want, "{base} {plain_http:?}");
+        }
+        let config = ACME.resolve_with(None, Some("http://10.0.0.1/v1"), Allowed);
+        assert_eq!(config.unwrap().as_str(), "http://10.0.0.1/v1");
+    }
+
+    #[test]
+    fn only_the_boolean_true_in_the_providers_config_allows_plain_http() {
+        let cases = [
+            (serde_json::json!({}), PlainHttp::LoopbackOnly),
+            (
+                serde_json::json!({"providers": {"acme": {}}}),
+                PlainHttp::LoopbackOnly,
+            ),
+            (
+                serde_json::json!({"providers": {"acme": {ALLOW_PLAIN_HTTP_CONFIG_KEY: true}}}),
+                PlainHttp::Allowed,
+            ),
+            (
+                serde_json::json!({"providers": {"acme": {ALLOW_PLAIN_HTTP_CONFIG_KEY: false}}}),
+                PlainHttp::LoopbackOnly,
+            ),
+            (
+                serde_json::json!({"providers": {"acme": {ALLOW_PLAIN_HTTP_CONFIG_KEY: "true"}}}),
+                PlainHttp::LoopbackOnly,
+            ),
+            (
+                serde_json::json!({"providers": {"acme": {ALLOW_PLAIN_HTTP_CONFIG_KEY: 1}}}),
+                PlainHttp::LoopbackOnly,
+            ),
+            // Another provider's permission is not this one's, nor is a top-level key.
+            (
+                serde_json::json!({
+                    ALLOW_PLAIN_HTTP_CONFIG_KEY: true,
+                    "providers": {"other": {ALLOW_PLAIN_HTTP_CONFIG_KEY: true}},
+                }),
+                PlainHttp::LoopbackOnly,
+            ),
+        ];
+        for (config, want) in cases {
+            let host = HostServices::default().with_config(config.clone());
+            assert_eq!(ACME.plain_http(&host), want, "{config}");
+        }
+    }
+
+    #[test]
+    fn resolving_from_the_host_applies_the_configured_permission_to_env_and_config_alike() {
+        let allowed = serde_json::json!({
+            "providers": {"acme": {
+                ALLOW_PLAIN_HTTP_CONFIG_KEY: true,
+                BASE_URL_CONFIG_KEY: "http://10.0.0.2:8080",
+            }},
+        });
+        let host = HostServices::default().with_config(allowed);
+        assert_eq!(
+            ACME.configured_base_url(&host),
+            Some("http://10.0.0.2:8080")
+        );
+        assert_eq!(
+            ACME.resolve(&host).unwrap().as_str(),
+            "http://10.0.0.2:8080/"
+        );
+        let host = host.with_env("ACME_BASE_URL", "http://10.0.0.3");
+        assert_eq!(ACME.resolve(&host).unwrap().as_str(), "http://10.0.0.3/");
+
+        let strict = HostServices::default().with_config(
+            serde_json::json!({"providers": {"acme": {BASE_URL_CONFIG_KEY: "http://10.0.0.2"}}}),
+        );
+        assert!(matches!(
+            ACME.resolve(&strict),
+            Err(BaseUrlError::Insecure { .. })
+        ));
     }
 
     #[test]

@@ -17,7 +17,10 @@ mod retry;
 #[cfg(test)]
 mod testing;
 
-pub use base_url::{BASE_URL_CONFIG_KEY, BaseUrlError, ServiceLocation, join_path};
+pub use base_url::{
+    ALLOW_PLAIN_HTTP_CONFIG_KEY, BASE_URL_CONFIG_KEY, BaseUrlError, PlainHttp, ServiceLocation,
+    join_path,
+};
 pub use client::{NetworkClient, NetworkClientError};
 pub use loopback::is_loopback;
 pub use retry::send_with_retry;

@@ -270,7 +270,7 @@ fn a_schema_1_store_is_migrated_and_keeps_every_secret_kind_and_time() {
         ]
     );
     assert!(!format!("{listing:?}").contains("topsecret"));
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
     drop(store);
 
     // The migration ran once: reopening rewrites nothing.
@@ -284,7 +284,145 @@ fn a_schema_1_store_is_migrated_and_keeps_every_secret_kind_and_time() {
     let store = CredentialStore::open(&path).unwrap();
     assert_eq!(raw_secrets(&path), before);
     assert_eq!(store.list().unwrap().profiles.len(), 4);
-    assert_eq!(user_version(&path), 2);
+    assert_eq!(user_version(&path), 3);
+}
+
+/// The schema-2 table: schema 1 with the `needs_signin` column the second migration added.
+const V2_SCHEMA: &str = "CREATE TABLE profiles (
+        profile_id TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        provenance TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX profiles_provider ON profiles (provider);
+    ALTER TABLE profiles ADD COLUMN needs_signin TEXT;
+    PRAGMA user_version = 2;";
+
+#[test]
+fn a_schema_2_store_is_migrated_without_changing_a_byte_and_then_holds_the_new_forms() {
+    let tmp = tempfile::TempDir::new().unwrap();
+    let path = tmp.path().join("home/credentials.sqlite");
+    plugboard_store::ensure_private_dir(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(V2_SCHEMA).unwrap();
+    // Every schema-2 form, written as a schema-2 plugboard wrote it, and a damaged row.
+    let rows: [(&str, &str, &str, Option<&str>); 5] = [
+        (
+            "openrouter:default",
+            "api_key",
+            r#"{"type":"api_key","key":"sk-or-v1-first"}"#,
+            None,
+        ),
+        (
+            "acme:tok",
+            "token",
+            r#"{"type":"token","token":"tok-1","expires_at":5000}"#,
+            None,
+        ),
+        (
+            "openai-codex:default",
+            "oauth",
+            r#"{"type":"oauth","access_token":"at-1","refresh_token":"rt-1","expires_at":1700000000123,"account_id":"acct-9"}"#,
+            Some("the refresh token was revoked"),
+        ),
+        (
+            "acme:bare",
+            "oauth",
+            r#"{"type":"oauth","access_token":"at-2"}"#,
+            None,
+        ),
+        ("acme:magic", "magic", "sk-topsecret", None),
+    ];
+    for (id, kind, secret, needs_signin) in rows {
+        let (provider, name) = id.split_once(':').unwrap();
+        conn.execute(
+            "INSERT INTO profiles VALUES (?1, ?2, ?3, ?4, ?5, '{}', 1000, 2000, ?6)",
+            rusqlite::params![id, provider, name, kind, secret, needs_signin],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let before = raw_secrets(&path);
+
+    let mut store = CredentialStore::open(&path).unwrap();
+    assert_eq!(user_version(&path), 3);
+    assert_eq!(raw_secrets(&path), before, "the migration rewrites no row");
+    let listing = store.list().unwrap();
+    let ids: Vec<_> = listing
+        .profiles
+        .iter()
+        .map(|p| p.profile_id.to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "acme:bare",
+            "acme:tok",
+            "openai-codex:default",
+            "openrouter:default"
+        ]
+    );
+    let codex = &listing.profiles[2];
+    assert_eq!(codex.credential.refresh_token(), Some("rt-1"));
+    assert_eq!(codex.credential.account_id(), Some("acct-9"));
+    assert_eq!(
+        codex.needs_signin.as_deref(),
+        Some("the refresh token was revoked")
+    );
+    assert_eq!(listing.damaged.len(), 1);
+
+    // Rewriting each profile as read writes the very bytes it was read from.
+    let profiles: Vec<_> = listing
+        .profiles
+        .iter()
+        .map(|p| (p.profile_id.clone(), p.credential.clone()))
+        .collect();
+    store
+        .write_profiles(profiles.iter().map(|(id, c)| (id, c)), UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(raw_secrets(&path), before);
+
+    // The schema-3 forms are stored and read back.
+    let mut tokens = plugboard_core::OAuthTokens::new("ghu_stored".into());
+    tokens.session = Some(plugboard_core::SessionToken {
+        token: "tid=cached".into(),
+        expires_at: UNIX_EPOCH + Duration::from_millis(1_700_000_600_000),
+        endpoint: Some("https://api.individual.githubcopilot.com".into()),
+    });
+    let copilot = ProfileId::new("github-copilot", "default").unwrap();
+    let ollama = ProfileId::new("ollama", "default").unwrap();
+    let mut local = Provenance::new();
+    local.insert("base_url".into(), "http://127.0.0.1:11434".into());
+    store
+        .write_profiles(
+            [
+                (&copilot, &Credential::oauth(tokens, Provenance::new())),
+                (&ollama, &Credential::none(local)),
+            ],
+            UNIX_EPOCH,
+        )
+        .unwrap();
+    drop(store);
+    let store = CredentialStore::open(&path).unwrap();
+    let session = store.get(&copilot).unwrap().unwrap().credential;
+    assert_eq!(session.session_token(), Some("tid=cached"));
+    assert_eq!(
+        session.session().unwrap().endpoint.as_deref(),
+        Some("https://api.individual.githubcopilot.com")
+    );
+    let none = store.get(&ollama).unwrap().unwrap().credential;
+    assert_eq!(none.kind(), CredentialKind::None);
+    assert_eq!(none.provenance()["base_url"], "http://127.0.0.1:11434");
+    let raw: Vec<_> = raw_secrets(&path)
+        .into_iter()
+        .filter(|(id, _)| id == "ollama:default")
+        .map(|(_, secret)| secret)
+        .collect();
+    assert_eq!(raw, [br#"{"type":"none"}"#.to_vec()]);
 }
 
 #[test]

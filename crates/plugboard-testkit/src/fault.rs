@@ -29,9 +29,10 @@ pub enum Fault {
     /// Read the request, then drop the connection with a TCP reset and no response.
     ConnectionReset,
     /// Answer 200 with the success body minus its essential part: an exchange without `key`,
-    /// a chat completion without `choices`, key info without `data`.
+    /// a chat completion without `choices`, key info or a model list without `data`.
     MissingKey,
-    /// Answer 200 with the essential part empty: `{"key":""}`, an empty reply, an empty label.
+    /// Answer 200 with the essential part empty: `{"key":""}`, an empty reply, an empty label,
+    /// an empty model list.
     EmptyKey,
     /// Refuse as if the credential had been spent: an exchange answers 403 as for a used code
     /// (without spending the code), other endpoints 401 as for an unknown key.
@@ -54,16 +55,19 @@ pub enum Endpoint {
     Chat,
     /// `GET /api/v1/key`, the key-info lookup.
     KeyInfo,
+    /// `GET /api/v1/models`, the model list.
+    Models,
 }
 
 impl Endpoint {
-    pub(crate) const ALL: [Self; 3] = [Self::Exchange, Self::Chat, Self::KeyInfo];
+    pub(crate) const ALL: [Self; 4] = [Self::Exchange, Self::Chat, Self::KeyInfo, Self::Models];
 
     pub(crate) fn index(self) -> usize {
         match self {
             Self::Exchange => 0,
             Self::Chat => 1,
             Self::KeyInfo => 2,
+            Self::Models => 3,
         }
     }
 }

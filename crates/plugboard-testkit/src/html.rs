@@ -66,6 +66,7 @@ pub(crate) const INDEX_PAGE: &str = r#"<!doctype html>
 <li><code>POST /api/v1/auth/keys</code> code exchange</li>
 <li><code>GET /api/v1/key</code> key info</li>
 <li><code>POST /api/v1/chat/completions</code> chat</li>
+<li><code>GET /api/v1/models</code> model list</li>
 </ul>
 </body>
 </html>

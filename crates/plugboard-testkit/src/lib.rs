@@ -2,10 +2,11 @@
 //! acts like OpenRouter for the parts plugboard uses, with [`Fault`]s on demand), a
 //! [`CodexDouble`] (OpenAI's ChatGPT sign-in and Codex Responses endpoint, with refresh-token
 //! rotation, reuse detection and [`CodexFault`]s), an [`AnthropicDouble`] (Anthropic's
-//! Messages and Models endpoints, with [`AnthropicFault`]s), a [`GitHubDouble`] (GitHub's
-//! device sign-in, the Copilot token exchange and the Copilot API, with [`GitHubFault`]s),
-//! and a scripted browser ([`approve`], [`deny`], [`redirect_for`]) that follows a consent
-//! page in place of a human.
+//! Messages and Models endpoints, with [`AnthropicFault`]s), an [`OllamaDouble`] (a local
+//! Ollama server's version, tags and chat endpoints, with [`OllamaFault`]s, that can be
+//! stopped to look unreachable), a [`GitHubDouble`] (GitHub's device sign-in, the Copilot
+//! token exchange and the Copilot API, with [`GitHubFault`]s), and a scripted browser
+//! ([`approve`], [`deny`], [`redirect_for`]) that follows a consent page in place of a human.
 //!
 //! Nothing here depends on plugboard's own crates: each double checks plugboard from the
 //! outside, against what its service does, not against what plugboard expects it to do.
@@ -19,6 +20,7 @@ mod double;
 mod fault;
 mod github;
 mod html;
+mod ollama;
 mod routes;
 mod server;
 mod state;
@@ -51,5 +53,12 @@ pub use github::{
     TOKEN_EXPIRED as COPILOT_TOKEN_EXPIRED, TOKEN_UNKNOWN as COPILOT_TOKEN_UNKNOWN,
 };
 pub use html::CONSENT_TITLE;
-pub use routes::{MAX_REQUEST_BYTES, NO_CREDENTIALS, UNKNOWN_KEY};
+pub use ollama::{
+    MAX_CHAT_REQUEST_BYTES as OLLAMA_MAX_REQUEST_BYTES, MODELS as OLLAMA_MODELS, OllamaDouble,
+    OllamaFault, OllamaRecord, OllamaServerPanicked, REPLY_PREFIX as OLLAMA_REPLY_PREFIX,
+    VERSION as OLLAMA_VERSION,
+};
+pub use routes::{
+    MAX_REQUEST_BYTES, MODELS as OPENROUTER_MODELS, NO_CREDENTIALS, OpenRouterModel, UNKNOWN_KEY,
+};
 pub use state::RequestRecord;

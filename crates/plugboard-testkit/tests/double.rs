@@ -8,6 +8,7 @@
 mod anthropic;
 mod codex;
 mod github;
+mod ollama;
 mod support;
 
 use std::io::{ErrorKind, Read, Write};
@@ -16,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use plugboard_testkit::{
     CONSENT_TITLE, Endpoint, Fault, FollowError, MAX_REQUEST_BYTES, NO_CREDENTIALS,
-    OVERSIZED_BYTES, OpenRouterDouble, UNKNOWN_KEY, approve, approve_async, approve_in_background,
-    deny, redirect_for,
+    OPENROUTER_MODELS, OVERSIZED_BYTES, OpenRouterDouble, UNKNOWN_KEY, approve, approve_async,
+    approve_in_background, deny, redirect_for,
 };
 use serde_json::{Value, json};
 
@@ -421,6 +422,129 @@ fn chat_without_a_key_or_with_an_unknown_key_is_unauthorized() {
         .get(&format!("{}/key", double.api_base()), Some("garbage"))
         .unwrap();
     assert_eq!(info.status, 401);
+}
+
+#[test]
+fn the_key_lookup_describes_an_issued_key_and_refuses_it_once_revoked() {
+    let double = OpenRouterDouble::start().unwrap();
+    let http = Http::new();
+    let key = double.issue_key();
+    let url = format!("{}/key", double.api_base());
+    let info = http.get(&url, Some(&key)).unwrap();
+    assert_eq!(info.status, 200);
+    assert!(info.json()["data"].is_object());
+    // The older spelling answers the same.
+    let old = http
+        .get(&format!("{}/auth/key", double.api_base()), Some(&key))
+        .unwrap();
+    assert_eq!(old.json(), info.json());
+
+    assert!(double.revoke_key(&key));
+    let revoked = http.get(&url, Some(&key)).unwrap();
+    assert_eq!(revoked.status, 401);
+    assert_eq!(revoked.error_message(), UNKNOWN_KEY);
+    let none = http.get(&url, None).unwrap();
+    assert_eq!(none.status, 401);
+    assert_eq!(none.error_message(), NO_CREDENTIALS);
+}
+
+fn models_url(double: &OpenRouterDouble) -> String {
+    format!("{}/models", double.api_base())
+}
+
+#[test]
+fn the_model_list_is_in_openrouters_shape_with_free_variants() {
+    let double = OpenRouterDouble::start().unwrap();
+    let http = Http::new();
+    let key = double.issue_key();
+    for bearer in [None, Some(key.as_str())] {
+        let reply = http.get(&models_url(&double), bearer).unwrap();
+        assert_eq!(reply.status, 200, "{bearer:?}: {}", reply.text());
+        let body = reply.json();
+        let data = body["data"].as_array().unwrap();
+        assert_eq!(data.len(), OPENROUTER_MODELS.len());
+        for (entry, model) in data.iter().zip(OPENROUTER_MODELS) {
+            assert_eq!(entry["id"], model.id);
+            assert_eq!(entry["name"], model.name);
+            assert_eq!(entry["pricing"]["prompt"], model.prompt_price);
+            assert_eq!(entry["pricing"]["completion"], model.completion_price);
+            for field in ["canonical_slug", "description"] {
+                assert!(entry[field].is_string(), "{field}: {entry}");
+            }
+            for field in ["created", "context_length"] {
+                assert!(entry[field].is_u64(), "{field}: {entry}");
+            }
+            assert!(entry["architecture"].is_object() && entry["top_provider"].is_object());
+        }
+    }
+    let free = OPENROUTER_MODELS
+        .iter()
+        .filter(|m| m.id.ends_with(":free"))
+        .count();
+    assert!(free >= 1, "at least one :free variant");
+    assert!(
+        OPENROUTER_MODELS.iter().any(|m| !m.id.ends_with(":free")
+            && m.prompt_price == "0"
+            && m.completion_price == "0"),
+        "a model free by its prices alone"
+    );
+}
+
+#[test]
+fn the_model_list_refuses_a_key_it_does_not_know_or_revoked() {
+    let double = OpenRouterDouble::start().unwrap();
+    let http = Http::new();
+    let key = double.issue_key();
+    let unknown = http
+        .get(&models_url(&double), Some("sk-or-v1-unknown"))
+        .unwrap();
+    assert_eq!(unknown.status, 401);
+    assert_eq!(unknown.error_message(), UNKNOWN_KEY);
+    assert!(double.revoke_key(&key));
+    let revoked = http.get(&models_url(&double), Some(&key)).unwrap();
+    assert_eq!(revoked.status, 401);
+    assert_eq!(revoked.error_message(), UNKNOWN_KEY);
+    assert_eq!(
+        http.post_json(&models_url(&double), &json!({}), &[])
+            .unwrap()
+            .status,
+        405
+    );
+    let statuses: Vec<Option<u16>> = double
+        .requests_to("/api/v1/models")
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, [Some(401), Some(401), Some(405)]);
+}
+
+#[test]
+fn faults_on_the_model_list_answer_there_only() {
+    let double = OpenRouterDouble::start().unwrap();
+    let http = Http::new();
+    let key = double.issue_key();
+    let list = || http.get(&models_url(&double), Some(&key)).unwrap();
+
+    double.set_fault_on(Endpoint::Models, Some(Fault::MissingKey));
+    assert_eq!(list().json(), json!({}));
+    double.set_fault_on(Endpoint::Models, Some(Fault::EmptyKey));
+    assert_eq!(list().json(), json!({"data": []}));
+    double.set_fault_on(Endpoint::Models, Some(Fault::ReusedCode));
+    assert_eq!(list().status, 401);
+    double.set_fault_on(Endpoint::Models, Some(Fault::Status(502)));
+    let failed = list();
+    assert_eq!(failed.status, 502);
+    failed.error_message();
+    // The key lookup and chat are untouched by a fault on the list.
+    let info = http
+        .get(&format!("{}/key", double.api_base()), Some(&key))
+        .unwrap();
+    assert_eq!(info.status, 200);
+    double.set_fault_on(Endpoint::Models, None);
+    assert_eq!(list().status, 200);
+    double.fail_next_on(Endpoint::Models, Fault::NotJson);
+    assert!(list().text().starts_with("<!doctype html>"));
+    assert_eq!(list().status, 200);
 }
 
 #[test]

@@ -15,6 +15,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
 /// The Messages API path under the base URL.
 pub const MESSAGES_PATH: &str = "/v1/messages";
 
+/// The Models API path under the base URL.
+pub const MODELS_PATH: &str = "/v1/models";
+
 /// The config key (under `providers.anthropic`) that overrides the base URL.
 pub use plugboard_http::BASE_URL_CONFIG_KEY;
 
@@ -40,9 +43,23 @@ impl Endpoints {
         })
     }
 
+    /// The base as the host's settings resolve it, for `models status`; `None` when the
+    /// settings cannot be used (the call itself then says why).
+    pub(crate) fn service_url(host: &HostServices) -> Option<String> {
+        LOCATION
+            .resolve(host)
+            .ok()
+            .map(|base| base.as_str().trim_end_matches('/').to_owned())
+    }
+
     /// `POST` here to run a model.
     pub(crate) fn messages_url(&self) -> String {
         join_path(&self.base, MESSAGES_PATH)
+    }
+
+    /// `GET` here (with a query) for the models the key may use.
+    pub(crate) fn models_url(&self) -> String {
+        join_path(&self.base, MODELS_PATH)
     }
 }
 
@@ -63,6 +80,30 @@ mod tests {
         assert_eq!(url(&host), "http://127.0.0.1:8080/v1/messages");
         let host = host.with_env(BASE_URL_ENV, "");
         assert_eq!(url(&host), "https://proxy.test/anthropic/v1/messages");
+    }
+
+    #[test]
+    fn the_models_and_service_urls_follow_the_same_base() {
+        let host = HostServices::default();
+        assert_eq!(
+            Endpoints::from_host(&host).unwrap().models_url(),
+            "https://api.anthropic.com/v1/models"
+        );
+        assert_eq!(
+            Endpoints::service_url(&host).as_deref(),
+            Some("https://api.anthropic.com")
+        );
+        let host = host.with_env(BASE_URL_ENV, "http://127.0.0.1:8080/anthropic/");
+        assert_eq!(
+            Endpoints::from_host(&host).unwrap().models_url(),
+            "http://127.0.0.1:8080/anthropic/v1/models"
+        );
+        assert_eq!(
+            Endpoints::service_url(&host).as_deref(),
+            Some("http://127.0.0.1:8080/anthropic")
+        );
+        let host = host.with_env(BASE_URL_ENV, "http://api.anthropic.com");
+        assert_eq!(Endpoints::service_url(&host), None);
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Contract fixtures for Anthropic's API-key sign-in (the scripted runs under which it must
-//! succeed, and the inputs it must refuse without returning anything) and for its model calls
-//! (Anthropic's answers, and what each must become).
+//! succeed, and the inputs it must refuse without returning anything), for its model calls
+//! (Anthropic's answers, and what each must become) and for its model list.
 
 use plugboard_core::{
-    ContractFixture, HttpError, HttpResponse, ModelErrorKind, ModelExpectation, ModelFixture,
-    ModelRequest, ScriptedFixture, ServiceErrors,
+    ContractFixture, HttpError, HttpResponse, ListExpectation, ListFixture, ModelErrorKind,
+    ModelExpectation, ModelFixture, ModelRequest, ScriptedFixture, ServiceErrors,
 };
 
 use crate::provider::PROVIDER_ID;
@@ -106,6 +106,64 @@ pub(crate) fn model_fixtures() -> Vec<ModelFixture> {
                 }),
             ],
             fails(ModelErrorKind::Network),
+        ),
+    ]
+}
+
+/// Model lists answered the way Anthropic's Models API answers: two pages joined by `has_more`
+/// and `after_id`, a reply that is not that shape, and a key Anthropic refuses.
+pub(crate) fn list_fixtures() -> Vec<ListFixture> {
+    let entry = |id: &str, name: &str| {
+        serde_json::json!({
+            "type": "model",
+            "id": id,
+            "display_name": name,
+            "created_at": "2026-02-17T00:00:00Z",
+        })
+    };
+    let first = serde_json::json!({
+        "data": [
+            entry("claude-sonnet-5-5", "Claude Sonnet 5.5"),
+            entry("claude-sonnet-5", "Claude Sonnet 5"),
+        ],
+        "has_more": true,
+        "first_id": "claude-sonnet-5-5",
+        "last_id": "claude-sonnet-5",
+    });
+    let second = serde_json::json!({
+        "data": [entry("claude-haiku-4-5-20251001", "Claude Haiku 4.5")],
+        "has_more": false,
+        "first_id": "claude-haiku-4-5-20251001",
+        "last_id": "claude-haiku-4-5-20251001",
+    });
+    vec![
+        ListFixture::new(
+            "every page is read and no model is free",
+            vec![
+                Ok(HttpResponse::new(200, first.to_string())),
+                Ok(HttpResponse::new(200, second.to_string())),
+            ],
+            ListExpectation::Lists {
+                ids: vec![
+                    "claude-sonnet-5-5".to_owned(),
+                    "claude-sonnet-5".to_owned(),
+                    "claude-haiku-4-5-20251001".to_owned(),
+                ],
+                free: Vec::new(),
+            },
+        ),
+        ListFixture::new(
+            "an answer without has_more is a bad response",
+            vec![Ok(HttpResponse::new(
+                200,
+                r#"{"data":[{"type":"model","id":"claude-sonnet-5-5"}]}"#,
+            ))],
+            ListExpectation::Fails(ModelErrorKind::BadResponse),
+        ),
+        ListFixture::new(
+            "a 401 is a rejected key",
+            vec![Ok(error_body(401, "invalid x-api-key"))],
+            ListExpectation::Fails(ModelErrorKind::CredentialRejected),
         ),
     ]
 }

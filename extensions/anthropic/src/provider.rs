@@ -1,8 +1,13 @@
 //! The provider itself: its identity, environment and sign-in method.
 
-use plugboard_core::{ApiKeyMethod, AuthMethod, EnvVar, ModelRunner, Provider};
+use plugboard_core::{
+    ApiKeyMethod, AuthMethod, CredentialCheck, EnvVar, HostServices, ModelLister, ModelRunner,
+    Provider,
+};
 
+use crate::endpoints::Endpoints;
 use crate::messages::MessagesRunner;
+use crate::models::{ModelsCheck, ModelsLister};
 
 /// The provider id: prefix of `anthropic:<profile>` and `anthropic/<model>`.
 pub const PROVIDER_ID: &str = "anthropic";
@@ -20,8 +25,9 @@ const ENV_VARS: &[EnvVar] = &[
     EnvVar::setting(BASE_URL_ENV),
 ];
 
-/// The Anthropic provider: a key the user manages (`api-key`), and model calls with it
-/// (`model.run`).
+/// The Anthropic provider: a key the user manages (`api-key`), model calls with it
+/// (`model.run`), the models it may use (`model.list`), and a check of the key through the
+/// Models API.
 pub struct AnthropicProvider {
     methods: Vec<Box<dyn AuthMethod>>,
 }
@@ -66,8 +72,20 @@ impl Provider for AnthropicProvider {
         &self.methods
     }
 
+    fn service_url(&self, host: &HostServices) -> Option<String> {
+        Endpoints::service_url(host)
+    }
+
     fn model_runner(&self) -> Option<&dyn ModelRunner> {
         Some(&MessagesRunner)
+    }
+
+    fn model_lister(&self) -> Option<&dyn ModelLister> {
+        Some(&ModelsLister)
+    }
+
+    fn credential_check(&self) -> Option<&dyn CredentialCheck> {
+        Some(&ModelsCheck)
     }
 }
 

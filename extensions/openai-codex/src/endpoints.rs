@@ -30,6 +30,8 @@ pub(crate) const ORIGINATOR: &str = "codex_cli_rs";
 
 const AUTHORIZE_PATH: &str = "/oauth/authorize";
 const TOKEN_PATH: &str = "/oauth/token";
+/// The Codex API base on the ChatGPT backend; the Responses endpoint is under it.
+const API_PATH: &str = "/backend-api/codex";
 const RESPONSES_PATH: &str = "/backend-api/codex/responses";
 
 /// The one base-URL rule; its default is the sign-in origin, and the Responses endpoint keeps
@@ -43,11 +45,12 @@ const LOCATION: ServiceLocation<'static> = ServiceLocation {
 /// A configured base URL that cannot be used.
 pub(crate) type EndpointError = BaseUrlError;
 
-/// The three URLs every call uses.
+/// The three URLs every call uses, and the API base the model calls go to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Endpoints {
     authorize: Url,
     token: String,
+    api_base: String,
     responses: String,
 }
 
@@ -71,16 +74,29 @@ impl Endpoints {
         let mut authorize = base.clone();
         let auth_path = format!("{}{AUTHORIZE_PATH}", base.path().trim_end_matches('/'));
         authorize.set_path(&auth_path);
-        let responses = if moved {
-            join_path(base, RESPONSES_PATH)
+        let (api_base, responses) = if moved {
+            (join_path(base, API_PATH), join_path(base, RESPONSES_PATH))
         } else {
-            format!("{DEFAULT_BACKEND_ORIGIN}{RESPONSES_PATH}")
+            (
+                format!("{DEFAULT_BACKEND_ORIGIN}{API_PATH}"),
+                format!("{DEFAULT_BACKEND_ORIGIN}{RESPONSES_PATH}"),
+            )
         };
         Self {
             authorize,
             token: join_path(base, TOKEN_PATH),
+            api_base,
             responses,
         }
+    }
+
+    /// Where the Codex API is as the host's settings resolve it, for `models status`: the
+    /// ChatGPT backend's Codex base that model calls go to. `None` when the settings cannot be
+    /// used (the call itself then says why).
+    pub(crate) fn service_url(host: &HostServices) -> Option<String> {
+        Self::from_host(host)
+            .ok()
+            .map(|endpoints| endpoints.api_base)
     }
 
     /// The authorize URL with the parameters codex-rs's `build_authorize_url` sends:
@@ -122,13 +138,14 @@ mod tests {
 
     #[test]
     fn the_real_services_are_used_unless_the_base_is_moved_and_then_all_three_move() {
-        // (env, config, authorize, token, responses)
+        // (env, config, authorize, token, API base, responses)
         let cases = [
             (
                 None,
                 None,
                 "https://auth.openai.com/oauth/authorize",
                 "https://auth.openai.com/oauth/token",
+                "https://chatgpt.com/backend-api/codex",
                 "https://chatgpt.com/backend-api/codex/responses",
             ),
             (
@@ -136,6 +153,7 @@ mod tests {
                 None,
                 "https://auth.openai.com/oauth/authorize",
                 "https://auth.openai.com/oauth/token",
+                "https://chatgpt.com/backend-api/codex",
                 "https://chatgpt.com/backend-api/codex/responses",
             ),
             (
@@ -143,6 +161,7 @@ mod tests {
                 Some("https://cfg.test"),
                 "http://127.0.0.1:8080/oauth/authorize",
                 "http://127.0.0.1:8080/oauth/token",
+                "http://127.0.0.1:8080/backend-api/codex",
                 "http://127.0.0.1:8080/backend-api/codex/responses",
             ),
             (
@@ -150,15 +169,33 @@ mod tests {
                 Some("https://proxy.test/codex/"),
                 "https://proxy.test/codex/oauth/authorize",
                 "https://proxy.test/codex/oauth/token",
+                "https://proxy.test/codex/backend-api/codex",
                 "https://proxy.test/codex/backend-api/codex/responses",
             ),
         ];
-        for (env, config, authorize, token, responses) in cases {
+        for (env, config, authorize, token, api_base, responses) in cases {
             let got = Endpoints::resolve(env, config).unwrap();
             assert_eq!(got.authorize.as_str(), authorize, "{env:?} {config:?}");
             assert_eq!(got.token_url(), token, "{env:?} {config:?}");
+            assert_eq!(got.api_base, api_base, "{env:?} {config:?}");
             assert_eq!(got.responses_url(), responses, "{env:?} {config:?}");
         }
+    }
+
+    #[test]
+    fn the_service_url_is_the_codex_api_base_or_nothing_when_unusable() {
+        let host = HostServices::default();
+        assert_eq!(
+            Endpoints::service_url(&host).as_deref(),
+            Some("https://chatgpt.com/backend-api/codex")
+        );
+        let host = host.with_env(BASE_URL_ENV, "http://127.0.0.1:8080/");
+        assert_eq!(
+            Endpoints::service_url(&host).as_deref(),
+            Some("http://127.0.0.1:8080/backend-api/codex")
+        );
+        let host = host.with_env(BASE_URL_ENV, "http://chatgpt.com");
+        assert_eq!(Endpoints::service_url(&host), None);
     }
 
     #[test]

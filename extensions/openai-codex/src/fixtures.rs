@@ -1,14 +1,16 @@
 //! Contract fixtures for OpenAI Codex: the sign-in (a pasted redirect whose state is predicted
 //! from the scripted context's fixed randomness, the exchange answered by a script with
 //! JWT-shaped tokens built here), model calls answered with the backend's event streams and
-//! error shapes, the backend's answers to a credential it refuses, and refreshes.
+//! error shapes, the backend's answers to a credential it refuses, refreshes, and the kept
+//! model list.
 
 use std::time::Duration;
 
 use plugboard_core::{
-    Answer, ContractFixture, Credential, FixedRandom, HttpError, HttpResponse, LoginOptions,
-    ModelErrorKind, ModelExpectation, ModelFixture, ModelRequest, OAuthTokens, ProfileId,
-    Provenance, RefreshExpectation, RefreshFixture, ScriptedFixture, ServiceErrors,
+    Answer, ContractFixture, Credential, FixedRandom, HttpError, HttpResponse, ListExpectation,
+    ListFixture, LoginOptions, ModelErrorKind, ModelExpectation, ModelFixture, ModelRequest,
+    OAuthTokens, ProfileId, Provenance, RefreshExpectation, RefreshFixture, ScriptedFixture,
+    ServiceErrors,
 };
 use plugboard_oauth::LoginSecrets;
 use serde_json::json;
@@ -303,6 +305,22 @@ pub(crate) fn refresh_fixtures() -> Vec<RefreshFixture> {
             RefreshExpectation::SignInRequired,
         ),
     ]
+}
+
+/// The kept model list: it sends nothing, so no answer of the service can change it, and a
+/// refused or malformed answer cannot happen.
+pub(crate) fn list_fixtures() -> Vec<ListFixture> {
+    vec![ListFixture::new(
+        "the models offered to ChatGPT sign-in are listed without a request",
+        Vec::new(),
+        ListExpectation::Lists {
+            ids: crate::models::CHATGPT_MODELS
+                .iter()
+                .map(|(id, _)| (*id).to_owned())
+                .collect(),
+            free: Vec::new(),
+        },
+    )]
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! The OpenAI Codex provider: sign in with a ChatGPT account the way the Codex CLI does
 //! (`openai-codex-oauth`: authorization code with PKCE on the redirect ports OpenAI registered,
 //! 1455 then 1457), keep the OAuth tokens fresh with their rotating refresh token
-//! ([`TokenRefresher`]), and run models (`model.run`) through the ChatGPT backend's Responses
-//! API ([`ResponsesRunner`]).
+//! ([`TokenRefresher`]), run models (`model.run`) through the ChatGPT backend's Responses
+//! API ([`ResponsesRunner`]), list the models offered to ChatGPT sign-in (`model.list`,
+//! [`KnownModels`]: a kept list, the backend has no documented one), and judge a stored
+//! sign-in without a request ([`StoredTokenCheck`]).
 //!
 //! The crate registers itself with the host at link time; the host binary names it in its
 //! `extensions.rs` so the linker keeps the registration. Its contract fixtures are built only
@@ -14,6 +16,7 @@ mod exchange;
 #[cfg(feature = "contract-fixtures")]
 mod fixtures;
 mod jwt;
+mod models;
 mod oauth;
 mod provider;
 mod refresh;
@@ -23,14 +26,15 @@ mod sse;
 mod tokens;
 
 pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_AUTH_ORIGIN, DEFAULT_BACKEND_ORIGIN};
+pub use models::{CHATGPT_MODELS, KnownModels, StoredTokenCheck};
 pub use oauth::{CALLBACK_PATH, OAUTH_METHOD_ID, OAuthMethod, REGISTERED_CALLBACK_PORTS};
 pub use provider::{BASE_URL_ENV, DEFAULT_MODEL, OpenAiCodexProvider, PROVIDER_ID};
 pub use refresh::TokenRefresher;
 pub use responses::ResponsesRunner;
 
 use plugboard_core::{
-    ContractFixture, ManifestSource, ModelFixture, ProviderRegistration, RefreshFixture,
-    ServiceErrors,
+    ContractFixture, ListFixture, ManifestSource, ModelFixture, ProviderRegistration,
+    RefreshFixture, ServiceErrors,
 };
 
 /// The plugin manifest, embedded so the host needs no files at run time.
@@ -47,7 +51,7 @@ plugboard_core::inventory::submit! {
         model_fixtures: MODEL_FIXTURES,
         service_errors: SERVICE_ERRORS,
         refresh_fixtures: REFRESH_FIXTURES,
-        list_fixtures: Vec::new,
+        list_fixtures: LIST_FIXTURES,
         device_fixtures: Vec::new,
     }
 }
@@ -70,3 +74,7 @@ const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = || None;
 const REFRESH_FIXTURES: fn() -> Vec<RefreshFixture> = fixtures::refresh_fixtures;
 #[cfg(not(feature = "contract-fixtures"))]
 const REFRESH_FIXTURES: fn() -> Vec<RefreshFixture> = Vec::new;
+#[cfg(feature = "contract-fixtures")]
+const LIST_FIXTURES: fn() -> Vec<ListFixture> = fixtures::list_fixtures;
+#[cfg(not(feature = "contract-fixtures"))]
+const LIST_FIXTURES: fn() -> Vec<ListFixture> = Vec::new;

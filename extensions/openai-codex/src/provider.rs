@@ -1,7 +1,12 @@
 //! The provider itself: its identity, environment, sign-in method, refresher and model runner.
 
-use plugboard_core::{AuthMethod, EnvVar, ModelRunner, Provider, Refresher};
+use plugboard_core::{
+    AuthMethod, CredentialCheck, EnvVar, HostServices, ModelLister, ModelRunner, Provider,
+    Refresher,
+};
 
+use crate::endpoints::Endpoints;
+use crate::models::{KnownModels, StoredTokenCheck};
 use crate::oauth::OAuthMethod;
 use crate::refresh::TokenRefresher;
 use crate::responses::ResponsesRunner;
@@ -17,7 +22,8 @@ pub const DEFAULT_MODEL: &str = "openai-codex/gpt-5-codex";
 const ENV_VARS: &[EnvVar] = &[EnvVar::setting(BASE_URL_ENV)];
 
 /// OpenAI Codex: sign in with a ChatGPT account as the Codex CLI does (`oauth`), keep the
-/// tokens fresh, and run models through the ChatGPT backend's Responses API (`model.run`).
+/// tokens fresh, run models through the ChatGPT backend's Responses API (`model.run`), list the
+/// models offered to ChatGPT sign-in (`model.list`, a kept list), and judge a stored sign-in.
 pub struct OpenAiCodexProvider {
     methods: Vec<Box<dyn AuthMethod>>,
 }
@@ -62,8 +68,20 @@ impl Provider for OpenAiCodexProvider {
         &self.methods
     }
 
+    fn service_url(&self, host: &HostServices) -> Option<String> {
+        Endpoints::service_url(host)
+    }
+
     fn model_runner(&self) -> Option<&dyn ModelRunner> {
         Some(&ResponsesRunner)
+    }
+
+    fn model_lister(&self) -> Option<&dyn ModelLister> {
+        Some(&KnownModels)
+    }
+
+    fn credential_check(&self) -> Option<&dyn CredentialCheck> {
+        Some(&StoredTokenCheck)
     }
 
     fn refresher(&self) -> Option<&dyn Refresher> {

@@ -47,6 +47,15 @@ impl Endpoints {
         Ok(Self::at(LOCATION.resolve_from(env, config)?))
     }
 
+    /// The API base as the host's settings resolve it, for `models status`; `None` when the
+    /// settings cannot be used (the call itself then says why).
+    pub(crate) fn service_url(host: &HostServices) -> Option<String> {
+        LOCATION
+            .resolve(host)
+            .ok()
+            .map(|base| base.as_str().trim_end_matches('/').to_owned())
+    }
+
     fn at(api_base: Url) -> Self {
         let mut origin = api_base.clone();
         origin.set_path("");
@@ -79,6 +88,17 @@ impl Endpoints {
     /// `POST` here to run a model.
     pub(crate) fn chat_url(&self) -> String {
         join_path(&self.api_base, "/chat/completions")
+    }
+
+    /// `GET` here for the models OpenRouter offers.
+    pub(crate) fn models_url(&self) -> String {
+        join_path(&self.api_base, "/models")
+    }
+
+    /// `GET` here for what OpenRouter knows of the key sent (the "get current API key"
+    /// endpoint).
+    pub(crate) fn key_url(&self) -> String {
+        join_path(&self.api_base, "/key")
     }
 
     /// The API base, without a trailing slash.
@@ -168,6 +188,31 @@ mod tests {
         assert_eq!(base(&host), "https://env.test/api/v1");
         let host = host.with_env(BASE_URL_ENV, "");
         assert_eq!(base(&host), "https://cfg.test/api/v1");
+    }
+
+    #[test]
+    fn the_service_url_is_the_resolved_api_base_or_nothing_when_unusable() {
+        let cases = [
+            (None, Some("https://openrouter.ai/api/v1")),
+            (
+                Some("http://127.0.0.1:8080/api/v1/"),
+                Some("http://127.0.0.1:8080/api/v1"),
+            ),
+            (Some("https://proxy.test/"), Some("https://proxy.test")),
+            (Some("http://openrouter.ai/api/v1"), None),
+            (Some("https://user:pw@openrouter.ai/api/v1"), None),
+        ];
+        for (env, want) in cases {
+            let mut host = HostServices::default();
+            if let Some(env) = env {
+                host = host.with_env(BASE_URL_ENV, env);
+            }
+            assert_eq!(Endpoints::service_url(&host).as_deref(), want, "{env:?}");
+        }
+        let host = HostServices::default().with_env(BASE_URL_ENV, "http://127.0.0.1:9/api/v1");
+        let endpoints = Endpoints::from_host(&host).unwrap();
+        assert_eq!(endpoints.models_url(), "http://127.0.0.1:9/api/v1/models");
+        assert_eq!(endpoints.key_url(), "http://127.0.0.1:9/api/v1/key");
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! Contract fixtures for OpenRouter's sign-in methods (the scripted runs under which each must
 //! succeed, and the inputs it must refuse without returning anything), for its model calls
-//! (the service's answers, and what each must become), and how its service answers a key it
-//! will not take (for the contract's own probes).
+//! (the service's answers, and what each must become), for its model list, and how its service
+//! answers a key it will not take (for the contract's own probes).
 
 use std::time::Duration;
 
 use plugboard_core::{
-    Answer, ContractFixture, FixedRandom, HttpError, HttpResponse, LoginOptions, ModelErrorKind,
-    ModelExpectation, ModelFixture, ModelRequest, ProfileId, ScriptedFixture, ServiceErrors,
+    Answer, ContractFixture, FixedRandom, HttpError, HttpResponse, ListExpectation, ListFixture,
+    LoginOptions, ModelErrorKind, ModelExpectation, ModelFixture, ModelRequest, ProfileId,
+    ScriptedFixture, ServiceErrors,
 };
 use plugboard_oauth::LoginSecrets;
 
@@ -206,6 +207,75 @@ pub(crate) fn model_fixtures() -> Vec<ModelFixture> {
                 }),
             ],
             fails(ModelErrorKind::Network),
+        ),
+    ]
+}
+
+/// Model lists answered the way OpenRouter's Models API answers: a catalogue with a `:free`
+/// variant and a model whose every price is zero, a reply that is not that shape, and a key
+/// OpenRouter refuses.
+pub(crate) fn list_fixtures() -> Vec<ListFixture> {
+    let catalogue = serde_json::json!({"data": [
+        {
+            "id": "openrouter/auto",
+            "canonical_slug": "openrouter/auto",
+            "name": "Auto Router",
+            "created": 1_699_401_600,
+            "context_length": 2_000_000,
+            "pricing": {"prompt": "-1", "completion": "-1"},
+        },
+        {
+            "id": "liquid/lfm-2.5-1.2b-instruct:free",
+            "canonical_slug": "liquid/lfm-2.5-1.2b-instruct",
+            "name": "LiquidAI: LFM2.5-1.2B-Instruct (free)",
+            "created": 1_760_000_000,
+            "context_length": 32_768,
+            "pricing": {"prompt": "0", "completion": "0", "request": "0", "image": "0"},
+        },
+        {
+            "id": "openai/gpt-5",
+            "canonical_slug": "openai/gpt-5-2025-08-07",
+            "name": "OpenAI: GPT-5",
+            "created": 1_754_587_413,
+            "context_length": 400_000,
+            "pricing": {"prompt": "0.00000125", "completion": "0.00001", "request": "0", "image": "0"},
+        },
+        {
+            "id": "x-ai/grok-free-preview",
+            "canonical_slug": "x-ai/grok-free-preview",
+            "name": "xAI: Grok preview",
+            "created": 1_760_000_001,
+            "context_length": 256_000,
+            "pricing": {"prompt": "0", "completion": "0"},
+        },
+    ]});
+    let ids = |ids: &[&str]| ids.iter().map(|id| (*id).to_owned()).collect::<Vec<_>>();
+    vec![
+        ListFixture::new(
+            "the catalogue lists every model and marks the free ones",
+            vec![Ok(HttpResponse::new(200, catalogue.to_string()))],
+            ListExpectation::Lists {
+                ids: ids(&[
+                    "openrouter/auto",
+                    "liquid/lfm-2.5-1.2b-instruct:free",
+                    "openai/gpt-5",
+                    "x-ai/grok-free-preview",
+                ]),
+                free: ids(&[
+                    "liquid/lfm-2.5-1.2b-instruct:free",
+                    "x-ai/grok-free-preview",
+                ]),
+            },
+        ),
+        ListFixture::new(
+            "an answer without data is a bad response",
+            vec![Ok(HttpResponse::new(200, r#"{"models":[]}"#))],
+            ListExpectation::Fails(ModelErrorKind::BadResponse),
+        ),
+        ListFixture::new(
+            "a 401 is a rejected key",
+            vec![Ok(error_answer(401, "User not found."))],
+            ListExpectation::Fails(ModelErrorKind::CredentialRejected),
         ),
     ]
 }

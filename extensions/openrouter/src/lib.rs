@@ -1,6 +1,7 @@
 //! The OpenRouter provider: browser sign-in with OAuth PKCE (`openrouter-oauth`), whose code
 //! exchange yields an ordinary API key, and an API key the user manages (`openrouter-api-key`);
-//! with either, it runs models (`model.run`) through OpenRouter's chat completions.
+//! with either, it runs models (`model.run`) through OpenRouter's chat completions, lists them
+//! (`model.list`) through its Models API, and checks the key with its key endpoint.
 //!
 //! The crate registers itself with the host at link time; the host binary names it in its
 //! `extensions.rs` so the linker keeps the registration. Its contract fixtures are built only
@@ -12,19 +13,23 @@ mod endpoints;
 mod exchange;
 #[cfg(feature = "contract-fixtures")]
 mod fixtures;
+mod key_check;
+mod models;
 mod oauth;
 mod provider;
 mod service_text;
 
 pub use chat::{APP_TITLE_CONFIG_KEY, APP_URL_CONFIG_KEY, ChatRunner};
 pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_BASE_URL};
+pub use key_check::KeyCheck;
+pub use models::ModelsLister;
 pub use oauth::{CALLBACK_PATH, DEFAULT_CALLBACK_PORT, OAUTH_METHOD_ID, OAuthMethod};
 pub use provider::{
     API_KEY_ENV, BASE_URL_ENV, DEFAULT_MODEL, OpenRouterProvider, PROVIDER_ID, api_key_method,
 };
 
 use plugboard_core::{
-    ContractFixture, ManifestSource, ModelFixture, ProviderRegistration, ServiceErrors,
+    ContractFixture, ListFixture, ManifestSource, ModelFixture, ProviderRegistration, ServiceErrors,
 };
 
 /// The plugin manifest, embedded so the host needs no files at run time.
@@ -41,7 +46,7 @@ plugboard_core::inventory::submit! {
         model_fixtures: MODEL_FIXTURES,
         service_errors: SERVICE_ERRORS,
         refresh_fixtures: Vec::new,
-        list_fixtures: Vec::new,
+        list_fixtures: LIST_FIXTURES,
         device_fixtures: Vec::new,
     }
 }
@@ -61,3 +66,7 @@ const MODEL_FIXTURES: fn() -> Vec<ModelFixture> = Vec::new;
 const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = fixtures::service_errors;
 #[cfg(not(feature = "contract-fixtures"))]
 const SERVICE_ERRORS: fn() -> Option<ServiceErrors> = || None;
+#[cfg(feature = "contract-fixtures")]
+const LIST_FIXTURES: fn() -> Vec<ListFixture> = fixtures::list_fixtures;
+#[cfg(not(feature = "contract-fixtures"))]
+const LIST_FIXTURES: fn() -> Vec<ListFixture> = Vec::new;

@@ -1,8 +1,14 @@
 //! The provider itself: its identity, environment and sign-in methods.
 
-use plugboard_core::{ApiKeyMethod, AuthMethod, EnvVar, ModelRunner, Provider};
+use plugboard_core::{
+    ApiKeyMethod, AuthMethod, CredentialCheck, EnvVar, HostServices, ModelLister, ModelRunner,
+    Provider,
+};
 
 use crate::chat::ChatRunner;
+use crate::endpoints::Endpoints;
+use crate::key_check::KeyCheck;
+use crate::models::ModelsLister;
 use crate::oauth::OAuthMethod;
 
 /// The provider id: prefix of `openrouter:<profile>` and `openrouter/<model>`.
@@ -20,7 +26,8 @@ const ENV_VARS: &[EnvVar] = &[
 ];
 
 /// The OpenRouter provider: OAuth browser sign-in (`oauth`) and a key the user manages
-/// (`api-key`), and model calls with either (`model.run`).
+/// (`api-key`), model calls with either (`model.run`), its model list (`model.list`), and a
+/// check of the key against OpenRouter's key endpoint.
 pub struct OpenRouterProvider {
     methods: Vec<Box<dyn AuthMethod>>,
 }
@@ -65,8 +72,20 @@ impl Provider for OpenRouterProvider {
         &self.methods
     }
 
+    fn service_url(&self, host: &HostServices) -> Option<String> {
+        Endpoints::service_url(host)
+    }
+
     fn model_runner(&self) -> Option<&dyn ModelRunner> {
         Some(&ChatRunner)
+    }
+
+    fn model_lister(&self) -> Option<&dyn ModelLister> {
+        Some(&ModelsLister)
+    }
+
+    fn credential_check(&self) -> Option<&dyn CredentialCheck> {
+        Some(&KeyCheck)
     }
 }
 

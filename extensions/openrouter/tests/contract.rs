@@ -1,4 +1,7 @@
-//! OpenRouter held to the provider contract, through the registration the host links.
+//! OpenRouter held to the provider contract, through the registration the host links; and its
+//! model list and key check against the OpenRouter double over real HTTP (`double`).
+
+mod double;
 
 use plugboard_contract::{Subject, check_provider};
 use plugboard_core::registrations;

@@ -8,22 +8,24 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard_core::{
-    Clock, Credential, HostServices, MODEL_RUN_CAPABILITY, ModelContext, ModelError,
-    ModelErrorKind, ModelOutput, ModelRef, ModelReply, ModelRequest, ModelRunner, ProfileId,
-    Prompter, Provider, REFRESH_MARGIN, RefreshError, is_safe_media_url,
+    MODEL_RUN_CAPABILITY, ModelError, ModelErrorKind, ModelOutput, ModelRef, ModelRequest,
+    ProfileId, Prompter, Provider, is_safe_media_url,
 };
 use serde::Serialize;
 
 use plugboard_store::CredentialStore;
 
 use crate::app::App;
+use crate::call::{Call, CallError, refresh_advice, refresh_failure_kind};
 use crate::cli::RunArgs;
-use crate::credentials::{Effective, Source, effective, login_command, profile_for};
+use crate::credentials::{
+    Effective, Source, credential_advice, effective, no_credential_message, profile_for,
+};
 use crate::echo;
 use crate::error::{Reported, UsageError, advised};
 use crate::host::host_services;
 use crate::output::{note, print, print_json};
-use crate::refresh::{RefreshFailure, refresh_profile};
+use crate::refresh::RefreshFailure;
 use crate::system::SystemClock;
 use crate::terminal::TerminalPrompter;
 
@@ -195,16 +197,20 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
     let resolved = resolve(store.as_ref(), provider, profile.as_ref())?;
     let host = host_services(app, provider, MODEL_CALL_TIMEOUT)?;
     let request = ModelRequest::new(model.model(), args.prompt.as_str());
-    let mut call = Call {
+    let mut call = Call::new(
         store,
         provider,
-        runner,
         host,
-        clock: Arc::new(SystemClock),
-        stored: stored_profile(&resolved.source),
-    };
+        Arc::new(SystemClock),
+        &resolved.source,
+    );
     let progress = TerminalPrompter::new(app.terminal).progress(&format!("Asking {model}..."));
-    let result = call.run(resolved.credential, &request).await;
+    let request = &request;
+    let result = call
+        .run(resolved.credential, |ctx| async move {
+            runner.run(&ctx, request).await
+        })
+        .await;
     progress.finish("");
     match result {
         Ok(reply) if reply.outputs.is_empty() => Err(Failure {
@@ -214,88 +220,15 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
         Ok(reply) => Ok((model, reply.outputs)),
         Err(CallError::Model(e)) => Err(model_failure(e, &resolved.source)),
         Err(CallError::Refresh(e)) => Err(refresh_failure(e, &resolved.source)),
-    }
-}
-
-/// The stored profile a credential came from, which is the one a refresh replaces; `None` for
-/// a credential from the environment, which plugboard does not manage.
-fn stored_profile(source: &Source) -> Option<ProfileId> {
-    match source {
-        Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
-            Some(profile_id.clone())
-        }
-        Source::Env { .. } => None,
-    }
-}
-
-/// One model call with what it needs to refresh its credential on the way.
-struct Call<'a> {
-    /// The store the credential was read from, if there is one.
-    store: Option<CredentialStore>,
-    provider: &'a dyn Provider,
-    runner: &'a dyn ModelRunner,
-    host: HostServices,
-    clock: Arc<dyn Clock>,
-    /// The profile the credential came from, if it is stored.
-    stored: Option<ProfileId>,
-}
-
-/// Why a call with refresh failed.
-enum CallError {
-    Model(ModelError),
-    Refresh(anyhow::Error),
-}
-
-impl Call<'_> {
-    /// Sends `request` with `credential`: refreshed first when it expires within
-    /// [`REFRESH_MARGIN`], and refreshed once more and resent when the service says it has
-    /// expired. A credential that cannot be refreshed is sent as it is; the service decides.
-    async fn run(
-        &mut self,
-        mut credential: Credential,
-        request: &ModelRequest,
-    ) -> Result<ModelReply, CallError> {
-        let mut refreshed = false;
-        if self.can_refresh(&credential)
-            && credential.expires_within(self.clock.now(), REFRESH_MARGIN)
-        {
-            credential = self.refresh(&credential).await?;
-            refreshed = true;
-        }
-        let ctx = ModelContext::new(credential.clone(), self.host.clone());
-        match self.runner.run(&ctx, request).await {
-            Err(ModelError::CredentialExpired { .. })
-                if !refreshed && self.can_refresh(&credential) =>
-            {
-                let credential = self.refresh(&credential).await?;
-                let ctx = ModelContext::new(credential, self.host.clone());
-                self.runner
-                    .run(&ctx, request)
-                    .await
-                    .map_err(CallError::Model)
-            }
-            other => other.map_err(CallError::Model),
-        }
-    }
-
-    fn can_refresh(&self, credential: &Credential) -> bool {
-        self.stored.is_some() && credential.refreshable() && self.provider.refresher().is_some()
-    }
-
-    async fn refresh(&mut self, credential: &Credential) -> Result<Credential, CallError> {
-        let (Some(profile), Some(store)) = (&self.stored, self.store.as_mut()) else {
-            return Ok(credential.clone());
-        };
-        refresh_profile(
-            store,
-            self.provider,
-            profile,
-            credential,
-            self.host.clone(),
-            self.clock.clone(),
-        )
-        .await
-        .map_err(CallError::Refresh)
+        // A model call has no bound of its own: the client's timeout ends it, as a network error.
+        Err(CallError::TimedOut(after)) => Err(Failure {
+            kind: ModelErrorKind::Network.as_str(),
+            error: anyhow::anyhow!(
+                "{} did not answer within {} s",
+                provider.label(),
+                after.as_secs()
+            ),
+        }),
     }
 }
 
@@ -304,23 +237,8 @@ fn refresh_failure(error: anyhow::Error, source: &Source) -> Failure {
     let Some(failure) = error.downcast_ref::<RefreshFailure>() else {
         return Failure::from(error);
     };
-    let kind = match failure {
-        f if f.needs_signin() => ModelErrorKind::CredentialExpired.as_str(),
-        RefreshFailure::Refresh(RefreshError::Network { .. }) | RefreshFailure::TimedOut(_) => {
-            ModelErrorKind::Network.as_str()
-        }
-        RefreshFailure::Refresh(RefreshError::Config(_)) => ModelErrorKind::Config.as_str(),
-        RefreshFailure::Refresh(RefreshError::BadResponse(_))
-        | RefreshFailure::WrongProfile { .. } => ModelErrorKind::BadResponse.as_str(),
-        _ => ModelErrorKind::Service.as_str(),
-    };
-    let advice = match (failure.needs_signin(), stored_profile(source)) {
-        (true, Some(profile)) => Some(format!(
-            "sign in again with `{}` (the profile is kept until then)",
-            login_command(&profile)
-        )),
-        _ => None,
-    };
+    let kind = refresh_failure_kind(failure).as_str();
+    let advice = refresh_advice(failure, source);
     Failure {
         kind,
         error: advised(error, advice),
@@ -346,21 +264,10 @@ fn resolve(
     let env = |name: &str| std::env::var(name).ok();
     match effective(provider, profile, env, &mine) {
         Ok(Some(found)) => Ok(found),
-        Ok(None) => {
-            let env_hint = provider
-                .credential_env_vars()
-                .first()
-                .map(|var| format!(", or set {var}"))
-                .unwrap_or_default();
-            Err(Failure {
-                kind: "no_credential",
-                error: anyhow::anyhow!(
-                    "no {} credential: sign in with `plugboard models auth login --provider {}`{env_hint}",
-                    provider.label(),
-                    provider.id()
-                ),
-            })
-        }
+        Ok(None) => Err(Failure {
+            kind: "no_credential",
+            error: anyhow::anyhow!(no_credential_message(provider)),
+        }),
         Err(missing) => Err(Failure {
             kind: "no_credential",
             error: missing.into(),
@@ -374,15 +281,7 @@ fn model_failure(error: ModelError, source: &Source) -> Failure {
     let kind = error.kind();
     let error = match kind {
         ModelErrorKind::CredentialRejected | ModelErrorKind::CredentialExpired => {
-            let advice = match source {
-                Source::Env { env_var } => format!(
-                    "the key comes from ${env_var}: fix it, or unset it to use the stored profile"
-                ),
-                Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
-                    format!("sign in again with `{}`", login_command(profile_id))
-                }
-            };
-            advised(anyhow::Error::new(error), Some(advice))
+            advised(anyhow::Error::new(error), Some(credential_advice(source)))
         }
         _ => anyhow::Error::new(error),
     };
@@ -394,7 +293,7 @@ fn model_failure(error: ModelError, source: &Source) -> Failure {
 
 #[cfg(test)]
 mod tests {
-    use plugboard_core::HttpError;
+    use plugboard_core::{HttpError, RefreshError};
 
     use super::*;
 

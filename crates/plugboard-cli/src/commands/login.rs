@@ -1,13 +1,15 @@
 //! `plugboard models auth login`: pick a provider and method (from flags, or the menu on a
 //! terminal), run the method, and write what it returns in one transaction.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, anyhow};
 use plugboard_core::{
     AuthContext, AuthError, AuthKind, AuthMenu, AuthMethod, AuthResult, CredentialKind,
-    HttpSettings, MenuChoice, ModelRef, Prompter, Provenance, Provider, Session, sanitize_line,
+    HttpSettings, MenuChoice, ModelRef, ProfileWrite, Prompter, Provenance, Provider, Session,
+    sanitize_line,
 };
 use plugboard_oauth::{CallbackError, OAuthError};
 use plugboard_store::{CredentialStore, ReplacedProfile, apply_merge_patch};
@@ -99,13 +101,7 @@ pub(crate) async fn run(app: &App, args: &LoginArgs) -> anyhow::Result<()> {
         note(&replaced_line(old));
     }
     for p in &result.profiles {
-        print(&format!(
-            "signed in to {}: stored {} ({}) in {}",
-            provider.label(),
-            p.profile_id,
-            p.credential.redacted(),
-            store.path().display()
-        ))?;
+        print(&stored_line(provider.label(), p, store.path()))?;
     }
 
     let default_model = result.default_model.as_ref().filter(|_| args.set_default);
@@ -162,6 +158,22 @@ fn advice(error: &AuthError) -> Option<String> {
         _ => return None,
     };
     Some(advice.to_owned())
+}
+
+/// What a sign-in stored, for stdout: `signed in to OpenRouter: stored openrouter:default
+/// (sk-or-v1-...c0de) in /home/me/.local/share/plugboard/credentials.sqlite`. A profile without
+/// a secret (a local service that needs none) says so instead of showing a redaction of nothing.
+fn stored_line(label: &str, written: &ProfileWrite, store: &Path) -> String {
+    let secret = if written.credential.has_secret() {
+        written.credential.redacted()
+    } else {
+        String::from("no secret needed")
+    };
+    format!(
+        "signed in to {label}: stored {} ({secret}) in {}",
+        written.profile_id,
+        store.display()
+    )
 }
 
 /// After a browser sign-in, the provider's API-key method, if it has one: a browser sign-in
@@ -239,6 +251,7 @@ fn replaced_line(old: &ReplacedProfile) -> String {
         Some(CredentialKind::ApiKey) => "the API key",
         Some(CredentialKind::Token) => "the token",
         Some(CredentialKind::OAuth) => "the OAuth token",
+        Some(CredentialKind::None) => "the profile without a secret",
         Some(_) => "the credential",
         None => "the unreadable credential",
     };
@@ -463,9 +476,7 @@ fn method_ids(methods: &[Box<dyn AuthMethod>]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use plugboard_core::{
-        Answer, Credential, CredentialKind, Manifest, ProfileWrite, Provenance, ScriptedPrompter,
-    };
+    use plugboard_core::{Answer, Credential, Manifest, ScriptedPrompter};
 
     use super::*;
 
@@ -647,6 +658,14 @@ mod tests {
                 "replaced the OAuth token (device-code) in openrouter:default",
             ),
             (
+                replaced(
+                    Some(CredentialKind::None),
+                    Some(provenance(&[("auth_flow", "local")])),
+                    Some(at),
+                ),
+                "replaced the profile without a secret stored on 2025-12-01 (local) in openrouter:default",
+            ),
+            (
                 replaced(None, None, None),
                 "replaced the unreadable credential in openrouter:default",
             ),
@@ -663,6 +682,35 @@ mod tests {
             replaced_line(&escape),
             "replaced the API key (xy) in openrouter:default"
         );
+    }
+
+    #[test]
+    fn the_stored_line_shows_a_redacted_secret_or_says_none_was_needed() {
+        let store = Path::new("/h/credentials.sqlite");
+        let written = |credential| ProfileWrite {
+            profile_id: "acme:default".parse().unwrap(),
+            credential,
+        };
+        let key = Credential::new(
+            CredentialKind::ApiKey,
+            "sk-or-v1-0123456789abcdef0123".into(),
+            Provenance::new(),
+        );
+        let mut local = Provenance::new();
+        local.insert("base_url".into(), "http://127.0.0.1:11434".into());
+        let cases = [
+            (
+                written(key),
+                "signed in to Acme: stored acme:default (sk-or-v1-...0123) in /h/credentials.sqlite",
+            ),
+            (
+                written(Credential::none(local)),
+                "signed in to Acme: stored acme:default (no secret needed) in /h/credentials.sqlite",
+            ),
+        ];
+        for (profile, want) in cases {
+            assert_eq!(stored_line("Acme", &profile, store), want);
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub(crate) mod choices;
 pub(crate) mod completions;
 pub(crate) mod infer;
+pub(crate) mod list;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod plugins;

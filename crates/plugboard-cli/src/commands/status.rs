@@ -1,18 +1,28 @@
 //! `plugboard models status`: where credentials live, which one each provider uses and why,
-//! and every stored profile, redacted. A row that does not decode is listed as damaged, with
-//! the command that removes it, and stops nothing else.
+//! where each provider's service is, and every stored profile, redacted. A row that does not
+//! decode is listed as damaged, with the command that removes it, and stops nothing else.
+//!
+//! Looking sends nothing: without `--check` no HTTP client is even built. `--check` asks each
+//! provider whether its credential works (see `check`).
+
+mod check;
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use plugboard_core::{CredentialKind, ProfileId, Provenance, sanitize_line};
+use plugboard_core::{Credential, CredentialKind, ProfileId, Provenance, Provider, sanitize_line};
 use plugboard_store::{DamagedRow, StoredProfile};
 use serde::Serialize;
 
 use crate::app::{App, DEFAULT_MODEL_KEY};
+use crate::cli::StatusArgs;
 use crate::commands::logout::{removal_command, shown_id};
-use crate::credentials::{ProfileArg, Source, effective, login_command};
+use crate::credentials::{Effective, ProfileArg, Source, effective, login_command};
+use crate::error::one_line;
+use crate::host::{offline_services, services_for};
 use crate::output::{print, print_json};
+
+use self::check::{CHECK_TIMEOUT, CheckJson, CheckTarget, check_all, check_http};
 
 /// Longest provenance entry (`user_id=...`) shown in the text report.
 const MAX_PROVENANCE_CHARS: usize = 120;
@@ -47,6 +57,15 @@ struct ProviderStatus {
     /// One count per credential kind, zeros included.
     profile_counts: BTreeMap<String, usize>,
     profiles: Vec<ProfileJson>,
+    /// Where the provider's service is, as the settings resolve it; null when the provider
+    /// cannot say (or its settings are invalid).
+    service_url: Option<String>,
+    /// Whether requests to it go unencrypted: plain `http://` to a host that is not this
+    /// machine.
+    unencrypted: bool,
+    /// With `--check`: whether the effective credential works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check: Option<CheckJson>,
 }
 
 #[derive(Serialize)]
@@ -54,7 +73,8 @@ struct EffectiveJson {
     #[serde(flatten)]
     source: Source,
     kind: String,
-    redacted: String,
+    /// The secret, redacted; null for a credential without one (kind `none`).
+    redacted: Option<String>,
     /// RFC 3339; null when it never expires.
     expires_at: Option<String>,
     refreshable: bool,
@@ -64,12 +84,13 @@ struct EffectiveJson {
 struct ProfileJson {
     profile_id: ProfileId,
     kind: String,
-    redacted: String,
+    /// The secret, redacted; null for a credential without one (kind `none`).
+    redacted: Option<String>,
     /// When the credential stops working (RFC 3339, like `updated_at`); null when it never
     /// expires.
     expires_at: Option<String>,
-    /// Whether plugboard can renew it without the user (an OAuth refresh token that was not
-    /// refused).
+    /// Whether plugboard can renew it without the user: the provider's refresher can (an OAuth
+    /// refresh token, or a stored token a session is derived from) and no refresh was refused.
     refreshable: bool,
     /// Why it needs a new sign-in (its refresh was refused for good); null otherwise.
     needs_signin: Option<String>,
@@ -82,16 +103,21 @@ struct ProfileJson {
 }
 
 /// Every credential kind, in the order the text report counts them.
-const KINDS: [CredentialKind; 3] = [
+const KINDS: [CredentialKind; 4] = [
     CredentialKind::OAuth,
     CredentialKind::Token,
     CredentialKind::ApiKey,
+    CredentialKind::None,
 ];
 
-pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Result<()> {
+pub(crate) async fn run(app: &App, args: &StatusArgs) -> anyhow::Result<()> {
     // The same parser and rule as every other command: `provider:name` is that provider's
     // profile (an unknown provider is a usage error), a bare name means it at every provider.
-    let profile_flag = profile.map(str::parse::<ProfileArg>).transpose()?;
+    let profile_flag = args
+        .profile
+        .as_deref()
+        .map(str::parse::<ProfileArg>)
+        .transpose()?;
     if let Some(named) = profile_flag.as_ref().and_then(ProfileArg::provider) {
         app.provider(named)?;
     }
@@ -100,7 +126,8 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
     let config = app.config().load()?;
     let env = |name: &str| std::env::var(name).ok();
 
-    let mut providers = Vec::new();
+    // Each provider with its stored profiles and the credential it would use.
+    let mut resolved: Vec<(&dyn Provider, Vec<StoredProfile>, Option<Effective>)> = Vec::new();
     let mut bare_name_found = false;
     for provider in app.registry.providers() {
         let mine: Vec<StoredProfile> = stored
@@ -125,42 +152,44 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
                 effective(provider, flag.as_ref(), env, &mine)?
             }
         };
-        let mut profile_counts: BTreeMap<String, usize> =
-            KINDS.iter().map(|k| (k.to_string(), 0)).collect();
-        for p in &mine {
-            *profile_counts
-                .entry(p.credential.kind().to_string())
-                .or_insert(0) += 1;
-        }
-        providers.push(ProviderStatus {
-            id: provider.id().to_owned(),
-            label: provider.label().to_owned(),
-            effective: eff.map(|e| {
-                // A stored profile whose refresh was refused cannot refresh, whatever it holds.
-                let refused = match &e.source {
-                    Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
-                        mine.iter()
-                            .any(|p| &p.profile_id == profile_id && p.needs_signin.is_some())
-                    }
-                    Source::Env { .. } => false,
-                };
-                EffectiveJson {
-                    kind: e.credential.kind().to_string(),
-                    redacted: e.credential.redacted(),
-                    expires_at: e.credential.expires_at().map(rfc3339),
-                    refreshable: e.credential.refreshable() && !refused,
-                    source: e.source,
-                }
-            }),
-            profile_counts,
-            profiles: mine.iter().map(profile_json).collect(),
-        });
+        resolved.push((provider, mine, eff));
     }
     if let Some(ProfileArg::Name(name)) = &profile_flag
         && !bare_name_found
     {
         return Err(NoSuchProfile(name.clone()).into());
     }
+
+    let checks = if args.check {
+        // One client for every check; one that cannot be built (a malformed proxy variable)
+        // is each provider's error, not the command's.
+        let shared = check_http().map_err(|e| one_line(&e));
+        let targets = resolved
+            .iter()
+            .map(|(provider, _, eff)| CheckTarget {
+                provider: *provider,
+                effective: eff.as_ref(),
+                host: shared
+                    .clone()
+                    .map(|(http, client)| services_for(*provider, http, client, config.clone())),
+            })
+            .collect();
+        check_all(targets, CHECK_TIMEOUT)
+            .await
+            .into_iter()
+            .map(Some)
+            .collect()
+    } else {
+        vec![None; resolved.len()]
+    };
+
+    let providers = resolved
+        .into_iter()
+        .zip(checks)
+        .map(|((provider, mine, eff), check)| {
+            provider_status(provider, &mine, eff, config.clone(), check)
+        })
+        .collect();
     let status = StatusJson {
         store: app.paths.store_file().display().to_string(),
         config: app.paths.config_file().display().to_string(),
@@ -171,11 +200,77 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
         providers,
         damaged: listing.damaged.iter().map(damaged_json).collect(),
     };
-    if json {
+    if args.json {
         print_json(&status)
     } else {
         print(render(&status).trim_end())
     }
+}
+
+/// One provider's entry: what it would use, its profiles, and where its service is (asked
+/// with services that cannot send anything).
+fn provider_status(
+    provider: &dyn Provider,
+    mine: &[StoredProfile],
+    eff: Option<Effective>,
+    config: serde_json::Value,
+    check: Option<CheckJson>,
+) -> ProviderStatus {
+    let mut profile_counts: BTreeMap<String, usize> =
+        KINDS.iter().map(|k| (k.to_string(), 0)).collect();
+    for p in mine {
+        *profile_counts
+            .entry(p.credential.kind().to_string())
+            .or_insert(0) += 1;
+    }
+    let service_url = provider.service_url(&offline_services(provider, config));
+    ProviderStatus {
+        id: provider.id().to_owned(),
+        label: provider.label().to_owned(),
+        effective: eff.map(|e| {
+            // Only a stored profile is ever refreshed, and one whose refresh was refused
+            // cannot be, whatever it holds.
+            let refreshable = match &e.source {
+                Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
+                    !mine
+                        .iter()
+                        .any(|p| &p.profile_id == profile_id && p.needs_signin.is_some())
+                        && can_refresh(provider, &e.credential)
+                }
+                Source::Env { .. } => false,
+            };
+            EffectiveJson {
+                kind: e.credential.kind().to_string(),
+                redacted: redacted(&e.credential),
+                expires_at: e.credential.expires_at().map(rfc3339),
+                refreshable,
+                source: e.source,
+            }
+        }),
+        profile_counts,
+        profiles: mine.iter().map(|p| profile_json(provider, p)).collect(),
+        unencrypted: service_url.as_deref().is_some_and(unencrypted),
+        service_url,
+        check,
+    }
+}
+
+/// Whether `provider`'s refresher can renew `credential` without the user.
+fn can_refresh(provider: &dyn Provider, credential: &Credential) -> bool {
+    provider
+        .refresher()
+        .is_some_and(|r| r.can_refresh(credential))
+}
+
+/// The secret as shown; `None` for a credential without one, which has nothing to redact.
+fn redacted(credential: &Credential) -> Option<String> {
+    credential.has_secret().then(|| credential.redacted())
+}
+
+/// Whether requests to `url` travel unencrypted over a network: plain `http://` to a host that
+/// is not this machine. A URL that does not parse is not judged.
+fn unencrypted(url: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| u.scheme() == "http" && !plugboard_http::is_loopback(&u))
 }
 
 /// `models status --profile NAME` where no provider has a profile of that name.
@@ -185,13 +280,13 @@ pub(crate) fn run(app: &App, json: bool, profile: Option<&str>) -> anyhow::Resul
 )]
 struct NoSuchProfile(String);
 
-fn profile_json(p: &StoredProfile) -> ProfileJson {
+fn profile_json(provider: &dyn Provider, p: &StoredProfile) -> ProfileJson {
     ProfileJson {
         profile_id: p.profile_id.clone(),
         kind: p.credential.kind().to_string(),
-        redacted: p.credential.redacted(),
+        redacted: redacted(&p.credential),
         expires_at: p.credential.expires_at().map(rfc3339),
-        refreshable: p.credential.refreshable() && p.needs_signin.is_none(),
+        refreshable: can_refresh(provider, &p.credential) && p.needs_signin.is_none(),
         needs_signin: p.needs_signin.clone(),
         login_command: p
             .needs_signin
@@ -227,10 +322,21 @@ fn render(s: &StatusJson) -> String {
     );
     for p in &s.providers {
         text.push_str(&format!("\n{} ({})\n", p.label, p.id));
+        if let Some(url) = &p.service_url {
+            let warning = if p.unencrypted {
+                " (unencrypted: plain http to another machine)"
+            } else {
+                ""
+            };
+            text.push_str(&format!(
+                "  service    {}{warning}\n",
+                sanitize_line(url, 200)
+            ));
+        }
         let effective = match &p.effective {
             Some(e) => format!(
                 "{} {}{}",
-                e.redacted,
+                shown_secret(e.redacted.as_deref()),
                 describe(&e.source),
                 expiry(e.expires_at.as_deref(), e.refreshable)
             ),
@@ -240,11 +346,16 @@ fn render(s: &StatusJson) -> String {
             ),
         };
         text.push_str(&format!("  effective  {effective}\n"));
+        if let Some(check) = &p.check {
+            text.push_str(&format!("  check      {}\n", check.text()));
+        }
         let count = |kind: CredentialKind| {
             let n = p.profile_counts.get(kind.as_str()).copied().unwrap_or(0);
-            format!("{n} {kind}")
+            // Profiles without a secret are rare (local services): counted only when there
+            // are some, so the usual line stays as short as it was.
+            (n > 0 || kind != CredentialKind::None).then(|| format!("{n} {kind}"))
         };
-        let counts: Vec<String> = KINDS.into_iter().map(count).collect();
+        let counts: Vec<String> = KINDS.into_iter().filter_map(count).collect();
         text.push_str(&format!(
             "  profiles   {} ({})\n",
             p.profiles.len(),
@@ -265,7 +376,7 @@ fn render(s: &StatusJson) -> String {
                 "    {}  {}  {}{}  updated {}{}{}\n",
                 profile.profile_id,
                 profile.kind,
-                profile.redacted,
+                shown_secret(profile.redacted.as_deref()),
                 expiry(profile.expires_at.as_deref(), profile.refreshable),
                 profile.updated_at,
                 if provenance.is_empty() { "" } else { "  " },
@@ -291,6 +402,11 @@ fn render(s: &StatusJson) -> String {
         }
     }
     text
+}
+
+/// A redacted secret, or `no secret` for a credential without one.
+fn shown_secret(redacted: Option<&str>) -> &str {
+    redacted.unwrap_or("no secret")
 }
 
 /// `  expires 2026-12-01T12:00:00Z (refreshable)`, or nothing for a credential that never

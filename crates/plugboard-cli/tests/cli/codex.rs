@@ -115,7 +115,7 @@ fn chatgpt_sign_in_stores_oauth_tokens_with_expiry_and_refreshability() {
     let status = codex.status();
     assert_eq!(
         status["profile_counts"],
-        json!({"api_key": 0, "oauth": 1, "token": 0})
+        json!({"api_key": 0, "none": 0, "oauth": 1, "token": 0})
     );
     assert_eq!(
         status["effective"]["source"], "default_profile",

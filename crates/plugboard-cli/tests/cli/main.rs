@@ -9,6 +9,7 @@
 
 mod anthropic;
 mod browser;
+mod check;
 mod children;
 mod codex;
 mod concurrency;
@@ -18,8 +19,10 @@ mod escapes;
 mod help;
 mod home;
 mod infer;
+mod interrupt;
 mod login;
 mod logout;
+mod models_list;
 mod models_set;
 mod network;
 mod oauth;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{KEY_ENV, Plugboard, key, openrouter, redacted, tree};
+use crate::support::{KEY_ENV, Plugboard, key, openrouter, profile, redacted, tree};
 
 /// What a case is, the status arguments, the environment, and the expected `effective`.
 type PrecedenceCase<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)], Value);
@@ -113,9 +113,14 @@ fn status_with_a_profile_that_is_not_stored_fails_naming_the_login_command() {
 
 #[test]
 fn read_only_commands_on_a_fresh_home_create_no_files() {
-    let commands: [(&[&str], i32); 9] = [
+    let commands: [(&[&str], i32); 13] = [
         (&["models", "status"], 0),
         (&["models", "status", "--json"], 0),
+        (&["models", "status", "--check"], 0),
+        (&["models", "status", "--check", "--json"], 0),
+        // Nothing to list with: no credential anywhere.
+        (&["models", "list"], 1),
+        (&["models", "list", "--provider", "nope"], 2),
         (&["models", "status", "--profile", "openrouter:work"], 1),
         (&["models", "auth", "choices"], 0),
         (&["models", "auth", "choices", "--json"], 0),
@@ -144,7 +149,15 @@ fn read_only_commands_on_a_fresh_home_create_no_files() {
 #[test]
 fn status_json_has_store_config_default_model_and_per_provider_credentials() {
     let pb = Plugboard::new();
-    let status = pb.status(&[], &[]);
+    let mut status = pb.status(&[], &[]);
+    // Where each service is comes from its provider, checked on its own: the rest is exact.
+    for provider in status["providers"].as_array_mut().unwrap() {
+        let url = provider.as_object_mut().unwrap().remove("service_url");
+        assert!(
+            matches!(&url, Some(Value::Null | Value::String(_))),
+            "{url:?}"
+        );
+    }
     let store = pb.home().join("credentials.sqlite");
     let config = pb.home().join("config.json");
     let empty = |id: &str, label: &str| {
@@ -152,8 +165,9 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
             "id": id,
             "label": label,
             "effective": null,
-            "profile_counts": {"api_key": 0, "oauth": 0, "token": 0},
+            "profile_counts": {"api_key": 0, "none": 0, "oauth": 0, "token": 0},
             "profiles": [],
+            "unencrypted": false,
         })
     };
     assert_eq!(
@@ -177,7 +191,7 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
     let provider = openrouter(&status);
     assert_eq!(
         provider["profile_counts"],
-        json!({"api_key": 1, "oauth": 0, "token": 0})
+        json!({"api_key": 1, "none": 0, "oauth": 0, "token": 0})
     );
     let profiles = provider["profiles"].as_array().unwrap();
     assert_eq!(profiles.len(), 1);
@@ -222,6 +236,76 @@ fn a_bare_profile_name_is_shown_at_the_providers_that_have_it_and_an_unknown_one
     assert!(
         run.error_line(1)
             .contains("no provider has a profile named nothere: sign in with `plugboard models auth login --provider <provider> --profile nothere`"),
+        "{run:#?}"
+    );
+}
+
+#[test]
+fn a_profile_without_a_secret_shows_as_no_secret_never_as_a_redacted_string() {
+    let pb = Plugboard::new();
+    let key = key(310);
+    pb.login(&key, &[]);
+    // As a sign-in to a local service that needs no credential stores it.
+    rusqlite::Connection::open(pb.home().join("credentials.sqlite"))
+        .expect("the store opens")
+        .execute(
+            r#"INSERT INTO profiles
+                 (profile_id, provider, name, kind, secret, provenance, created_at, updated_at)
+             VALUES ('openrouter:local', 'openrouter', 'local', 'none', '{"type":"none"}',
+                 '{"base_url":"http://127.0.0.1:11434"}', 0, 0)"#,
+            [],
+        )
+        .expect("the row is inserted");
+
+    let status = pb.status(&["--profile", "openrouter:local"], &[]);
+    let provider = openrouter(&status);
+    assert_eq!(
+        provider["effective"],
+        json!({
+            "source": "profile_flag",
+            "profile_id": "openrouter:local",
+            "kind": "none",
+            "redacted": null,
+            "expires_at": null,
+            "refreshable": false,
+        })
+    );
+    assert_eq!(
+        provider["profile_counts"],
+        json!({"api_key": 1, "none": 1, "oauth": 0, "token": 0})
+    );
+    let local = profile(provider, "openrouter:local");
+    assert_eq!(local["kind"], "none");
+    assert_eq!(local["redacted"], Value::Null);
+    assert_eq!(
+        local["provenance"],
+        json!({"base_url": "http://127.0.0.1:11434"})
+    );
+    assert_eq!(
+        profile(provider, "openrouter:default")["redacted"],
+        redacted(&key)
+    );
+
+    let run = pb
+        .run(
+            &["models", "status", "--profile", "openrouter:local"],
+            "",
+            &[],
+        )
+        .success();
+    assert!(
+        run.stdout
+            .contains("  effective  no secret from profile openrouter:local (--profile)\n"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout
+            .contains("    openrouter:local  none  no secret  updated "),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout
+            .contains("profiles   2 (0 oauth, 0 token, 1 api_key, 1 none)"),
         "{run:#?}"
     );
 }

@@ -33,6 +33,12 @@ const MIGRATIONS: &[&str] = &[
         ELSE secret
     END;
     ALTER TABLE profiles ADD COLUMN needs_signin TEXT;",
+    // 2 → 3: the `none` form and the oauth form's `session` object (see `material`). No row
+    // changes: every schema-2 row is already a schema-3 row. The version is what matters: a
+    // plugboard that knows only schema 2 refuses the store ("written by a newer plugboard:
+    // upgrade") instead of listing a signed-in local provider or a cached session as damaged
+    // rows, and suggesting their removal.
+    "-- forms added: {\"type\":\"none\"} and the oauth form's session object",
 ];
 
 /// The newest schema this build knows.

@@ -1,7 +1,8 @@
 //! The Anthropic double's endpoints, `POST /v1/messages` and `GET /v1/models`, answered the way
 //! Anthropic's API reference and errors page describe: the key in `x-api-key`, the version in
 //! `anthropic-version`, a `request-id` header on every answer, errors as
-//! `{"type":"error","error":{"type":...,"message":...},"request_id":...}`.
+//! `{"type":"error","error":{"type":...,"message":...},"request_id":...}`, and the model list
+//! in pages (`limit`, `after_id`, `before_id`; `has_more`, `first_id`, `last_id`).
 
 use std::time::Duration;
 
@@ -38,6 +39,11 @@ pub const MODELS: [(&str, &str); 3] = [
 const MESSAGES: &str = "/v1/messages";
 const MODELS_PATH: &str = "/v1/models";
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Models per page of `GET /v1/models` when the request names no `limit`, and the most it may
+/// name, as Anthropic's Models API reference gives them.
+const MODELS_DEFAULT_LIMIT: usize = 20;
+/// See [`MODELS_DEFAULT_LIMIT`].
+const MODELS_MAX_LIMIT: usize = 1000;
 /// Model aliases Anthropic resolves to a dated id.
 const ALIASES: [&str; 1] = ["claude-haiku-4-5"];
 
@@ -56,7 +62,16 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         anthropic_version: header(&parts.headers, "anthropic-version"),
         model: None,
     };
-    let answer = route(shared, &parts.method, &parts.headers, body, &mut record).await;
+    let query = parts.uri.query().unwrap_or("");
+    let answer = route(
+        shared,
+        &parts.method,
+        &parts.headers,
+        query,
+        body,
+        &mut record,
+    )
+    .await;
     let response = answer.into_response(&request_id);
     record.status = response.status().as_u16();
     shared.record(record);
@@ -122,6 +137,7 @@ async fn route(
     shared: &Shared,
     method: &Method,
     headers: &HeaderMap,
+    query: &str,
     body: Incoming,
     record: &mut AnthropicRecord,
 ) -> Answer {
@@ -171,7 +187,7 @@ async fn route(
     let answer = if path == MESSAGES {
         messages(shared, headers, body, record).await
     } else {
-        models(shared, headers)
+        models(shared, headers, query)
     };
     match answer {
         Answer::Json(StatusCode::OK, value) if cut_body => Answer::Cut(value),
@@ -364,11 +380,15 @@ fn reply_blocks(prompt: &str, max_tokens: u64) -> (Value, &'static str, usize) {
     (Value::Array(content), stop_reason, 1 + kept.len())
 }
 
-fn models(shared: &Shared, headers: &HeaderMap) -> Answer {
+fn models(shared: &Shared, headers: &HeaderMap, query: &str) -> Answer {
     if let Err(answer) = check_headers(shared, headers) {
         return answer;
     }
-    let data: Vec<Value> = MODELS
+    let page = match models_page(query) {
+        Ok(page) => page,
+        Err(message) => return invalid(message),
+    };
+    let data: Vec<Value> = page
         .iter()
         .map(|(id, name)| {
             json!({
@@ -379,15 +399,68 @@ fn models(shared: &Shared, headers: &HeaderMap) -> Answer {
             })
         })
         .collect();
+    let has_more = match (page.first(), page.last()) {
+        (Some((first, _)), Some((last, _))) => {
+            let at = |id: &str| MODELS.iter().position(|(m, _)| *m == id);
+            // Paging backwards (`before_id`), "more" lies before the page; otherwise after it.
+            if query_value(query, "before_id").is_some() {
+                at(first).is_some_and(|i| i > 0)
+            } else {
+                at(last).is_some_and(|i| i + 1 < MODELS.len())
+            }
+        }
+        _ => false,
+    };
     Answer::Json(
         StatusCode::OK,
         json!({
             "data": data,
-            "has_more": false,
-            "first_id": MODELS[0].0,
-            "last_id": MODELS[MODELS.len() - 1].0,
+            "has_more": has_more,
+            "first_id": page.first().map(|(id, _)| id),
+            "last_id": page.last().map(|(id, _)| id),
         }),
     )
+}
+
+/// The models one page holds: up to `limit` of them, after `after_id` or before `before_id`
+/// (most recent first, as Anthropic lists them), or why the query cannot be answered.
+fn models_page(query: &str) -> Result<&'static [(&'static str, &'static str)], String> {
+    let limit = match query_value(query, "limit") {
+        None => MODELS_DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MODELS_MAX_LIMIT).contains(n))
+            .ok_or_else(|| format!("limit: Input should be between 1 and {MODELS_MAX_LIMIT}"))?,
+    };
+    let position = |name: &str, id: String| {
+        MODELS
+            .iter()
+            .position(|(m, _)| *m == id)
+            .ok_or_else(|| format!("{name}: no model with id {id}"))
+    };
+    match (
+        query_value(query, "after_id"),
+        query_value(query, "before_id"),
+    ) {
+        (Some(_), Some(_)) => Err("after_id and before_id cannot both be given".to_owned()),
+        (Some(after), None) => {
+            let start = position("after_id", after)? + 1;
+            Ok(&MODELS[start..MODELS.len().min(start + limit)])
+        }
+        (None, Some(before)) => {
+            let end = position("before_id", before)?;
+            Ok(&MODELS[end.saturating_sub(limit)..end])
+        }
+        (None, None) => Ok(&MODELS[..MODELS.len().min(limit)]),
+    }
+}
+
+/// The value of the first `name=` in a query, decoded.
+fn query_value(query: &str, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
 }
 
 #[cfg(test)]
@@ -424,6 +497,38 @@ mod tests {
                 (text(&content).as_str(), stop_reason, output),
                 (want, stop, tokens)
             );
+        }
+    }
+
+    #[test]
+    fn a_models_page_follows_limit_and_the_cursors() {
+        let ids = |query: &str| -> Result<Vec<&str>, String> {
+            models_page(query).map(|page| page.iter().map(|(id, _)| *id).collect())
+        };
+        let all: Vec<&str> = MODELS.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids(""), Ok(all.clone()));
+        assert_eq!(ids("limit=1000"), Ok(all.clone()));
+        assert_eq!(ids("limit=1"), Ok(vec![all[0]]));
+        assert_eq!(
+            ids(&format!("limit=1&after_id={}", all[0])),
+            Ok(vec![all[1]])
+        );
+        assert_eq!(ids(&format!("after_id={}", all[0])), Ok(all[1..].to_vec()));
+        assert_eq!(ids(&format!("after_id={}", all[all.len() - 1])), Ok(vec![]));
+        assert_eq!(
+            ids(&format!("limit=1&before_id={}", all[2])),
+            Ok(vec![all[1]])
+        );
+        assert_eq!(ids(&format!("before_id={}", all[0])), Ok(vec![]));
+        for bad in [
+            "limit=0",
+            "limit=1001",
+            "limit=ten",
+            "after_id=claude-nope",
+            "before_id=claude-nope",
+            "after_id=claude-sonnet-5&before_id=claude-sonnet-5",
+        ] {
+            assert!(models_page(bad).is_err(), "{bad}");
         }
     }
 

@@ -1,7 +1,7 @@
 //! `plugboard-double`: runs one service's double until killed, for trying plugboard offline.
 //!
 //! ```text
-//! plugboard-double --service openrouter|openai-codex|anthropic|github-copilot [--port N] [--fault ...]
+//! plugboard-double --service openrouter|openai-codex|anthropic|ollama|github-copilot [--port N] [--fault ...]
 //! ```
 //!
 //! `openrouter-double` stays as the OpenRouter-only spelling of `--service openrouter`.
@@ -11,11 +11,10 @@ use std::time::Duration;
 
 use plugboard_testkit::{
     AnthropicDouble, CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, GitHubDouble,
-    GitHubFault, OpenRouterDouble,
+    GitHubFault, OllamaDouble, OpenRouterDouble,
 };
 
-const USAGE: &str =
-    "usage: plugboard-double --service openrouter|openai-codex|anthropic|github-copilot [options]
+const USAGE: &str = "usage: plugboard-double --service openrouter|openai-codex|anthropic|ollama|github-copilot [options]
 
 Runs a local stand-in for one model service until stopped with Ctrl-C, and prints the
 export line that points plugboard at it.
@@ -39,6 +38,8 @@ Options for every service:
 
 --service anthropic (Messages and Models endpoints; prints a key it accepts)
 
+--service ollama (a local Ollama server: version, tags and chat; no credentials)
+
 --service github-copilot (device sign-in, Copilot token exchange, Copilot API):
   --pending N              polls answered authorization_pending before the token (default 0)
   --slow-down N            polls answered slow_down after those (default 0)
@@ -50,6 +51,7 @@ enum Service {
     OpenRouter,
     OpenAiCodex,
     Anthropic,
+    Ollama,
     GitHubCopilot,
 }
 
@@ -88,6 +90,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     "openrouter" => Service::OpenRouter,
                     "openai-codex" => Service::OpenAiCodex,
                     "anthropic" => Service::Anthropic,
+                    "ollama" => Service::Ollama,
                     "github-copilot" => Service::GitHubCopilot,
                     _ => return Err(format!("unknown service {value:?}")),
                 });
@@ -149,6 +152,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 ));
             }
             Service::Anthropic => return Err("--fault is not available for anthropic".to_owned()),
+            Service::Ollama => return Err("--fault is not available for ollama".to_owned()),
             Service::GitHubCopilot => {
                 parsed.github_fault = Some(match raw.as_str() {
                     "access-denied" => GitHubFault::AccessDenied,
@@ -184,6 +188,7 @@ fn main() -> ExitCode {
         Service::OpenRouter => run_openrouter(&args).map(Running::OpenRouter),
         Service::OpenAiCodex => run_codex(&args).map(Running::Codex),
         Service::Anthropic => run_anthropic(&args).map(Running::Anthropic),
+        Service::Ollama => run_ollama(&args).map(Running::Ollama),
         Service::GitHubCopilot => run_github(&args).map(Running::GitHub),
     };
     let _running = match started {
@@ -212,7 +217,22 @@ enum Running {
     Anthropic(
         #[expect(dead_code, reason = "held only to keep the double serving")] AnthropicDouble,
     ),
+    Ollama(#[expect(dead_code, reason = "held only to keep the double serving")] OllamaDouble),
     GitHub(#[expect(dead_code, reason = "held only to keep the double serving")] GitHubDouble),
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the export lines are the tool's output"
+)]
+fn run_ollama(args: &Args) -> std::io::Result<OllamaDouble> {
+    let double = OllamaDouble::start_on(args.port)?;
+    println!("# Ollama double listening on {}", double.origin());
+    println!("export OLLAMA_HOST={}", double.origin());
+    // Ollama needs no credential: the sign-in only checks that the server answers.
+    println!("# Sign in (checks the server answers; nothing secret is stored):");
+    println!("#   plugboard models auth login --provider ollama");
+    Ok(double)
 }
 
 #[expect(

@@ -2,7 +2,7 @@
 //!
 //! This file reads the request and sends it to its route; each group of routes has its own
 //! file: the consent page and its forms (`consent`), the key endpoints (`keys`), chat
-//! completions (`chat`). Around them: reading a request body (`request`), building answers
+//! completions (`chat`), the model list (`models`). Around them: reading a request body (`request`), building answers
 //! (`response`) and injected faults (`faults`).
 
 use hyper::body::Incoming;
@@ -17,10 +17,12 @@ mod chat;
 mod consent;
 mod faults;
 mod keys;
+mod models;
 mod request;
 mod response;
 
 pub use keys::{NO_CREDENTIALS, UNKNOWN_KEY};
+pub use models::{MODELS, OpenRouterModel};
 pub use request::MAX_REQUEST_BYTES;
 
 use request::{BodyError, read_body};
@@ -83,6 +85,7 @@ async fn route(
         (&Method::POST, "/api/v1/chat/completions") => {
             return chat::completions(shared, headers, body).await;
         }
+        (&Method::GET, "/api/v1/models") => return models::list(shared, headers).await,
         (
             _,
             "/"
@@ -92,7 +95,8 @@ async fn route(
             | "/api/v1/auth/keys"
             | "/api/v1/key"
             | "/api/v1/auth/key"
-            | "/api/v1/chat/completions",
+            | "/api/v1/chat/completions"
+            | "/api/v1/models",
         ) => error_json(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed"),
         _ => error_json(StatusCode::NOT_FOUND, "Not found"),
     };

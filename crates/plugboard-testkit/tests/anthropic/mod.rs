@@ -395,6 +395,130 @@ fn models_lists_the_known_models_in_anthropics_list_shape() {
 }
 
 #[test]
+fn models_come_in_pages_by_limit_and_cursor() {
+    let double = AnthropicDouble::start().unwrap();
+    let key = double.issue_key();
+    let client = Client::new();
+    let headers = [
+        ("x-api-key", key.as_str()),
+        ("anthropic-version", ANTHROPIC_VERSION),
+    ];
+    let get = |query: &str| {
+        let url = format!("{}/v1/models?{query}", double.origin());
+        client
+            .send(reqwest::Method::GET, &url, &headers, None)
+            .unwrap()
+    };
+    let ids = |body: &Value| -> Vec<String> {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all: Vec<&str> = ANTHROPIC_MODELS.iter().map(|(id, _)| *id).collect();
+
+    // Walking forwards one model at a time, as a client following `has_more` does.
+    let mut seen = Vec::new();
+    let mut query = "limit=1".to_owned();
+    loop {
+        let reply = get(&query);
+        assert_eq!(reply.status, 200, "{query}");
+        let body = reply.json();
+        let page = ids(&body);
+        assert_eq!(page.len(), 1, "{body}");
+        assert_eq!(body["first_id"], page[0].as_str());
+        assert_eq!(body["last_id"], page[0].as_str());
+        seen.extend(page);
+        if body["has_more"] == false {
+            break;
+        }
+        query = format!("limit=1&after_id={}", body["last_id"].as_str().unwrap());
+    }
+    assert_eq!(seen, all);
+
+    // Backwards from the last model.
+    let body = get(&format!("limit=1&before_id={}", all[all.len() - 1])).json();
+    assert_eq!(ids(&body), [all[all.len() - 2]]);
+    assert_eq!(body["has_more"], true);
+
+    // Past the end: an empty page, with nothing more and no ids.
+    let body = get(&format!("after_id={}", all[all.len() - 1])).json();
+    assert_eq!(body["data"], json!([]));
+    assert_eq!(body["has_more"], false);
+    assert_eq!(body["first_id"], Value::Null);
+    assert_eq!(body["last_id"], Value::Null);
+
+    // A limit out of range or an unknown cursor is an invalid request.
+    for query in ["limit=0", "limit=1001", "after_id=claude-nope"] {
+        let reply = get(query);
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(reply.error().0, "invalid_request_error", "{query}");
+    }
+}
+
+#[test]
+fn models_check_the_key_and_the_version_like_messages() {
+    let double = AnthropicDouble::start().unwrap();
+    let key = double.issue_key();
+    let client = Client::new();
+    let url = format!("{}/v1/models?limit=1", double.origin());
+    /// The headers sent, and the status, error type and message answered.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str, &'a str);
+    let cases: [Case; 3] = [
+        (
+            vec![
+                ("x-api-key", "sk-ant-api03-unknown"),
+                ("anthropic-version", ANTHROPIC_VERSION),
+            ],
+            401,
+            "authentication_error",
+            ANTHROPIC_INVALID_KEY,
+        ),
+        (
+            vec![("x-api-key", key.as_str())],
+            400,
+            "invalid_request_error",
+            "anthropic-version: header is required",
+        ),
+        (
+            vec![
+                ("x-api-key", key.as_str()),
+                ("anthropic-version", "2020-01-01"),
+            ],
+            400,
+            "invalid_request_error",
+            "anthropic-version: the double knows only 2023-06-01",
+        ),
+    ];
+    for (headers, status, kind, message) in cases {
+        let reply = client
+            .send(reqwest::Method::GET, &url, &headers, None)
+            .unwrap();
+        assert_eq!(reply.status, status, "{headers:?}");
+        assert_eq!(reply.error(), (kind.to_owned(), message.to_owned()));
+    }
+    assert!(double.revoke_key(&key));
+    let reply = client
+        .send(
+            reqwest::Method::GET,
+            &url,
+            &[
+                ("x-api-key", key.as_str()),
+                ("anthropic-version", ANTHROPIC_VERSION),
+            ],
+            None,
+        )
+        .unwrap();
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.error().0, "authentication_error");
+    let records = double.requests_to("/v1/models");
+    assert_eq!(records.len(), 4);
+    assert!(records.iter().all(|r| r.method == "GET"));
+}
+
+#[test]
 fn other_paths_are_not_found_and_other_methods_not_allowed() {
     let double = AnthropicDouble::start().unwrap();
     let client = Client::new();
