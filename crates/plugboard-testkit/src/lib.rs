@@ -4,7 +4,8 @@
 //! rotation, reuse detection and [`CodexFault`]s), an [`AnthropicDouble`] (Anthropic's
 //! Messages and Models endpoints, with [`AnthropicFault`]s), an [`OllamaDouble`] (a local
 //! Ollama server's version, tags and chat endpoints, with [`OllamaFault`]s, that can be
-//! stopped to look unreachable), and a scripted browser
+//! stopped to look unreachable), a [`GitHubDouble`] (GitHub's device sign-in, the Copilot
+//! token exchange and the Copilot API, with [`GitHubFault`]s), and a scripted browser
 //! ([`approve`], [`deny`], [`redirect_for`]) that follows a consent page in place of a human.
 //!
 //! Nothing here depends on plugboard's own crates: each double checks plugboard from the
@@ -17,6 +18,7 @@ mod codex;
 mod conn;
 mod double;
 mod fault;
+mod github;
 mod html;
 mod ollama;
 mod routes;
@@ -43,6 +45,13 @@ pub use codex::{
 };
 pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
 pub use fault::{Endpoint, Fault, ParseFaultError};
+pub use github::{
+    COPILOT_API_PATH, COPILOT_MODELS, COPILOT_REPLY, DEFAULT_COPILOT_TOKEN_TTL,
+    DEFAULT_DEVICE_CODE_TTL, DEFAULT_DEVICE_INTERVAL, GITHUB_COPILOT_CLIENT_ID,
+    GITHUB_TOKEN_PREFIX, GitHubDouble, GitHubDoubleBuilder, GitHubFault, GitHubRecord,
+    GitHubServerPanicked, MISSING_EDITOR_VERSION as COPILOT_MISSING_EDITOR_VERSION,
+    TOKEN_EXPIRED as COPILOT_TOKEN_EXPIRED, TOKEN_UNKNOWN as COPILOT_TOKEN_UNKNOWN,
+};
 pub use html::CONSENT_TITLE;
 pub use ollama::{
     MAX_CHAT_REQUEST_BYTES as OLLAMA_MAX_REQUEST_BYTES, MODELS as OLLAMA_MODELS, OllamaDouble,

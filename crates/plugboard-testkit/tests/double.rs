@@ -7,6 +7,7 @@
 
 mod anthropic;
 mod codex;
+mod github;
 mod ollama;
 mod support;
 

@@ -1,7 +1,7 @@
 //! `plugboard-double`: runs one service's double until killed, for trying plugboard offline.
 //!
 //! ```text
-//! plugboard-double --service openrouter|openai-codex|anthropic|ollama [--port N] [--fault ...]
+//! plugboard-double --service openrouter|openai-codex|anthropic|ollama|github-copilot [--port N] [--fault ...]
 //! ```
 //!
 //! `openrouter-double` stays as the OpenRouter-only spelling of `--service openrouter`.
@@ -10,12 +10,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use plugboard_testkit::{
-    AnthropicDouble, CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, OllamaDouble,
-    OpenRouterDouble,
+    AnthropicDouble, CodexDouble, CodexEndpoint, CodexFault, Endpoint, Fault, GitHubDouble,
+    GitHubFault, OllamaDouble, OpenRouterDouble,
 };
 
-const USAGE: &str =
-    "usage: plugboard-double --service openrouter|openai-codex|anthropic|ollama [options]
+const USAGE: &str = "usage: plugboard-double --service openrouter|openai-codex|anthropic|ollama|github-copilot [options]
 
 Runs a local stand-in for one model service until stopped with Ctrl-C, and prints the
 export line that points plugboard at it.
@@ -39,7 +38,13 @@ Options for every service:
 
 --service anthropic (Messages and Models endpoints; prints a key it accepts)
 
---service ollama (a local Ollama server: version, tags and chat; no credentials)";
+--service ollama (a local Ollama server: version, tags and chat; no credentials)
+
+--service github-copilot (device sign-in, Copilot token exchange, Copilot API):
+  --pending N              polls answered authorization_pending before the token (default 0)
+  --slow-down N            polls answered slow_down after those (default 0)
+  --fault NAME             access-denied, expired-token, revoked (every GitHub token refused
+                           at the token exchange) or no-copilot (403 there)";
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Service {
@@ -47,6 +52,7 @@ enum Service {
     OpenAiCodex,
     Anthropic,
     Ollama,
+    GitHubCopilot,
 }
 
 struct Args {
@@ -57,6 +63,8 @@ struct Args {
     access_ttl: Option<Duration>,
     any_redirect_port: bool,
     no_rotation: bool,
+    github_script: Option<(u32, u32)>,
+    github_fault: Option<GitHubFault>,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
@@ -69,6 +77,8 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
         access_ttl: None,
         any_redirect_port: false,
         no_rotation: false,
+        github_script: None,
+        github_fault: None,
     };
     let mut raw_faults = Vec::new();
     while let Some(arg) = args.next() {
@@ -81,6 +91,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     "openai-codex" => Service::OpenAiCodex,
                     "anthropic" => Service::Anthropic,
                     "ollama" => Service::Ollama,
+                    "github-copilot" => Service::GitHubCopilot,
                     _ => return Err(format!("unknown service {value:?}")),
                 });
             }
@@ -100,6 +111,18 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             "--any-redirect-port" => parsed.any_redirect_port = true,
             "--no-rotation" => parsed.no_rotation = true,
+            flag @ ("--pending" | "--slow-down") => {
+                let value = args.next().ok_or(format!("{flag} needs a value"))?;
+                let n: u32 = value
+                    .parse()
+                    .map_err(|_| format!("{flag} takes a whole number, not {value:?}"))?;
+                let script = parsed.github_script.get_or_insert((0, 0));
+                if flag == "--pending" {
+                    script.0 = n;
+                } else {
+                    script.1 = n;
+                }
+            }
             other => return Err(format!("unexpected argument {other:?}")),
         }
     }
@@ -107,6 +130,9 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
     let codex_only = parsed.access_ttl.is_some() || parsed.any_redirect_port || parsed.no_rotation;
     if codex_only && parsed.service != Service::OpenAiCodex {
         return Err("--access-token-ttl, --any-redirect-port and --no-rotation are for --service openai-codex".to_owned());
+    }
+    if parsed.github_script.is_some() && parsed.service != Service::GitHubCopilot {
+        return Err("--pending and --slow-down are for --service github-copilot".to_owned());
     }
     for raw in raw_faults {
         match parsed.service {
@@ -127,6 +153,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, St
             }
             Service::Anthropic => return Err("--fault is not available for anthropic".to_owned()),
             Service::Ollama => return Err("--fault is not available for ollama".to_owned()),
+            Service::GitHubCopilot => {
+                parsed.github_fault = Some(match raw.as_str() {
+                    "access-denied" => GitHubFault::AccessDenied,
+                    "expired-token" => GitHubFault::ExpiredToken,
+                    "revoked" => GitHubFault::RevokedGitHubTokens,
+                    "no-copilot" => GitHubFault::NoCopilotAccess,
+                    _ => return Err(format!("--fault: unknown github-copilot fault {raw:?}")),
+                });
+            }
         }
     }
     Ok(Some(parsed))
@@ -154,6 +189,7 @@ fn main() -> ExitCode {
         Service::OpenAiCodex => run_codex(&args).map(Running::Codex),
         Service::Anthropic => run_anthropic(&args).map(Running::Anthropic),
         Service::Ollama => run_ollama(&args).map(Running::Ollama),
+        Service::GitHubCopilot => run_github(&args).map(Running::GitHub),
     };
     let _running = match started {
         Ok(running) => running,
@@ -182,6 +218,7 @@ enum Running {
         #[expect(dead_code, reason = "held only to keep the double serving")] AnthropicDouble,
     ),
     Ollama(#[expect(dead_code, reason = "held only to keep the double serving")] OllamaDouble),
+    GitHub(#[expect(dead_code, reason = "held only to keep the double serving")] GitHubDouble),
 }
 
 #[expect(
@@ -195,6 +232,30 @@ fn run_ollama(args: &Args) -> std::io::Result<OllamaDouble> {
     // Ollama needs no credential: the sign-in only checks that the server answers.
     println!("# Sign in (checks the server answers; nothing secret is stored):");
     println!("#   plugboard models auth login --provider ollama");
+    Ok(double)
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the export lines are the tool's output"
+)]
+fn run_github(args: &Args) -> std::io::Result<GitHubDouble> {
+    let (pending, slow_down) = args.github_script.unwrap_or((0, 0));
+    let mut builder = GitHubDouble::builder()
+        .port(args.port)
+        .pending(pending)
+        .slow_down(slow_down);
+    if let Some(fault) = args.github_fault {
+        builder = builder.fault(fault);
+    }
+    let double = builder.start()?;
+    println!("# GitHub Copilot double listening on {}", double.origin());
+    println!("export GITHUB_COPILOT_BASE_URL={}", double.origin());
+    println!("# Sign in with a device code (the double confirms it by itself after the script):");
+    println!("#   plugboard models auth login --provider github-copilot --method device");
+    if let Some(fault) = args.github_fault {
+        println!("# Fault: {fault:?}");
+    }
     Ok(double)
 }
 
