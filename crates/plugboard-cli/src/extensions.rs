@@ -3,6 +3,7 @@
 //! holds exactly these providers.
 
 use plugboard_anthropic as _;
+use plugboard_github_copilot as _;
 use plugboard_ollama as _;
 use plugboard_openai_codex as _;
 use plugboard_openrouter as _;
@@ -12,7 +13,13 @@ use plugboard_openrouter as _;
 /// (the dependency) and the root `Cargo.toml` (`members`, `[workspace.dependencies]`); see
 /// docs/plugin-authoring.md.
 #[cfg(test)]
-pub(crate) const LINKED_PROVIDERS: &[&str] = &["anthropic", "ollama", "openai-codex", "openrouter"];
+pub(crate) const LINKED_PROVIDERS: &[&str] = &[
+    "anthropic",
+    "github-copilot",
+    "ollama",
+    "openai-codex",
+    "openrouter",
+];
 
 #[cfg(test)]
 mod tests {

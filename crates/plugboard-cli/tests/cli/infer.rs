@@ -197,7 +197,7 @@ fn a_bad_model_ref_or_prompt_is_a_usage_error_before_anything_is_sent() {
     let cases: [(&[&str], &str); 5] = [
         (
             &["--model", "nope/some-model", "--prompt", "hi"],
-            "unknown provider \"nope\": valid providers are anthropic, openai-codex, openrouter",
+            "unknown provider \"nope\": valid providers are anthropic, github-copilot, ollama, openai-codex, openrouter",
         ),
         (
             &["--model", "openrouter", "--prompt", "hi"],

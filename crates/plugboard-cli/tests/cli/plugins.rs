@@ -132,6 +132,8 @@ fn the_sign_in_menu_has_a_group_per_provider_with_openrouter_featured_first() {
             ("openrouter", vec!["openrouter-oauth", "openrouter-api-key"]),
             ("anthropic", vec!["anthropic-api-key"]),
             ("openai-codex", vec!["openai-codex-oauth"]),
+            ("github-copilot", vec!["github-copilot-device"]),
+            ("ollama", vec!["ollama-local"]),
         ],
         "{menu:#}"
     );

@@ -178,6 +178,8 @@ fn status_json_has_store_config_default_model_and_per_provider_credentials() {
             "default_model": null,
             "providers": [
                 empty("anthropic", "Anthropic"),
+                empty("github-copilot", "GitHub Copilot"),
+                empty("ollama", "Ollama"),
                 empty("openai-codex", "OpenAI Codex"),
                 empty("openrouter", "OpenRouter"),
             ],
