@@ -91,6 +91,17 @@ mod tests {
     const ACCESS: &str = "eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLXRhaWw";
     const REFRESH: &str = "rt_1111222233334444555566667777";
 
+    #[test]
+    fn the_default_model_is_one_the_kept_list_offers() {
+        let default = crate::DEFAULT_MODEL
+            .strip_prefix("openai-codex/")
+            .expect("the default model is an openai-codex ref");
+        assert!(
+            CHATGPT_MODELS.iter().any(|(id, _)| *id == default),
+            "{default} is not in CHATGPT_MODELS"
+        );
+    }
+
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }

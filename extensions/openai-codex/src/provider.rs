@@ -15,9 +15,9 @@ use crate::responses::ResponsesRunner;
 pub const PROVIDER_ID: &str = "openai-codex";
 /// Moves the sign-in, refresh and model endpoints to one origin (a test double, a proxy).
 pub const BASE_URL_ENV: &str = "OPENAI_CODEX_BASE_URL";
-/// The Codex model codex-rs used as its default (`OPENAI_DEFAULT_MODEL` in
-/// `codex-rs/core/src/config.rs`).
-pub const DEFAULT_MODEL: &str = "openai-codex/gpt-5-codex";
+/// The first model of the kept list (`CHATGPT_MODELS`), the first OpenAI's models page for Codex
+/// offers a ChatGPT sign-in. (codex-rs's old default, `gpt-5-codex`, is no longer offered.)
+pub const DEFAULT_MODEL: &str = "openai-codex/gpt-5.6-sol";
 
 const ENV_VARS: &[EnvVar] = &[EnvVar::setting(BASE_URL_ENV)];
 
