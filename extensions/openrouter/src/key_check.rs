@@ -7,7 +7,8 @@ use plugboard_core::{CredentialCheck, HttpResponse, ModelContext, ModelError, as
 use serde_json::Value;
 
 use crate::endpoints::Endpoints;
-use crate::models::{get, refusal};
+use crate::models::get;
+use crate::refusal::{Call, malformed, refusal};
 
 /// The key's details are a few hundred bytes; 64 KiB is far above any real answer.
 const MAX_KEY_RESPONSE: usize = 64 * 1024;
@@ -29,7 +30,7 @@ impl CredentialCheck for KeyCheck {
 
 fn read_answer(response: &HttpResponse, key: &str) -> Result<(), ModelError> {
     if !response.is_success() {
-        return Err(refusal("the key check", response, key));
+        return Err(refusal(Call::KeyCheck, response, key));
     }
     // Nothing in `data` is needed: that OpenRouter describes the key is the answer.
     let described = serde_json::from_slice::<Value>(&response.body)
@@ -37,10 +38,7 @@ fn read_answer(response: &HttpResponse, key: &str) -> Result<(), ModelError> {
     if described {
         Ok(())
     } else {
-        Err(ModelError::BadResponse(
-            "OpenRouter's answer to the key check is not the JSON it should be: try again, and report it if it persists"
-                .to_owned(),
-        ))
+        Err(malformed(Call::KeyCheck, "is not the JSON it should be"))
     }
 }
 

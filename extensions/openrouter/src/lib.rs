@@ -17,6 +17,7 @@ mod key_check;
 mod models;
 mod oauth;
 mod provider;
+mod refusal;
 mod service_text;
 
 pub use chat::{APP_TITLE_CONFIG_KEY, APP_URL_CONFIG_KEY, ChatRunner};
