@@ -161,38 +161,12 @@ fn costs_nothing(price: &Value) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp, shows_secret,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind, shows_secret};
     use serde_json::json;
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "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";
-
-    fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1/api/v1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    /// A script of the service's answers, in order.
-    type Replies = Vec<Result<HttpResponse, HttpError>>;
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, Replies, context, reply};
 
     async fn list(
         replies: Vec<Result<HttpResponse, HttpError>>,
