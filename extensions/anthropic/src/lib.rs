@@ -14,6 +14,7 @@ mod fixtures;
 mod messages;
 mod models;
 mod provider;
+mod refusal;
 mod service_text;
 
 pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_BASE_URL, MESSAGES_PATH, MODELS_PATH};
