@@ -117,34 +117,11 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind};
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "sk-ant-api03-1111222233334444555566667777888899990000aaaabbbbccccdddd";
-
-    fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, context, reply};
 
     fn message(content: Value, stop_reason: &str) -> String {
         serde_json::json!({

@@ -171,38 +171,12 @@ fn model(entry: &Value) -> Option<ModelInfo> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp, shows_secret,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind, shows_secret};
     use serde_json::json;
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "sk-ant-api03-1111222233334444555566667777888899990000aaaabbbbccccdddd";
-
-    /// A script of the service's answers, in order.
-    type Replies = Vec<Result<HttpResponse, HttpError>>;
-
-    fn context(replies: Replies) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, Replies, context, reply};
 
     /// A page of the list as Anthropic shapes one.
     fn page(models: &[(&str, &str)], has_more: bool) -> Result<HttpResponse, HttpError> {
