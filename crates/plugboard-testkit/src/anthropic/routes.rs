@@ -74,7 +74,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     .await;
     let response = answer.into_response(&request_id);
     record.status = response.status().as_u16();
-    shared.record(record);
+    shared.journal.record(record);
     response
 }
 
@@ -154,7 +154,7 @@ async fn route(
         _ => return Answer::error(StatusCode::NOT_FOUND, "not_found_error", "Not found"),
     }
     let mut cut_body = false;
-    match shared.take_fault() {
+    match shared.journal.take_fault(|_| true) {
         Some(AnthropicFault::Slow(delay)) => tokio::time::sleep(delay).await,
         Some(AnthropicFault::RejectEveryKey) => {
             return Answer::error(
