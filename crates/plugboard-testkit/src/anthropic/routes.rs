@@ -9,12 +9,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::body::{Body, cut, full};
 use super::state::{AnthropicFault, AnthropicRecord, Shared, random_hex};
+use crate::body::response;
 
 /// The only `anthropic-version` the double accepts: the one Anthropic documents for the
 /// Messages API.
@@ -119,10 +120,8 @@ impl Answer {
             }
             Self::Cut(value) => (StatusCode::OK, cut(Bytes::from(value.to_string())), None),
         };
-        let mut response = Response::new(body);
-        *response.status_mut() = status;
+        let mut response = response(status, "application/json", body);
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Ok(id) = HeaderValue::from_str(request_id) {
             headers.insert(HeaderName::from_static("request-id"), id);
         }
