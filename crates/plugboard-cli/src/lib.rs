@@ -22,6 +22,8 @@ mod refresh;
 mod shell;
 mod system;
 mod terminal;
+#[cfg(test)]
+mod test_support;
 
 use std::process::ExitCode;
 

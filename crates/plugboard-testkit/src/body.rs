@@ -1,4 +1,5 @@
-//! Response bodies: whole ones, and the streamed oversized one.
+//! Response bodies: whole ones, and the streamed oversized one; and the response around a body
+//! that the Anthropic, GitHub and Ollama doubles start every answer from.
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -8,6 +9,8 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
 
 /// The body type of every response the double sends.
 pub(crate) type Body = BoxBody<Bytes, Infallible>;
@@ -19,6 +22,18 @@ const CHUNK: usize = 64 * 1024;
 
 pub(crate) fn full(bytes: impl Into<Bytes>) -> Body {
     Full::new(bytes.into()).boxed()
+}
+
+/// A response of `status` carrying `body` as `content_type`; a double adds any header of its
+/// own (a request id, `retry-after`) to it. Generic over the body, as the Anthropic double's
+/// may fail mid-way and the others' may not.
+pub(crate) fn response<B>(status: StatusCode, content_type: &'static str, body: B) -> Response<B> {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
 }
 
 /// A JSON document of at least [`OVERSIZED_BYTES`], starting with `prefix` (an object opened

@@ -20,6 +20,7 @@ mod double;
 mod fault;
 mod github;
 mod html;
+mod journal;
 mod ollama;
 mod routes;
 mod server;

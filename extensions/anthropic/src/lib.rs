@@ -14,7 +14,10 @@ mod fixtures;
 mod messages;
 mod models;
 mod provider;
+mod refusal;
 mod service_text;
+#[cfg(test)]
+mod test_support;
 
 pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_BASE_URL, MESSAGES_PATH, MODELS_PATH};
 pub use messages::{ANTHROPIC_VERSION, MAX_TOKENS, MessagesRunner};

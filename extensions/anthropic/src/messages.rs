@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::endpoints::Endpoints;
-use crate::service_text::{SERVICE, said, with_said};
+use crate::refusal::{Call, malformed, refusal};
+use crate::service_text::{SERVICE, with_said};
 
 /// The API version sent in `anthropic-version`; Anthropic requires the header on every request
 /// and `2023-06-01` is the version its Messages API documents.
@@ -75,10 +76,10 @@ struct Message {
 
 fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelError> {
     if !response.is_success() {
-        return Err(refusal(response, key));
+        return Err(refusal(Call::Model, response, key));
     }
     let message: Message = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed("is not the JSON it should be"))?;
+        .map_err(|_| malformed(Call::Model, "is not the JSON it should be"))?;
     if message.kind == "error" {
         // Not documented for a 200, but an error object is an error wherever it comes.
         return Err(ModelError::Service(with_said(
@@ -88,10 +89,10 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
         )));
     }
     if message.kind != "message" {
-        return Err(malformed("is not a message"));
+        return Err(malformed(Call::Model, "is not a message"));
     }
     let Some(content) = message.content else {
-        return Err(malformed("has no content"));
+        return Err(malformed(Call::Model, "has no content"));
     };
     // The text blocks, in order, make the answer; they are pieces of one text (citations split
     // it into several), so they are joined as they are. Thinking, tool use and other block
@@ -106,7 +107,7 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
             Some("refusal") => ModelError::InvalidRequest(
                 "Anthropic's model declined to answer this prompt (stop_reason refusal)".to_owned(),
             ),
-            _ => malformed("has no text"),
+            _ => malformed(Call::Model, "has no text"),
         });
     }
     // `max_tokens` means the answer was cut at MAX_TOKENS: what arrived is still the answer as
@@ -114,88 +115,13 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
     Ok(ModelReply::new(vec![ModelOutput::text(texts.concat())]))
 }
 
-fn malformed(what: &str) -> ModelError {
-    ModelError::BadResponse(format!(
-        "Anthropic's answer to the model call {what}: try again, and report it if it persists"
-    ))
-}
-
-/// A refused call as one line: what the status means for the user, plus Anthropic's words.
-/// Statuses and their meanings are those of Anthropic's errors page.
-fn refusal(response: &HttpResponse, key: &str) -> ModelError {
-    let status = response.status;
-    let answered = |meaning: &str| {
-        with_said(
-            &format!("Anthropic answered HTTP {status}: {meaning}"),
-            &response.body,
-            key,
-        )
-    };
-    match status {
-        401 => ModelError::CredentialRejected {
-            service: SERVICE.to_owned(),
-            detail: match said(&response.body, key) {
-                Some(words) => format!("HTTP 401 ({words})"),
-                None => "HTTP 401".to_owned(),
-            },
-        },
-        // permission_error: the key is valid but may not use this resource (a model or feature
-        // its workspace is not allowed). Signing in again with the same key would not help, so
-        // it is not a rejected key.
-        403 => ModelError::InvalidRequest(answered(
-            "the key may not use this model or resource: check the key's workspace in the Anthropic Console",
-        )),
-        404 => ModelError::InvalidRequest(answered(
-            "no such model or resource: check the model id at https://docs.anthropic.com/en/docs/about-claude/models",
-        )),
-        413 => ModelError::InvalidRequest(answered("the prompt is larger than Anthropic accepts")),
-        429 => ModelError::RateLimited(answered(
-            "the account hit a rate limit: wait a minute and try again",
-        )),
-        529 => ModelError::Service(answered(
-            "Anthropic's API is overloaded: try again in a minute",
-        )),
-        500..=599 => ModelError::Service(answered(
-            "Anthropic failed to answer: try again in a minute",
-        )),
-        // Anthropic uses invalid_request_error for 400 and any other 4xx it does not list.
-        400..=499 => ModelError::InvalidRequest(answered("the request was refused")),
-        _ => ModelError::Service(answered(
-            "unexpected answer: try again, and report it if it persists",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind};
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "sk-ant-api03-1111222233334444555566667777888899990000aaaabbbbccccdddd";
-
-    fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, context, reply};
 
     fn message(content: Value, stop_reason: &str) -> String {
         serde_json::json!({

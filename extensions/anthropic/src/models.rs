@@ -19,7 +19,8 @@ use url::form_urlencoded;
 
 use crate::endpoints::Endpoints;
 use crate::messages::ANTHROPIC_VERSION;
-use crate::service_text::{SERVICE, said, with_said};
+use crate::refusal::{Call, malformed, refusal};
+use crate::service_text::SERVICE;
 
 /// Models asked for per page: the most Anthropic allows (its default is 20).
 pub(crate) const PAGE_LIMIT: u32 = 1000;
@@ -50,19 +51,19 @@ impl ModelLister for ModelsLister {
                 page_query(after.as_deref())
             );
             let response = get(ctx, url, key).await?;
-            let page = read_page(&response, key, "the model list")?;
+            let page = read_page(&response, key, Call::ModelList)?;
             models.extend(page.models);
             match page.next {
                 None => return Ok(models),
                 // Asking after the same model again would return the same page until the bound.
                 Some(next) if after.as_deref() == Some(next.as_str()) => {
-                    return Err(malformed("the model list", "points to the same page again"));
+                    return Err(malformed(Call::ModelList, "points to the same page again"));
                 }
                 Some(next) => after = Some(next),
             }
         }
         Err(malformed(
-            "the model list",
+            Call::ModelList,
             &format!("goes on for more than {MAX_PAGES} pages"),
         ))
     }
@@ -89,7 +90,7 @@ impl CredentialCheck for ModelsCheck {
         let key = ctx.credential.expose_secret();
         let url = format!("{}?limit=1", endpoints.models_url());
         let response = get(ctx, url, key).await?;
-        read_page(&response, key, "the key check").map(|_| ())
+        read_page(&response, key, Call::KeyCheck).map(|_| ())
     }
 }
 
@@ -128,25 +129,25 @@ struct Page {
     next: Option<String>,
 }
 
-/// Reads one answer to `what` (the model list, the key check).
-fn read_page(response: &HttpResponse, key: &str, what: &str) -> Result<Page, ModelError> {
+/// Reads one answer to `call` (the model list, the key check).
+fn read_page(response: &HttpResponse, key: &str, call: Call) -> Result<Page, ModelError> {
     if !response.is_success() {
-        return Err(refusal(what, response, key));
+        return Err(refusal(call, response, key));
     }
     let list: ModelList = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed(what, "is not the JSON it should be"))?;
+        .map_err(|_| malformed(call, "is not the JSON it should be"))?;
     let models = list
         .data
         .iter()
         .map(model)
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| malformed(what, "has an entry that is not a model"))?;
+        .ok_or_else(|| malformed(call, "has an entry that is not a model"))?;
     let next = if list.has_more {
         // `has_more` without a cursor to go on from is not the documented shape.
         let last = list
             .last_id
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| malformed(what, "says there is more but not after which model"))?;
+            .ok_or_else(|| malformed(call, "says there is more but not after which model"))?;
         Some(last)
     } else {
         None
@@ -168,89 +169,14 @@ fn model(entry: &Value) -> Option<ModelInfo> {
     Some(info)
 }
 
-fn malformed(what: &str, how: &str) -> ModelError {
-    ModelError::BadResponse(format!(
-        "Anthropic's answer to {what} {how}: try again, and report it if it persists"
-    ))
-}
-
-/// A refused `GET` as one line: what the status means for the user, plus Anthropic's words.
-/// Statuses and their meanings are those of Anthropic's errors page.
-fn refusal(what: &str, response: &HttpResponse, key: &str) -> ModelError {
-    let status = response.status;
-    let answered = |meaning: &str| {
-        with_said(
-            &format!("Anthropic answered HTTP {status} to {what}: {meaning}"),
-            &response.body,
-            key,
-        )
-    };
-    match status {
-        401 => ModelError::CredentialRejected {
-            service: SERVICE.to_owned(),
-            detail: match said(&response.body, key) {
-                Some(words) => format!("HTTP 401 ({words})"),
-                None => "HTTP 401".to_owned(),
-            },
-        },
-        // permission_error: a valid key its workspace does not allow this; signing in again
-        // with it would not help.
-        403 => ModelError::InvalidRequest(answered(
-            "the key may not list models: check the key's workspace in the Anthropic Console",
-        )),
-        404 => ModelError::InvalidRequest(answered(
-            "no such endpoint: check the base URL points to Anthropic's API",
-        )),
-        429 => ModelError::RateLimited(answered(
-            "the account hit a rate limit: wait a minute and try again",
-        )),
-        529 => ModelError::Service(answered(
-            "Anthropic's API is overloaded: try again in a minute",
-        )),
-        500..=599 => ModelError::Service(answered(
-            "Anthropic failed to answer: try again in a minute",
-        )),
-        400..=499 => ModelError::InvalidRequest(answered("the request was refused")),
-        _ => ModelError::Service(answered(
-            "unexpected answer: try again, and report it if it persists",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp, shows_secret,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind, shows_secret};
     use serde_json::json;
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "sk-ant-api03-1111222233334444555566667777888899990000aaaabbbbccccdddd";
-
-    /// A script of the service's answers, in order.
-    type Replies = Vec<Result<HttpResponse, HttpError>>;
-
-    fn context(replies: Replies) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, Replies, context, reply};
 
     /// A page of the list as Anthropic shapes one.
     fn page(models: &[(&str, &str)], has_more: bool) -> Result<HttpResponse, HttpError> {
@@ -402,7 +328,7 @@ mod tests {
             ),
         ];
         for (body, how) in cases {
-            let err = read_page(&HttpResponse::new(200, body), KEY, "the model list").unwrap_err();
+            let err = read_page(&HttpResponse::new(200, body), KEY, Call::ModelList).unwrap_err();
             assert_eq!(err.kind(), ModelErrorKind::BadResponse, "{body}");
             assert_eq!(
                 err.to_string(),
@@ -415,14 +341,14 @@ mod tests {
         // No models is an answer in the documented shape, and a name is optional.
         let empty = r#"{"data":[],"has_more":false,"first_id":null,"last_id":null}"#;
         assert!(
-            read_page(&HttpResponse::new(200, empty), KEY, "x")
+            read_page(&HttpResponse::new(200, empty), KEY, Call::ModelList)
                 .unwrap()
                 .models
                 .is_empty()
         );
         let unnamed = r#"{"data":[{"type":"model","id":"claude-x"}],"has_more":false}"#;
         assert_eq!(
-            read_page(&HttpResponse::new(200, unnamed), KEY, "x")
+            read_page(&HttpResponse::new(200, unnamed), KEY, Call::ModelList)
                 .unwrap()
                 .models,
             [ModelInfo::new("claude-x")]

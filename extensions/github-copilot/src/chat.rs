@@ -11,12 +11,11 @@ use plugboard_core::{
     HttpResponse, ModelContext, ModelError, ModelOutput, ModelReply, ModelRequest, ModelRunner,
     async_trait,
 };
-use plugboard_http::send_with_retry;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::copilot_api::{refusal, secrets, session_for_use};
-use crate::service_text::{SERVICE, copilot_said, with_said};
+use crate::copilot_api::{malformed, refusal, secrets, send, session_for_use};
+use crate::service_text::{copilot_said, with_said};
 
 /// Where chat completions are, under the Copilot API.
 pub(crate) const CHAT_PATH: &str = "/chat/completions";
@@ -24,6 +23,9 @@ pub(crate) const CHAT_PATH: &str = "/chat/completions";
 /// A completion is text, rarely more than a few KiB; 1 MiB leaves room for long answers while
 /// keeping a hostile or broken answer from filling memory.
 pub(crate) const MAX_CHAT_RESPONSE: usize = 1024 * 1024;
+
+/// How messages name this call.
+const WHAT: &str = "the model call";
 
 /// Runs Copilot models through the Copilot API's chat completions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -47,12 +49,7 @@ impl ModelRunner for ChatRunner {
             .with_header("openai-intent", "conversation-panel")
             .with_header("x-initiator", "user")
             .with_max_response_bytes(MAX_CHAT_RESPONSE);
-        let response = send_with_retry(ctx.host.http_client.as_ref(), http)
-            .await
-            .map_err(|source| ModelError::Network {
-                service: SERVICE.to_owned(),
-                source,
-            })?;
+        let response = send(ctx, http).await?;
         read_reply(&response, &secrets)
     }
 }
@@ -88,10 +85,10 @@ struct Message {
 
 fn read_reply(response: &HttpResponse, secrets: &[&str]) -> Result<ModelReply, ModelError> {
     if !response.is_success() {
-        return Err(refusal(response, secrets, "the model call"));
+        return Err(refusal(response, secrets, WHAT));
     }
     let reply: ChatReply = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed("is not the JSON it should be"))?;
+        .map_err(|_| malformed(WHAT, "is not the JSON it should be"))?;
     if reply.error.is_some() {
         return Err(ModelError::Service(with_said(
             "GitHub Copilot could not complete the request: try again, or another model",
@@ -120,15 +117,9 @@ fn read_reply(response: &HttpResponse, secrets: &[&str]) -> Result<ModelReply, M
         .map(ModelOutput::text)
         .collect();
     if outputs.is_empty() {
-        return Err(malformed("has no text in its choices"));
+        return Err(malformed(WHAT, "has no text in its choices"));
     }
     Ok(ModelReply::new(outputs))
-}
-
-fn malformed(what: &str) -> ModelError {
-    ModelError::BadResponse(format!(
-        "GitHub Copilot's answer to the model call {what}: try again, and report it if it persists"
-    ))
 }
 
 #[cfg(test)]

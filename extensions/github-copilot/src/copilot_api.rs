@@ -1,5 +1,6 @@
 //! Calling the Copilot API (chat completions, models) with a credential's cached Copilot
-//! session: where the API is, the headers it requires, and what its refusals mean.
+//! session: where the API is, the headers it requires, sending, and what its refusals and
+//! unreadable answers mean.
 //!
 //! The API refuses a Copilot token without the editor identity headers
 //! (`400 bad request: missing Editor-Version header for IDE auth`, the failure OpenClaw's
@@ -10,7 +11,8 @@
 
 use std::time::SystemTime;
 
-use plugboard_core::{Credential, HttpRequest, HttpResponse, ModelError};
+use plugboard_core::{Credential, HttpRequest, HttpResponse, ModelContext, ModelError};
+use plugboard_http::send_with_retry;
 use url::Url;
 
 use crate::service_text::{SERVICE, copilot_said, says_token_expired, with_said};
@@ -104,6 +106,28 @@ pub(crate) fn secrets(credential: &Credential) -> Vec<&str> {
     .flatten()
     .filter(|s| !s.is_empty())
     .collect()
+}
+
+/// Sends `request` (a [`Session`]'s) with the one safe retry. No answer at all is a network
+/// failure naming the service; what an answer means is the caller's to read.
+pub(crate) async fn send(
+    ctx: &ModelContext,
+    request: HttpRequest,
+) -> Result<HttpResponse, ModelError> {
+    send_with_retry(ctx.host.http_client.as_ref(), request)
+        .await
+        .map_err(|source| ModelError::Network {
+            service: SERVICE.to_owned(),
+            source,
+        })
+}
+
+/// An answer to a Copilot API call (`what`: "the model call", "the model list") that is not
+/// what it should be; `how` says how.
+pub(crate) fn malformed(what: &str, how: &str) -> ModelError {
+    ModelError::BadResponse(format!(
+        "GitHub Copilot's answer to {what} {how}: try again, and report it if it persists"
+    ))
 }
 
 /// A refused Copilot API call (`what`: "the model call", "the model list") as one line of the
@@ -302,5 +326,21 @@ mod tests {
         });
         let c = Credential::oauth(tokens, Provenance::new());
         assert_eq!(secrets(&c), ["ghu_github", "cop", "rt"]);
+    }
+
+    #[test]
+    fn an_unreadable_answer_names_the_call_and_how_it_is_wrong() {
+        let err = crate::models::parse_models(b"<html>").unwrap_err();
+        assert_eq!(err.kind(), ModelErrorKind::BadResponse);
+        assert_eq!(
+            err.to_string(),
+            "GitHub Copilot's answer to the model list is not the JSON it should be (an object with a data list): try again, and report it if it persists"
+        );
+        let err = malformed("the model call", "has no text in its choices");
+        assert_eq!(err.kind(), ModelErrorKind::BadResponse);
+        assert_eq!(
+            err.to_string(),
+            "GitHub Copilot's answer to the model call has no text in its choices: try again, and report it if it persists"
+        );
     }
 }

@@ -13,18 +13,19 @@ use std::collections::HashSet;
 use std::time::SystemTime;
 
 use plugboard_core::{ModelContext, ModelError, ModelInfo, ModelLister, async_trait};
-use plugboard_http::send_with_retry;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::copilot_api::{refusal, secrets, session_for_use};
-use crate::service_text::SERVICE;
+use crate::copilot_api::{malformed, refusal, secrets, send, session_for_use};
 
 /// Where the model list is, under the Copilot API.
 pub(crate) const MODELS_PATH: &str = "/models";
 
 /// The list describes every model at length (limits, policies, terms); 1 MiB is far above it.
 const MAX_MODELS_RESPONSE: usize = 1024 * 1024;
+
+/// How messages name this call.
+const WHAT: &str = "the model list";
 
 /// Lists the models of the account's Copilot plan.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,18 +39,9 @@ impl ModelLister for ModelsLister {
         let request = session
             .get(MODELS_PATH)
             .with_max_response_bytes(MAX_MODELS_RESPONSE);
-        let response = send_with_retry(ctx.host.http_client.as_ref(), request)
-            .await
-            .map_err(|source| ModelError::Network {
-                service: SERVICE.to_owned(),
-                source,
-            })?;
+        let response = send(ctx, request).await?;
         if !response.is_success() {
-            return Err(refusal(
-                &response,
-                &secrets(&ctx.credential),
-                "the model list",
-            ));
+            return Err(refusal(&response, &secrets(&ctx.credential), WHAT));
         }
         parse_models(&response.body)
     }
@@ -93,8 +85,12 @@ struct Billing {
 
 /// The models a list answer names, or why it is not one.
 pub(crate) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>, ModelError> {
-    let reply: ModelsReply = serde_json::from_slice(body)
-        .map_err(|_| malformed("is not the JSON it should be (an object with a data list)"))?;
+    let reply: ModelsReply = serde_json::from_slice(body).map_err(|_| {
+        malformed(
+            WHAT,
+            "is not the JSON it should be (an object with a data list)",
+        )
+    })?;
     let mut seen = HashSet::new();
     let mut models = Vec::new();
     // One entry Copilot describes in a way this code does not know is skipped, not fatal: the
@@ -134,12 +130,6 @@ pub(crate) fn parse_models(body: &[u8]) -> Result<Vec<ModelInfo>, ModelError> {
         models.push(info);
     }
     Ok(models)
-}
-
-fn malformed(what: &str) -> ModelError {
-    ModelError::BadResponse(format!(
-        "GitHub Copilot's answer to the model list {what}: try again, and report it if it persists"
-    ))
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use crate::endpoints::Endpoints;
 use crate::provider::PROVIDER_ID;
-use crate::service_text::{SERVICE, said, with_said};
+use crate::refusal::{Call, malformed, refusal};
+use crate::service_text::{SERVICE, with_said};
 
 /// A completion is text, rarely more than a few KiB; 1 MiB leaves room for long answers while
 /// keeping a hostile or broken answer from filling memory.
@@ -98,10 +99,10 @@ struct Message {
 
 fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelError> {
     if !response.is_success() {
-        return Err(refusal(response, key));
+        return Err(refusal(Call::Model, response, key));
     }
     let reply: ChatReply = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed("is not the JSON it should be"))?;
+        .map_err(|_| malformed(Call::Model, "is not the JSON it should be"))?;
     // OpenRouter reports some failures (a provider erroring mid-generation) as 200 + `error`.
     if reply.error.is_some() {
         return Err(ModelError::Service(with_said(
@@ -150,86 +151,18 @@ fn read_reply(response: &HttpResponse, key: &str) -> Result<ModelReply, ModelErr
         }));
     }
     if outputs.is_empty() {
-        return Err(malformed("has no choices"));
+        return Err(malformed(Call::Model, "has no choices"));
     }
     Ok(ModelReply::new(outputs))
 }
 
-fn malformed(what: &str) -> ModelError {
-    ModelError::BadResponse(format!(
-        "OpenRouter's answer to the model call {what}: try again, and report it if it persists"
-    ))
-}
-
-/// A refused call as one line: what the status means for the user, plus OpenRouter's words.
-fn refusal(response: &HttpResponse, key: &str) -> ModelError {
-    let status = response.status;
-    let answered = |meaning: &str| {
-        with_said(
-            &format!("OpenRouter answered HTTP {status}: {meaning}"),
-            &response.body,
-            key,
-        )
-    };
-    match status {
-        401 => ModelError::CredentialRejected {
-            service: SERVICE.to_owned(),
-            detail: match said(&response.body, key) {
-                Some(words) => format!("HTTP 401 ({words})"),
-                None => "HTTP 401".to_owned(),
-            },
-        },
-        402 => ModelError::RateLimited(answered(
-            "the account is out of credits: add credits at https://openrouter.ai/settings/credits",
-        )),
-        429 => ModelError::RateLimited(answered("too many requests: wait a minute and try again")),
-        // OpenRouter's 403 is moderation: the input was flagged, not the key refused.
-        403 => {
-            ModelError::InvalidRequest(answered("the input was flagged by the model's moderation"))
-        }
-        404 => ModelError::InvalidRequest(answered(
-            "no such model: check the model id at https://openrouter.ai/models",
-        )),
-        400 | 413 | 422 => ModelError::InvalidRequest(answered("the request was refused")),
-        408 | 500..=599 => ModelError::Service(answered(
-            "OpenRouter or the model's provider failed: try again in a minute, or another model",
-        )),
-        _ => ModelError::Service(answered(
-            "unexpected answer: try again, and report it if it persists",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind};
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "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";
-
-    fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1/api/v1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, context, reply};
 
     fn chat(content: &str) -> String {
         serde_json::json!({"choices": [{"message": {"role": "assistant", "content": content}}]})

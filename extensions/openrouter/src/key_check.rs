@@ -7,7 +7,8 @@ use plugboard_core::{CredentialCheck, HttpResponse, ModelContext, ModelError, as
 use serde_json::Value;
 
 use crate::endpoints::Endpoints;
-use crate::models::{get, refusal};
+use crate::models::get;
+use crate::refusal::{Call, malformed, refusal};
 
 /// The key's details are a few hundred bytes; 64 KiB is far above any real answer.
 const MAX_KEY_RESPONSE: usize = 64 * 1024;
@@ -29,7 +30,7 @@ impl CredentialCheck for KeyCheck {
 
 fn read_answer(response: &HttpResponse, key: &str) -> Result<(), ModelError> {
     if !response.is_success() {
-        return Err(refusal("the key check", response, key));
+        return Err(refusal(Call::KeyCheck, response, key));
     }
     // Nothing in `data` is needed: that OpenRouter describes the key is the answer.
     let described = serde_json::from_slice::<Value>(&response.body)
@@ -37,47 +38,17 @@ fn read_answer(response: &HttpResponse, key: &str) -> Result<(), ModelError> {
     if described {
         Ok(())
     } else {
-        Err(ModelError::BadResponse(
-            "OpenRouter's answer to the key check is not the JSON it should be: try again, and report it if it persists"
-                .to_owned(),
-        ))
+        Err(malformed(Call::KeyCheck, "is not the JSON it should be"))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp, shows_secret,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind, shows_secret};
     use serde_json::json;
 
     use super::*;
-    use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "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";
-
-    fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1/api/v1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    /// A script of the service's answers, in order.
-    type Replies = Vec<Result<HttpResponse, HttpError>>;
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, Replies, context, reply};
 
     #[tokio::test]
     async fn a_key_openrouter_describes_is_fine_and_the_key_went_as_bearer() {

@@ -17,7 +17,10 @@ mod key_check;
 mod models;
 mod oauth;
 mod provider;
+mod refusal;
 mod service_text;
+#[cfg(test)]
+mod test_support;
 
 pub use chat::{APP_TITLE_CONFIG_KEY, APP_URL_CONFIG_KEY, ChatRunner};
 pub use endpoints::{BASE_URL_CONFIG_KEY, DEFAULT_BASE_URL};

@@ -18,7 +18,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::endpoints::Endpoints;
-use crate::service_text::{SERVICE, said, with_said};
+use crate::refusal::{Call, malformed, refusal};
+use crate::service_text::SERVICE;
 
 /// OpenRouter lists several hundred models with descriptions and prices: a little over a MiB
 /// today. 16 MiB leaves room for the catalogue to grow many times over while keeping a hostile
@@ -57,14 +58,15 @@ impl ModelLister for ModelsLister {
                 None => return Ok(models),
                 // The same page again would be asked for until the bound: say so at once.
                 Some(next) if query.as_deref() == Some(next.as_str()) => {
-                    return Err(malformed("points to the same page again"));
+                    return Err(malformed(Call::ModelList, "points to the same page again"));
                 }
                 Some(next) => query = Some(next),
             }
         }
-        Err(malformed(&format!(
-            "goes on for more than {MAX_PAGES} pages"
-        )))
+        Err(malformed(
+            Call::ModelList,
+            &format!("goes on for more than {MAX_PAGES} pages"),
+        ))
     }
 }
 
@@ -108,16 +110,16 @@ struct Page {
 
 fn read_page(response: &HttpResponse, key: &str) -> Result<Page, ModelError> {
     if !response.is_success() {
-        return Err(refusal("the model list", response, key));
+        return Err(refusal(Call::ModelList, response, key));
     }
     let list: ModelList = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed("is not the JSON it should be"))?;
+        .map_err(|_| malformed(Call::ModelList, "is not the JSON it should be"))?;
     let models = list
         .data
         .iter()
         .map(model)
         .collect::<Option<Vec<_>>>()
-        .ok_or_else(|| malformed("has a model without an id"))?;
+        .ok_or_else(|| malformed(Call::ModelList, "has a model without an id"))?;
     // Only the query of `next` is used, on this provider's own models URL: the link is a path
     // from OpenRouter's origin, which a base URL on another path (a proxy) does not share.
     let next = list
@@ -157,82 +159,14 @@ fn costs_nothing(price: &Value) -> bool {
     amount == Some(0.0)
 }
 
-fn malformed(what: &str) -> ModelError {
-    ModelError::BadResponse(format!(
-        "OpenRouter's model list {what}: try again, and report it if it persists"
-    ))
-}
-
-/// A refused `GET` (of `what`: the model list, the key check) as one line: what the status
-/// means for the user, plus OpenRouter's words. Statuses as OpenRouter's errors page lists
-/// them (<https://openrouter.ai/docs/api-reference/errors>).
-pub(crate) fn refusal(what: &str, response: &HttpResponse, key: &str) -> ModelError {
-    let status = response.status;
-    let answered = |meaning: &str| {
-        with_said(
-            &format!("OpenRouter answered HTTP {status} to {what}: {meaning}"),
-            &response.body,
-            key,
-        )
-    };
-    match status {
-        401 => ModelError::CredentialRejected {
-            service: SERVICE.to_owned(),
-            detail: match said(&response.body, key) {
-                Some(words) => format!("HTTP 401 ({words})"),
-                None => "HTTP 401".to_owned(),
-            },
-        },
-        402 => ModelError::RateLimited(answered(
-            "the account is out of credits: add credits at https://openrouter.ai/settings/credits",
-        )),
-        429 => ModelError::RateLimited(answered("too many requests: wait a minute and try again")),
-        408 | 500..=599 => {
-            ModelError::Service(answered("OpenRouter failed: try again in a minute"))
-        }
-        400..=499 => ModelError::InvalidRequest(answered(
-            "the request was refused: check the base URL points to OpenRouter's API",
-        )),
-        _ => ModelError::Service(answered(
-            "unexpected answer: try again, and report it if it persists",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use plugboard_core::{
-        Credential, CredentialKind, ErrorChain, HostServices, HttpError, ModelErrorKind,
-        Provenance, ScriptedHttp, shows_secret,
-    };
+    use plugboard_core::{ErrorChain, HttpError, ModelErrorKind, shows_secret};
     use serde_json::json;
 
     use super::*;
     use crate::provider::BASE_URL_ENV;
-
-    const KEY: &str = "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";
-
-    fn context(replies: Vec<Result<HttpResponse, HttpError>>) -> (ModelContext, Arc<ScriptedHttp>) {
-        let http = Arc::new(ScriptedHttp::new(replies));
-        let host = HostServices::default()
-            .with_http_client(http.clone())
-            .with_env(BASE_URL_ENV, "http://127.0.0.1:1/api/v1");
-        let credential = Credential::new(
-            CredentialKind::ApiKey,
-            KEY.to_owned().into(),
-            Provenance::new(),
-        );
-        (ModelContext::new(credential, host), http)
-    }
-
-    /// A script of the service's answers, in order.
-    type Replies = Vec<Result<HttpResponse, HttpError>>;
-
-    fn reply(status: u16, body: &str) -> Result<HttpResponse, HttpError> {
-        Ok(HttpResponse::new(status, body.as_bytes().to_vec()))
-    }
+    use crate::test_support::{KEY, Replies, context, reply};
 
     async fn list(
         replies: Vec<Result<HttpResponse, HttpError>>,

@@ -324,11 +324,12 @@ mod tests {
     use std::sync::Arc;
 
     use plugboard_core::{
-        AuthMethod, Credential, CredentialKind, HttpError, ModelContext, ModelError, Provenance,
+        Credential, CredentialKind, HttpError, ModelContext, ModelError, Provenance,
     };
     use tokio::sync::Barrier;
 
     use super::*;
+    use crate::test_support::fake_provider;
 
     /// How a fake provider's lister answers.
     enum Answer {
@@ -358,23 +359,11 @@ mod tests {
         }
     }
 
-    impl Provider for Fake {
-        fn id(&self) -> &str {
-            self.id
-        }
-        fn label(&self) -> &str {
-            self.id
-        }
-        fn docs_path(&self) -> &str {
-            "/providers/fake"
-        }
-        fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
-            &[]
-        }
+    fake_provider!(Fake {
         fn model_lister(&self) -> Option<&dyn ModelLister> {
             Some(self)
         }
-    }
+    });
 
     fn env_key() -> Effective {
         Effective {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::routes;
-use super::state::{AnthropicFault, AnthropicRecord, FaultSlot, Shared};
+use super::state::{AnthropicFault, AnthropicRecord, Shared};
 use crate::server::{Plain, Server};
 
 /// An Anthropic double: a real HTTP server on `127.0.0.1` answering `POST /v1/messages` and
@@ -77,30 +77,29 @@ impl AnthropicDouble {
 
     /// Every request answered so far, oldest first.
     pub fn requests(&self) -> Vec<AnthropicRecord> {
-        self.shared.requests()
+        self.shared.journal.requests()
     }
 
     /// The requests to this path (without query), oldest first.
     pub fn requests_to(&self, path: &str) -> Vec<AnthropicRecord> {
-        let mut requests = self.shared.requests();
+        let mut requests = self.shared.journal.requests();
         requests.retain(|r| r.path == path);
         requests
     }
 
     /// Sets (or with `None` clears) a fault on every request until cleared.
     pub fn set_fault(&self, fault: Option<AnthropicFault>) {
-        self.shared
-            .set_fault(fault.map(|fault| FaultSlot { fault, once: false }));
+        self.shared.journal.set_fault(fault);
     }
 
     /// Applies `fault` to the next request only.
     pub fn fail_next(&self, fault: AnthropicFault) {
-        self.shared.set_fault(Some(FaultSlot { fault, once: true }));
+        self.shared.journal.fail_next(fault);
     }
 
     /// The fault currently set, if any.
     pub fn current_fault(&self) -> Option<AnthropicFault> {
-        self.shared.fault()
+        self.shared.journal.fault()
     }
 
     /// Stops serving and waits for the server thread to end. Dropping the double does the same.

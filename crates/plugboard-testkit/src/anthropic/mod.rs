@@ -4,8 +4,8 @@
 //! Anthropic's shape (`{"type":"error","error":{"type":...,"message":...}}`) with a
 //! `request-id` header, and faults on demand.
 //!
-//! Self-contained apart from the crate's response-body helpers: it shares no state, routes or
-//! faults with the OpenRouter double.
+//! Self-contained apart from the crate's response-body helpers and journal type: it shares no
+//! state, routes or faults with the OpenRouter double.
 
 mod body;
 mod double;

@@ -9,12 +9,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::body::{Body, cut, full};
 use super::state::{AnthropicFault, AnthropicRecord, Shared, random_hex};
+use crate::body::response;
 
 /// The only `anthropic-version` the double accepts: the one Anthropic documents for the
 /// Messages API.
@@ -74,7 +75,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     .await;
     let response = answer.into_response(&request_id);
     record.status = response.status().as_u16();
-    shared.record(record);
+    shared.journal.record(record);
     response
 }
 
@@ -119,10 +120,8 @@ impl Answer {
             }
             Self::Cut(value) => (StatusCode::OK, cut(Bytes::from(value.to_string())), None),
         };
-        let mut response = Response::new(body);
-        *response.status_mut() = status;
+        let mut response = response(status, "application/json", body);
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Ok(id) = HeaderValue::from_str(request_id) {
             headers.insert(HeaderName::from_static("request-id"), id);
         }
@@ -154,7 +153,7 @@ async fn route(
         _ => return Answer::error(StatusCode::NOT_FOUND, "not_found_error", "Not found"),
     }
     let mut cut_body = false;
-    match shared.take_fault() {
+    match shared.journal.take_fault(|_| true) {
         Some(AnthropicFault::Slow(delay)) => tokio::time::sleep(delay).await,
         Some(AnthropicFault::RejectEveryKey) => {
             return Answer::error(

@@ -1,11 +1,14 @@
-//! What the Anthropic double remembers: the keys it issued, the requests it answered and the
-//! fault a test has set. One mutex guards it all; it is never held across an await.
+//! What the Anthropic double remembers: the keys it issued, under a mutex of their own that is
+//! never held across an await, and beside them the requests it answered and the fault a test
+//! has set, in a [`Journal`].
 
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use rand::Rng;
+
+use crate::journal::Journal;
 
 /// Prefix of every key the double issues, as Anthropic's API keys have.
 pub const KEY_PREFIX: &str = "sk-ant-api03-";
@@ -51,46 +54,40 @@ pub struct AnthropicRecord {
     pub model: Option<String>,
 }
 
-#[derive(Clone, Copy)]
-pub(super) struct FaultSlot {
-    pub(super) fault: AnthropicFault,
-    pub(super) once: bool,
-}
-
-struct State {
+/// The keys the double issued, and those it still accepts.
+struct Keys {
     valid: HashSet<String>,
     issued: Vec<String>,
-    requests: Vec<AnthropicRecord>,
-    fault: Option<FaultSlot>,
 }
 
 pub(super) struct Shared {
-    state: Mutex<State>,
+    keys: Mutex<Keys>,
+    /// The requests answered and the fault set.
+    pub(super) journal: Journal<AnthropicRecord, AnthropicFault>,
 }
 
 impl Shared {
     pub(super) fn new() -> Self {
         Self {
-            state: Mutex::new(State {
+            keys: Mutex::new(Keys {
                 valid: HashSet::new(),
                 issued: Vec::new(),
-                requests: Vec::new(),
-                fault: None,
             }),
+            journal: Journal::new(),
         }
     }
 
     // A test that panicked while holding the lock must not make every later request panic
-    // too; no update spans a panic point, so the state stays consistent.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    // too; no update spans a panic point, so the keys stay consistent.
+    fn lock(&self) -> MutexGuard<'_, Keys> {
+        self.keys.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn issue(&self) -> String {
         let key = format!("{KEY_PREFIX}{}", random_hex(40));
-        let mut state = self.lock();
-        state.issued.push(key.clone());
-        state.valid.insert(key.clone());
+        let mut keys = self.lock();
+        keys.issued.push(key.clone());
+        keys.valid.insert(key.clone());
         key
     }
 
@@ -104,32 +101,6 @@ impl Shared {
 
     pub(super) fn issued(&self) -> Vec<String> {
         self.lock().issued.clone()
-    }
-
-    pub(super) fn set_fault(&self, slot: Option<FaultSlot>) {
-        self.lock().fault = slot;
-    }
-
-    pub(super) fn fault(&self) -> Option<AnthropicFault> {
-        self.lock().fault.map(|slot| slot.fault)
-    }
-
-    /// The fault to apply to this request, clearing it if it fires only once.
-    pub(super) fn take_fault(&self) -> Option<AnthropicFault> {
-        let mut state = self.lock();
-        let slot = state.fault?;
-        if slot.once {
-            state.fault = None;
-        }
-        Some(slot.fault)
-    }
-
-    pub(super) fn record(&self, record: AnthropicRecord) {
-        self.lock().requests.push(record);
-    }
-
-    pub(super) fn requests(&self) -> Vec<AnthropicRecord> {
-        self.lock().requests.clone()
     }
 }
 

@@ -18,12 +18,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::HeaderMap;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::state::{CopilotTokenState, GitHubFault, GitHubRecord, PollAnswer, Shared};
-use crate::body::{Body, full};
+use crate::body::{Body, full, response};
 use crate::state::random_hex;
 
 /// The client id of GitHub's Copilot editor integrations, the only one the double serves.
@@ -131,12 +131,7 @@ impl Answer {
             }
             Self::Text(status, line) => (status, "text/plain; charset=utf-8", format!("{line}\n")),
         };
-        let mut response = Response::new(full(body));
-        *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        response
+        response(status, content_type, full(body))
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use super::routes;
-use super::state::{FaultSlot, OllamaFault, OllamaRecord, Shared};
+use super::state::{OllamaFault, OllamaRecord, Shared};
 use crate::server::{Plain, Server};
 
 /// An Ollama double: a real HTTP server on `127.0.0.1` answering `GET /api/version`,
@@ -71,13 +71,12 @@ impl OllamaDouble {
 
     /// Sets (or with `None` clears) a fault on every request it applies to, until cleared.
     pub fn set_fault(&self, fault: Option<OllamaFault>) {
-        self.shared
-            .set_fault(fault.map(|fault| FaultSlot { fault, once: false }));
+        self.shared.set_fault(fault);
     }
 
     /// Applies `fault` to the next request it applies to only.
     pub fn fail_next(&self, fault: OllamaFault) {
-        self.shared.set_fault(Some(FaultSlot { fault, once: true }));
+        self.shared.fail_next(fault);
     }
 
     /// The fault currently set, if any.

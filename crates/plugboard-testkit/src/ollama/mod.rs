@@ -5,8 +5,8 @@
 //! demand. Stopping it ([`OllamaDouble::shutdown`]) leaves its port refusing connections, as a
 //! machine where `ollama serve` is not running does.
 //!
-//! Self-contained apart from the crate's shared server and response bodies: it shares no state,
-//! routes or faults with the other doubles.
+//! Self-contained apart from the crate's shared server, response bodies and journal type: it
+//! shares no state, routes or faults with the other doubles.
 
 mod double;
 mod routes;

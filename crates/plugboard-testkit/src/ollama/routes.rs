@@ -10,12 +10,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::header::AUTHORIZATION;
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::state::{OllamaFault, OllamaRecord, Shared};
-use crate::body::{Body, full};
+use crate::body::{Body, full, response};
 
 /// The version `GET /api/version` reports.
 pub const VERSION: &str = "0.12.6";
@@ -80,12 +80,7 @@ impl Answer {
             ),
             Self::Text(status, text) => (status, text.to_owned(), "text/plain; charset=utf-8"),
         };
-        let mut response = Response::new(full(body));
-        *response.status_mut() = status;
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        response
+        response(status, content_type, full(body))
     }
 }
 

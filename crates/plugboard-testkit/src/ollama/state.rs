@@ -1,7 +1,7 @@
-//! What the Ollama double remembers: the requests it answered and the fault a test has set.
-//! One mutex guards it all; it is never held across an await.
+//! What the Ollama double remembers: the requests it answered and the fault a test has set,
+//! in a [`Journal`] of its own records and faults.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use crate::journal::Journal;
 
 /// A way for the Ollama double to misbehave, set with
 /// [`OllamaDouble::set_fault`](super::OllamaDouble::set_fault) or
@@ -38,61 +38,5 @@ pub struct OllamaRecord {
     pub authorization: bool,
 }
 
-#[derive(Clone, Copy)]
-pub(super) struct FaultSlot {
-    pub(super) fault: OllamaFault,
-    pub(super) once: bool,
-}
-
-struct State {
-    requests: Vec<OllamaRecord>,
-    fault: Option<FaultSlot>,
-}
-
-pub(super) struct Shared {
-    state: Mutex<State>,
-}
-
-impl Shared {
-    pub(super) fn new() -> Self {
-        Self {
-            state: Mutex::new(State {
-                requests: Vec::new(),
-                fault: None,
-            }),
-        }
-    }
-
-    // A test that panicked while holding the lock must not make every later request panic
-    // too; no update spans a panic point, so the state stays consistent.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(super) fn set_fault(&self, slot: Option<FaultSlot>) {
-        self.lock().fault = slot;
-    }
-
-    pub(super) fn fault(&self) -> Option<OllamaFault> {
-        self.lock().fault.map(|slot| slot.fault)
-    }
-
-    /// The fault to apply to this request, clearing it if it fires only once. `applies` says
-    /// whether the fault set is one this request is subject to; one that is not stays set.
-    pub(super) fn take_fault(&self, applies: impl Fn(OllamaFault) -> bool) -> Option<OllamaFault> {
-        let mut state = self.lock();
-        let slot = state.fault.filter(|slot| applies(slot.fault))?;
-        if slot.once {
-            state.fault = None;
-        }
-        Some(slot.fault)
-    }
-
-    pub(super) fn record(&self, record: OllamaRecord) {
-        self.lock().requests.push(record);
-    }
-
-    pub(super) fn requests(&self) -> Vec<OllamaRecord> {
-        self.lock().requests.clone()
-    }
-}
+/// All the Ollama double remembers: its requests and its fault.
+pub(super) type Shared = Journal<OllamaRecord, OllamaFault>;

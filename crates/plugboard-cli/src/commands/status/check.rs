@@ -167,12 +167,11 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Instant;
 
-    use plugboard_core::{
-        AuthMethod, Credential, CredentialCheck, CredentialKind, HttpError, Provenance,
-    };
+    use plugboard_core::{Credential, CredentialCheck, CredentialKind, HttpError, Provenance};
     use tokio::sync::Barrier;
 
     use super::*;
+    use crate::test_support::fake_provider;
 
     fn profile_source() -> Source {
         Source::DefaultProfile {
@@ -358,25 +357,13 @@ mod tests {
         }
     }
 
-    impl Provider for Fake {
-        fn id(&self) -> &str {
-            self.id
-        }
-        fn label(&self) -> &str {
-            self.id
-        }
-        fn docs_path(&self) -> &str {
-            "/providers/fake"
-        }
-        fn auth_methods(&self) -> &[Box<dyn AuthMethod>] {
-            &[]
-        }
+    fake_provider!(Fake {
         fn credential_check(&self) -> Option<&dyn CredentialCheck> {
             self.behaviour
                 .as_ref()
                 .map(|_| self as &dyn CredentialCheck)
         }
-    }
+    });
 
     fn effective() -> Effective {
         Effective {
