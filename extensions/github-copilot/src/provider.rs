@@ -74,7 +74,10 @@ impl Provider for GitHubCopilotProvider {
     /// The GitHub API origin the token exchange goes to (the device flow's web origin moves
     /// with it when the base URL is set).
     fn service_url(&self, host: &HostServices) -> Option<String> {
-        base_url(host).ok().map(|url| url.to_string())
+        // Shown as the other providers show theirs: an origin without its trailing slash.
+        base_url(host)
+            .ok()
+            .map(|url| url.as_str().trim_end_matches('/').to_owned())
     }
 
     fn model_runner(&self) -> Option<&dyn ModelRunner> {
@@ -104,7 +107,7 @@ mod tests {
         let host = HostServices::default();
         assert_eq!(
             provider.service_url(&host).as_deref(),
-            Some("https://api.github.com/")
+            Some("https://api.github.com")
         );
         let moved = host.clone().with_env(BASE_URL_ENV, "http://127.0.0.1:7/gh");
         assert_eq!(
