@@ -70,7 +70,7 @@ Examples:
   plugboard infer model run --model openrouter/auto --prompt 'Reply exactly: ok' --json
   plugboard infer model run --model openrouter/auto --prompt 'Hi' --profile openrouter:work
   plugboard infer model run --local --model openrouter/auto --prompt 'Hi' --json
-  plugboard infer model run --model openai-codex/gpt-5-codex --prompt 'Say hello'
+  plugboard infer model run --model openai-codex/gpt-5.6-sol --prompt 'Say hello'
   plugboard infer model run --model anthropic/claude-sonnet-5-5 --prompt 'Say hello'
 
 The key is the one `plugboard models status` reports as effective: --profile if given, else the
