@@ -17,6 +17,7 @@ mod copilot;
 mod damaged;
 mod echo;
 mod escapes;
+mod five_providers;
 mod help;
 mod home;
 mod infer;
