@@ -272,3 +272,37 @@ fn a_denied_or_expired_device_code_fails_the_sign_in_in_one_line_and_stores_noth
         assert_eq!(status["profiles"], serde_json::json!([]), "{fault:?}");
     }
 }
+
+#[test]
+fn a_github_token_revoked_at_github_keeps_the_profile_and_status_says_to_sign_in_again() {
+    let copilot = Copilot::signed_in();
+    let token = copilot.double.issued_github_tokens().remove(0);
+    assert!(copilot.double.revoke_github_token(&token));
+    let login = "plugboard models auth login --provider github-copilot";
+
+    let run = copilot.run(INFER);
+    let line = run.error_line(1);
+    assert!(
+        line.contains(&format!("sign in again with `{login}`")),
+        "{line}"
+    );
+    assert_eq!(copilot.double.token_exchanges(), 1);
+    assert_eq!(copilot.chat_requests(), 0);
+
+    let stored = profile(&copilot.status(), "github-copilot:default").clone();
+    let reason = stored["needs_signin"]
+        .as_str()
+        .expect("a reason")
+        .to_owned();
+    assert!(reason.starts_with("GitHub Copilot "), "{reason}");
+    // The GitHub token renews a Copilot session; there is no refresh token to speak of.
+    assert!(!reason.contains("refresh token"), "{reason}");
+    assert_eq!(stored["login_command"], login);
+
+    // Refused for good: the next run sends nothing to GitHub until a new sign-in.
+    copilot.run(INFER).error_line(1);
+    assert_eq!(copilot.double.token_exchanges(), 1);
+    copilot.sign_in().success();
+    copilot.run(INFER).success();
+    assert_eq!(copilot.double.token_exchanges(), 2);
+}
