@@ -14,7 +14,9 @@ use crate::support::{HandoffBrowser, Plugboard, Run, profile, provider_entry, tr
 /// The environment variable that moves GitHub and the token exchange to the double.
 pub(crate) const BASE_URL_ENV: &str = "GITHUB_COPILOT_BASE_URL";
 
-/// A device-code sign-in that opens no browser.
+/// A device-code sign-in that opens no browser. Its time limit is far above the few seconds
+/// any sign-in here takes, and far below the default five minutes a client that polls wrong
+/// would otherwise spend before the test fails.
 pub(crate) const LOGIN: &[&str] = &[
     "models",
     "auth",
@@ -22,6 +24,8 @@ pub(crate) const LOGIN: &[&str] = &[
     "--provider",
     "github-copilot",
     "--no-browser",
+    "--timeout",
+    "60",
 ];
 
 /// A model the double serves to every plan.
