@@ -146,9 +146,11 @@ pub(crate) async fn refresh_profile(
             }
             .into())
         }
-        Ok(Err(RefreshError::SignInRequired { service, detail })) => {
-            lock.mark_needs_signin(&format!("{service} refused the refresh token: {detail}"))?;
-            Err(RefreshFailure::from(RefreshError::SignInRequired { service, detail }).into())
+        // The reason kept is the error's own words: a provider renewing a session (Copilot)
+        // has no refresh token for the service to have refused.
+        Ok(Err(error @ RefreshError::SignInRequired { .. })) => {
+            lock.mark_needs_signin(&error.to_string())?;
+            Err(RefreshFailure::from(error).into())
         }
         Ok(Err(other)) => {
             lock.release()?;

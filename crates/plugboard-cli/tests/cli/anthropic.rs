@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::support::{Plugboard, Run, profile, provider_entry};
 
-const LOGIN: &[&str] = &[
+pub(crate) const LOGIN: &[&str] = &[
     "models",
     "auth",
     "login",

@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Plugboard, key, openrouter};
+use crate::five_providers::{FiveProviders, PROVIDERS};
+use crate::support::{Plugboard, Run, key, openrouter, profile_ids, provider_entry};
 
 #[test]
 fn with_no_credentials_every_provider_has_nothing_to_check_and_nothing_is_created() {
@@ -69,4 +70,120 @@ fn a_service_that_never_answers_does_not_fail_the_command_or_hold_it_long() {
         _ => panic!("{check:#}"),
     }
     drop(black_hole);
+}
+
+/// The `check` line of each provider in the text of `models status --check`, with the id of
+/// the provider whose section it is in, in order.
+fn check_lines(stdout: &str) -> Vec<(String, String)> {
+    let mut section = None;
+    let mut found = Vec::new();
+    for line in stdout.lines() {
+        if let Some(check) = line.strip_prefix("  check      ") {
+            let id = section
+                .clone()
+                .expect("a check line is inside a provider's section");
+            found.push((id, check.to_owned()));
+        } else if !line.starts_with(' ') {
+            // A section starts with `Label (id)`.
+            section = line
+                .strip_suffix(')')
+                .and_then(|l| l.rsplit_once(" ("))
+                .map(|(_, id)| id.to_owned());
+        }
+    }
+    found
+}
+
+/// Runs `models status --check` plus `extra` for `five`, asserting it succeeds within 3 s.
+fn timed_check(five: &FiveProviders, extra: &[&str]) -> Run {
+    let args: Vec<&str> = ["models", "status", "--check"]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect();
+    let started = Instant::now();
+    let run = five.run(&args);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}: {run:#?}");
+    run.success()
+}
+
+/// Each provider's `check` of a `models status --check --json` document, by id, in order.
+fn check_statuses(status: &Value) -> Vec<(String, Value)> {
+    status["providers"]
+        .as_array()
+        .expect("providers")
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().expect("an id").to_owned(),
+                p["check"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn with_five_providers_signed_in_a_stopped_ollama_is_unreachable_the_rest_ok_within_three_seconds()
+{
+    let mut five = FiveProviders::signed_in();
+    five.stop_ollama();
+
+    let text = timed_check(&five, &[]);
+    let lines = check_lines(&text.stdout);
+    let ids: Vec<&str> = lines.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, PROVIDERS, "{text:#?}");
+    for (id, check) in &lines {
+        if id == "ollama" {
+            assert!(
+                check.starts_with("unreachable: Ollama could not be reached: "),
+                "{check}"
+            );
+        } else {
+            assert_eq!(check, "ok", "{id}: {text:#?}");
+        }
+    }
+
+    let json = timed_check(&five, &["--json"]).json();
+    let checks = check_statuses(&json);
+    assert_eq!(checks.len(), PROVIDERS.len(), "{json:#}");
+    for (id, check) in checks {
+        if id == "ollama" {
+            assert_eq!(check["status"], "unreachable", "{check:#}");
+            assert!(check["message"].is_string(), "{check:#}");
+        } else {
+            assert_eq!(check, json!({"status": "ok", "message": null}), "{id}");
+        }
+    }
+}
+
+#[test]
+fn with_five_providers_signed_in_a_revoked_openrouter_key_is_rejected_and_the_rest_stay_ok() {
+    let five = FiveProviders::signed_in();
+    assert!(five.openrouter.revoke_key(&five.openrouter_key));
+
+    let json = timed_check(&five, &["--json"]).json();
+    for (id, check) in check_statuses(&json) {
+        if id == "openrouter" {
+            assert_eq!(check["status"], "rejected", "{check:#}");
+            assert!(check["message"].is_string(), "{check:#}");
+        } else {
+            assert_eq!(check, json!({"status": "ok", "message": null}), "{id}");
+        }
+    }
+    let text = timed_check(&five, &[]);
+    let lines = check_lines(&text.stdout);
+    let (_, openrouter) = lines
+        .iter()
+        .find(|(id, _)| id == "openrouter")
+        .expect("an openrouter check line");
+    assert!(openrouter.starts_with("rejected"), "{openrouter}");
+    // A rejected key is reported, never removed.
+    assert_eq!(
+        profile_ids(provider_entry(
+            &five.pb.status(&[], &five.env()),
+            "openrouter"
+        )),
+        ["openrouter:default"]
+    );
 }

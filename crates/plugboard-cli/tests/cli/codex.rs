@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::support::{HandoffBrowser, Plugboard, Run, profile, provider_entry};
 
 const PROVIDER: &str = "openai-codex";
-const BASE_URL_ENV: &str = "OPENAI_CODEX_BASE_URL";
+pub(crate) const BASE_URL_ENV: &str = "OPENAI_CODEX_BASE_URL";
 
 /// A ChatGPT sign-in on any free port (the double accepts it; OpenAI only takes 1455/1457).
 const LOGIN: &[&str] = &[
@@ -36,8 +36,24 @@ const INFER_JSON: &[&str] = &[
     "--json",
 ];
 
+/// Signs `pb` in to `double` with a ChatGPT sign-in whose `$BROWSER` hands the URL to the
+/// test, which approves the consent page as the user would.
+pub(crate) fn sign_in(pb: &Plugboard, double: &CodexDouble) -> Run {
+    let browser = HandoffBrowser::new();
+    let env = [
+        (BASE_URL_ENV, double.origin()),
+        ("BROWSER", browser.command()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let login = pb.spawn_watched(LOGIN, &env);
+    let followed =
+        plugboard_testkit::approve(&browser.wait_for_url()).expect("the consent page is followed");
+    assert_eq!(followed.callback_status, 200, "{followed:?}");
+    pb.wait_watched(login, "")
+}
+
 /// How long the double's access tokens live: `Duration::ZERO` issues them already expired.
-fn double_issuing(ttl: Duration) -> CodexDouble {
+pub(crate) fn double_issuing(ttl: Duration) -> CodexDouble {
     CodexDouble::builder()
         .accept_any_redirect_port()
         .access_token_ttl(ttl)
@@ -45,7 +61,7 @@ fn double_issuing(ttl: Duration) -> CodexDouble {
         .expect("the Codex double starts")
 }
 
-const HOUR: Duration = Duration::from_secs(3600);
+pub(crate) const HOUR: Duration = Duration::from_secs(3600);
 
 struct Codex {
     pb: Plugboard,
@@ -70,17 +86,7 @@ impl Codex {
     }
 
     fn sign_in(&self) -> Run {
-        let browser = HandoffBrowser::new();
-        let env = [
-            (BASE_URL_ENV, self.double.origin()),
-            ("BROWSER", browser.command()),
-        ];
-        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
-        let login = self.pb.spawn_watched(LOGIN, &env);
-        let followed = plugboard_testkit::approve(&browser.wait_for_url())
-            .expect("the consent page is followed");
-        assert_eq!(followed.callback_status, 200, "{followed:?}");
-        self.pb.wait_watched(login, "")
+        sign_in(&self.pb, &self.double)
     }
 
     fn run(&self, args: &[&str]) -> Run {

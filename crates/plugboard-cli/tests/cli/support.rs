@@ -12,6 +12,17 @@ use tempfile::TempDir;
 /// The credential environment variable of the OpenRouter provider.
 pub(crate) const KEY_ENV: &str = "OPENROUTER_API_KEY";
 
+/// Every provider's credential and location variables, removed from each run's environment.
+const PROVIDER_ENV: [&str; 7] = [
+    KEY_ENV,
+    "OPENROUTER_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_CODEX_BASE_URL",
+    "GITHUB_COPILOT_BASE_URL",
+    "OLLAMA_HOST",
+];
+
 /// The arguments of a model call to OpenRouter with a one-word prompt.
 pub(crate) const INFER: &[&str] = &[
     "infer",
@@ -169,12 +180,15 @@ impl Plugboard {
             .current_dir(self.tmp.path())
             .env("PLUGBOARD_HOME", &self.home)
             .env("NO_COLOR", "1")
-            .env_remove(KEY_ENV)
-            .env_remove("OPENROUTER_BASE_URL")
             .env_remove("BROWSER")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Whatever the developer's shell points a provider at (a real Ollama, a key) stays out
+        // of every run: a test names each setting it wants.
+        for name in PROVIDER_ENV {
+            command.env_remove(name);
+        }
         for (name, value) in env {
             command.env(name, value);
         }
