@@ -1,6 +1,6 @@
 //! The release binary carries no test code: none of the text of the fixtures the linked
 //! providers register (their names, pasted keys, redirects, environment values, scripted
-//! replies) is in it.
+//! replies, device codes, session tokens) is in it.
 //!
 //! `.ci/run` builds it with `cargo build --release --workspace --locked` before the tests, the
 //! same build as the README's `cargo run --release`, with every workspace member's normal
@@ -9,7 +9,9 @@
 
 use std::path::PathBuf;
 
-use plugboard_core::{ModelExpectation, RefreshExpectation, registrations};
+use plugboard_core::{
+    HttpError, HttpResponse, ModelExpectation, RefreshExpectation, registrations,
+};
 
 /// Texts shorter than this ("ok", "{}", "<html>") occur by chance in any binary of this size.
 const MIN_TEXT_LEN: usize = 8;
@@ -53,13 +55,29 @@ fn fixture_texts() -> Vec<String> {
                     .filter_map(|r| r.as_ref().ok())
                     .map(|r| String::from_utf8_lossy(&r.body).into_owned()),
             );
-            if let RefreshExpectation::Refreshed {
-                access_token,
-                refresh_token,
-            } = &refresh.expect
-            {
-                texts.extend([access_token.clone(), refresh_token.clone()]);
+            texts.extend(refresh.credential.session_token().map(str::to_owned));
+            match &refresh.expect {
+                RefreshExpectation::Refreshed {
+                    access_token,
+                    refresh_token,
+                } => texts.extend([access_token.clone(), refresh_token.clone()]),
+                RefreshExpectation::SessionRenewed { session_token } => {
+                    texts.push(session_token.clone());
+                }
+                _ => {}
             }
+        }
+        // List fixtures: their names and scripted answers. The ids they expect are model ids a
+        // user may type, and a provider without a list endpoint ships its list on purpose.
+        for list in (registration.list_fixtures)() {
+            texts.push(list.name.clone());
+            texts.extend(replies(&list.replies));
+        }
+        // Device-code fixtures: their names, user codes and scripted answers (device codes,
+        // tokens).
+        for device in (registration.device_fixtures)() {
+            texts.extend([device.name.clone(), device.user_code.clone()]);
+            texts.extend(replies(&device.replies));
         }
         // The service's answers the universal probes use.
         if let Some(errors) = (registration.service_errors)() {
@@ -71,6 +89,14 @@ fn fixture_texts() -> Vec<String> {
     texts.sort();
     texts.dedup();
     texts
+}
+
+/// The bodies of scripted answers, as text.
+fn replies(replies: &[Result<HttpResponse, HttpError>]) -> impl Iterator<Item = String> + '_ {
+    replies
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
 }
 
 /// `target/release/plugboard` of the target directory this test was built in.
@@ -89,6 +115,13 @@ fn release_binary() -> Option<PathBuf> {
 fn the_fixtures_carry_the_text_the_binary_is_searched_for() {
     let texts = fixture_texts();
     for expected in ["pasted key is stored", "user_fixture", "sk-or-v1-0000"] {
+        assert!(
+            texts.iter().any(|t| t.contains(expected)),
+            "no fixture text contains {expected:?}: {texts:?}"
+        );
+    }
+    // Every kind of fixture is read: a device code's answers and a list's are among them.
+    for expected in ["authorization_pending", "device_code"] {
         assert!(
             texts.iter().any(|t| t.contains(expected)),
             "no fixture text contains {expected:?}: {texts:?}"
