@@ -235,6 +235,16 @@ mod tests {
                 )),
             ),
             (
+                vec![reply(
+                    401,
+                    r#"{"error":"unauthorized","signin_url":"https://ollama.com/connect?name=box&key=c3NoLWVkMjU1MTk"}"#,
+                )],
+                Err((
+                    K::CredentialRejected,
+                    "Ollama rejected the key: HTTP 401: the server is not signed in to ollama.com, which cloud models need: run `ollama signin` where the server runs (Ollama said: unauthorized)",
+                )),
+            ),
+            (
                 vec![reply(403, "<html>Forbidden</html>")],
                 Err((
                     K::CredentialRejected,

@@ -102,6 +102,14 @@ pub(crate) fn model_fixtures() -> Vec<ModelFixture> {
             fails(ModelErrorKind::CredentialRejected),
         ),
         fixture(
+            "a cloud model on a server not signed in to ollama.com is a rejected credential",
+            vec![reply(
+                401,
+                r#"{"error":"unauthorized","signin_url":"https://ollama.com/connect?name=workstation&key=c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSQ"}"#,
+            )],
+            fails(ModelErrorKind::CredentialRejected),
+        ),
+        fixture(
             "a 429 is a rate limit",
             vec![error(429, "too many requests")],
             fails(ModelErrorKind::RateLimited),
