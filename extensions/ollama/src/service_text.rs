@@ -4,6 +4,7 @@
 
 use plugboard_core::{HttpResponse, ModelError, sanitize_line, scrub_secret};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// The service's name in messages.
 pub(crate) const SERVICE: &str = "Ollama";
@@ -20,12 +21,21 @@ struct ErrorReply {
     error: String,
 }
 
+/// `body` read as `T` only when it is a JSON object, as every answer of Ollama's API is: serde
+/// would otherwise read a struct from an array, taking `[[]]` for an empty model list.
+pub(crate) fn from_object<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    match serde_json::from_slice(body).ok()? {
+        object @ serde_json::Value::Object(_) => serde_json::from_value(object).ok(),
+        _ => None,
+    }
+}
+
 /// Ollama's words in `body`, with every run of `secret` replaced by `[redacted]` before
 /// anything else is done to it (Ollama needs no credential, but whatever the host sends must
 /// never come back through an error, however a proxy or server echoes it). `None` when the
 /// body is not Ollama's error shape or says nothing.
 pub(crate) fn said(body: &[u8], secret: &str) -> Option<String> {
-    let reply = serde_json::from_slice::<ErrorReply>(body).ok()?;
+    let reply = from_object::<ErrorReply>(body)?;
     let words = sanitize_line(&scrub_secret(&reply.error, secret), MAX_SERVER_TEXT);
     (!words.is_empty()).then_some(words)
 }
@@ -158,6 +168,7 @@ mod tests {
             (r#"{"error":"  "}"#, "", None),
             (r#"{"error":{"message":"openai style"}}"#, "", None),
             (r#"{"detail":"x"}"#, "", None),
+            (r#"["an array"]"#, "", None),
             ("404 page not found", "", None),
         ];
         for (body, secret, want) in cases {
