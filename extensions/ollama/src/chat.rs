@@ -11,7 +11,7 @@ use plugboard_http::send_with_retry;
 use serde::Deserialize;
 
 use crate::endpoints::{Endpoints, location_message};
-use crate::service_text::{Asked, SERVICE, malformed, refusal, with_said};
+use crate::service_text::{Asked, SERVICE, from_object, malformed, refusal, with_said};
 
 /// A reply is a few KiB of text; 1 MiB leaves room for long answers while keeping a hostile or
 /// broken answer from filling memory.
@@ -77,8 +77,8 @@ pub(crate) fn read_reply(
     if !response.is_success() {
         return Err(refusal(response, secret, Asked::Chat { model }));
     }
-    let reply: ChatResponse = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed("the model call is not the JSON it should be"))?;
+    let reply: ChatResponse = from_object(&response.body)
+        .ok_or_else(|| malformed("the model call is not the JSON it should be"))?;
     if reply.error.is_some() {
         // Ollama reports a failure after the answer began as an object with only `error`,
         // keeping the 200 it had already sent.
@@ -235,6 +235,16 @@ mod tests {
                 )),
             ),
             (
+                vec![reply(
+                    401,
+                    r#"{"error":"unauthorized","signin_url":"https://ollama.com/connect?name=box&key=c3NoLWVkMjU1MTk"}"#,
+                )],
+                Err((
+                    K::CredentialRejected,
+                    "Ollama rejected the key: HTTP 401: the server is not signed in to ollama.com, which cloud models need: run `ollama signin` where the server runs (Ollama said: unauthorized)",
+                )),
+            ),
+            (
                 vec![reply(403, "<html>Forbidden</html>")],
                 Err((
                     K::CredentialRejected,
@@ -270,6 +280,13 @@ mod tests {
             ),
             (
                 vec![reply(200, "<html>")],
+                Err((
+                    K::BadResponse,
+                    "Ollama's answer to the model call is not the JSON it should be: check that OLLAMA_HOST names an Ollama server, and report it if it persists",
+                )),
+            ),
+            (
+                vec![reply(200, r#"[{"role":"assistant","content":"x"}]"#)],
                 Err((
                     K::BadResponse,
                     "Ollama's answer to the model call is not the JSON it should be: check that OLLAMA_HOST names an Ollama server, and report it if it persists",

@@ -58,8 +58,9 @@ fn error_body(status: u16, message: &str) -> HttpResponse {
     HttpResponse::new(status, serde_json::json!({ "error": message }).to_string())
 }
 
-/// A local Ollama takes no credential; what refuses one is a reverse proxy in front of it,
-/// answered here in Ollama's own shape as `ollama.com` answers. Nothing expires.
+/// Ollama takes no credential from plugboard; what answers 401 is a reverse proxy in front of
+/// a server, or the server itself for a cloud model while it is not signed in to ollama.com,
+/// answered here as Ollama's cloud proxy does when it has no sign-in URL. Nothing expires.
 pub(crate) fn service_errors() -> Option<ServiceErrors> {
     Some(ServiceErrors {
         rejected: error_body(401, "unauthorized"),
@@ -99,6 +100,14 @@ pub(crate) fn model_fixtures() -> Vec<ModelFixture> {
         fixture(
             "a 401 from a proxy is a rejected credential",
             vec![error(401, "unauthorized")],
+            fails(ModelErrorKind::CredentialRejected),
+        ),
+        fixture(
+            "a cloud model on a server not signed in to ollama.com is a rejected credential",
+            vec![reply(
+                401,
+                r#"{"error":"unauthorized","signin_url":"https://ollama.com/connect?name=workstation&key=c3NoLWVkMjU1MTkgQUFBQUMzTnphQzFsWkRJMU5URTVBQUFBSQ"}"#,
+            )],
             fails(ModelErrorKind::CredentialRejected),
         ),
         fixture(

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::endpoints::{Endpoints, location_message};
 use crate::provider::{HOST_ENV, PROVIDER_ID};
-use crate::service_text::said;
+use crate::service_text::with_said;
 
 /// The method's id: `--method local`.
 pub const LOCAL_METHOD_ID: &str = "local";
@@ -91,14 +91,11 @@ fn read_version(response: &HttpResponse, base: &str) -> Result<Option<String>, C
             500..=599 => "the server failed: see the log of `ollama serve`",
             _ => "unexpected answer",
         };
-        let meaning = match said(&response.body, "") {
-            Some(words) => format!("{meaning} (the server said: {words})"),
-            None => meaning.to_owned(),
-        };
+        // Nothing is sent at sign-in, so there is no secret to scrub from the server's words.
         return Err(CheckError::Refused {
             base: base.to_owned(),
             status: response.status,
-            meaning,
+            meaning: with_said(meaning, &response.body, ""),
         });
     }
     let not_ollama = || CheckError::NotOllama {
@@ -294,11 +291,11 @@ mod tests {
             ),
             (
                 vec![reply(401, r#"{"error":"unauthorized"}"#)],
-                "the server at http://127.0.0.1:11434 answered GET /api/version with HTTP 401: a proxy in front of the server wants credentials, which plugboard does not send to Ollama (the server said: unauthorized)",
+                "the server at http://127.0.0.1:11434 answered GET /api/version with HTTP 401: a proxy in front of the server wants credentials, which plugboard does not send to Ollama (Ollama said: unauthorized)",
             ),
             (
                 vec![reply(500, r#"{"error":"boom"}"#)],
-                "the server at http://127.0.0.1:11434 answered GET /api/version with HTTP 500: the server failed: see the log of `ollama serve` (the server said: boom)",
+                "the server at http://127.0.0.1:11434 answered GET /api/version with HTTP 500: the server failed: see the log of `ollama serve` (Ollama said: boom)",
             ),
             (
                 vec![reply(200, "<html>")],

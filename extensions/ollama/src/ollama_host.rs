@@ -6,12 +6,13 @@
 //! absent); what follows it up to the first `/` is the host and port, the rest a path; the host
 //! is optional (`127.0.0.1`), and so is the port (`11434` without a scheme, the scheme's own
 //! port, 80 or 443, with one); a port that is not a number from 0 to 65535 is replaced by that
-//! default. A bare IPv6 address may go with or without brackets.
+//! default. A bare IPv6 address may go with or without brackets. `ollama.com` alone is Ollama's
+//! cloud, `https://ollama.com:443`.
 //!
-//! plugboard adds one thing: an address that means "every interface" (`0.0.0.0`, `::`), or
-//! none (`:11434`), is how a server is told where to listen; a client reaches such a server on
-//! this machine, so plugboard connects to loopback (`127.0.0.1`, `::1`), where plain http is
-//! allowed. The result is a URL for [`plugboard_http::ServiceLocation`], which still decides
+//! A client then connects as Ollama's own does (`envconfig.ConnectableHost()`): an address that
+//! means "every interface" (`0.0.0.0`, `::`), or none (`:11434`), is how a server is told where
+//! to listen; a client reaches such a server on this machine, so plugboard connects to loopback
+//! (`127.0.0.1`, `::1`), where plain http is allowed. The result is a URL for [`plugboard_http::ServiceLocation`], which still decides
 //! whether it may be used (http(s) only, plain http to loopback unless the user allows it, no
 //! user name or password).
 
@@ -33,6 +34,8 @@ pub fn base_url(value: &str) -> Option<String> {
         return None;
     }
     let (scheme, rest, default_port) = match value.split_once("://") {
+        // Ollama's one named host: its cloud, reached over https on 443.
+        None if value == "ollama.com" => ("https", "ollama.com:443", 443),
         None => ("http", value, DEFAULT_PORT),
         Some(("http", rest)) => ("http", rest, 80),
         Some(("https", rest)) => ("https", rest, 443),
@@ -109,7 +112,7 @@ mod tests {
     #[test]
     fn ollama_host_is_read_as_ollama_reads_it() {
         // The first block mirrors Ollama's own table (envconfig/config_test.go, TestHost),
-        // with plugboard's loopback for an empty or every-interface host.
+        // with the loopback a client connects to for an empty or every-interface host.
         let cases = [
             ("1.2.3.4", Some("http://1.2.3.4:11434")),
             (":1234", Some("http://127.0.0.1:1234")),
@@ -135,7 +138,11 @@ mod tests {
                 "https://example.com/ollama",
                 Some("https://example.com:443/ollama"),
             ),
+            ("ollama.com", Some("https://ollama.com:443")),
             // plugboard's own cases.
+            (" 'ollama.com' ", Some("https://ollama.com:443")),
+            ("ollama.com:11434", Some("http://ollama.com:11434")),
+            ("http://ollama.com", Some("http://ollama.com:80")),
             ("", None),
             ("  ", None),
             ("''", None),

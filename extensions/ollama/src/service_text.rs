@@ -4,6 +4,7 @@
 
 use plugboard_core::{HttpResponse, ModelError, sanitize_line, scrub_secret};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// The service's name in messages.
 pub(crate) const SERVICE: &str = "Ollama";
@@ -20,12 +21,21 @@ struct ErrorReply {
     error: String,
 }
 
+/// `body` read as `T` only when it is a JSON object, as every answer of Ollama's API is: serde
+/// would otherwise read a struct from an array, taking `[[]]` for an empty model list.
+pub(crate) fn from_object<T: DeserializeOwned>(body: &[u8]) -> Option<T> {
+    match serde_json::from_slice(body).ok()? {
+        object @ serde_json::Value::Object(_) => serde_json::from_value(object).ok(),
+        _ => None,
+    }
+}
+
 /// Ollama's words in `body`, with every run of `secret` replaced by `[redacted]` before
 /// anything else is done to it (Ollama needs no credential, but whatever the host sends must
 /// never come back through an error, however a proxy or server echoes it). `None` when the
 /// body is not Ollama's error shape or says nothing.
 pub(crate) fn said(body: &[u8], secret: &str) -> Option<String> {
-    let reply = serde_json::from_slice::<ErrorReply>(body).ok()?;
+    let reply = from_object::<ErrorReply>(body)?;
     let words = sanitize_line(&scrub_secret(&reply.error, secret), MAX_SERVER_TEXT);
     (!words.is_empty()).then_some(words)
 }
@@ -36,6 +46,17 @@ pub(crate) fn with_said(meaning: &str, body: &[u8], secret: &str) -> String {
         Some(words) => format!("{meaning} ({SERVICE} said: {words})"),
         None => meaning.to_owned(),
     }
+}
+
+/// Whether `body` is what an Ollama server answers when a cloud model needs it signed in to
+/// ollama.com and it is not: `{"error": "unauthorized", "signin_url": "https://ollama.com/connect?..."}`
+/// (the chat handler in `server/routes.go`). The URL itself is not shown: `ollama signin` gives it.
+fn asks_for_signin(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|reply| {
+        reply
+            .get("signin_url")
+            .is_some_and(serde_json::Value::is_string)
+    })
 }
 
 /// `model` made safe to repeat in advice.
@@ -65,8 +86,9 @@ impl Asked<'_> {
 }
 
 /// A refused request as one line: what the status means for the user, plus Ollama's words.
-/// Statuses are those Ollama's errors page lists (400, 404, 429, 500, 502), plus 401 and 403,
-/// which a local Ollama never sends but a reverse proxy in front of one does.
+/// Statuses are those Ollama's errors page lists (400, 404, 429, 500, 502), plus 401 and 403:
+/// Ollama sends 401 with a `signin_url` for a cloud model while the server is not signed in to
+/// ollama.com, and a reverse proxy in front of a server sends either for credentials of its own.
 pub(crate) fn refusal(response: &HttpResponse, secret: &str, asked: Asked<'_>) -> ModelError {
     let status = response.status;
     let body = response.body.as_slice();
@@ -78,16 +100,17 @@ pub(crate) fn refusal(response: &HttpResponse, secret: &str, asked: Asked<'_>) -
         )
     };
     match status {
-        401 | 403 => ModelError::CredentialRejected {
-            service: SERVICE.to_owned(),
-            detail: with_said(
-                &format!(
-                    "HTTP {status}: plugboard sends Ollama no credentials, so a proxy in front of the server wants some it cannot give"
-                ),
-                body,
-                secret,
-            ),
-        },
+        401 | 403 => {
+            let meaning = if asks_for_signin(body) {
+                "the server is not signed in to ollama.com, which cloud models need: run `ollama signin` where the server runs"
+            } else {
+                "plugboard sends Ollama no credentials, so a proxy in front of the server wants some it cannot give"
+            };
+            ModelError::CredentialRejected {
+                service: SERVICE.to_owned(),
+                detail: with_said(&format!("HTTP {status}: {meaning}"), body, secret),
+            }
+        }
         // Ollama answers a model it does not have with its error JSON; anything else at 404 is
         // a router's "page not found", so the address is not an Ollama server's.
         404 => match (asked, said(body, secret)) {
@@ -145,6 +168,7 @@ mod tests {
             (r#"{"error":"  "}"#, "", None),
             (r#"{"error":{"message":"openai style"}}"#, "", None),
             (r#"{"detail":"x"}"#, "", None),
+            (r#"["an array"]"#, "", None),
             ("404 page not found", "", None),
         ];
         for (body, secret, want) in cases {

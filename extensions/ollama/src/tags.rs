@@ -10,7 +10,7 @@ use plugboard_http::send_with_retry;
 use serde::Deserialize;
 
 use crate::endpoints::{Endpoints, location_message};
-use crate::service_text::{Asked, SERVICE, malformed, refusal};
+use crate::service_text::{Asked, SERVICE, from_object, malformed, refusal};
 
 /// A server with hundreds of models answers a few hundred KiB; 4 MiB leaves room while keeping a
 /// hostile answer from filling memory.
@@ -55,8 +55,8 @@ pub(crate) fn read_tags(
     if !response.is_success() {
         return Err(refusal(response, secret, Asked::Tags));
     }
-    let reply: TagsReply = serde_json::from_slice(&response.body)
-        .map_err(|_| malformed("the model list is not the JSON it should be"))?;
+    let reply: TagsReply = from_object(&response.body)
+        .ok_or_else(|| malformed("the model list is not the JSON it should be"))?;
     reply
         .models
         .iter()
@@ -162,6 +162,7 @@ mod tests {
             (vec![reply(200, &tags(&["a:1", "b/c:latest"]))], Ok(2)),
             (vec![reply(200, r#"{"data":[]}"#)], Err(K::BadResponse)),
             (vec![reply(200, r#"{"models":{}}"#)], Err(K::BadResponse)),
+            (vec![reply(200, "[[]]")], Err(K::BadResponse)),
             (
                 vec![reply(200, r#"{"models":[{"model":"x"}]}"#)],
                 Err(K::BadResponse),
