@@ -137,7 +137,8 @@ pub(crate) fn parse_token_reply(body: &[u8]) -> Result<SessionToken, &'static st
         None | Some(Value::Null) => return Err("has no expires_at"),
         Some(value) => value
             .as_u64()
-            .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+            // Checked: `+` panics on a time past what `SystemTime` holds.
+            .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
             .ok_or("has an expires_at that is not a time in Unix seconds")?,
     };
     let endpoint = match reply.endpoints.and_then(|e| e.api) {
@@ -248,6 +249,11 @@ mod tests {
             ),
             (
                 json!({"token": "t", "expires_at": -5}),
+                Err("has an expires_at that is not a time in Unix seconds"),
+            ),
+            // Past what a `SystemTime` holds: refused, never a panic.
+            (
+                json!({"token": "t", "expires_at": u64::MAX}),
                 Err("has an expires_at that is not a time in Unix seconds"),
             ),
             (
