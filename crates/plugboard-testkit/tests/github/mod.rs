@@ -504,7 +504,7 @@ fn the_copilot_api_refuses_in_its_own_words() {
         (
             without("copilot-integration-id"),
             400,
-            "bad request: missing Copilot-Integration-Id header",
+            "bad request: missing required Copilot-Integration-Id header",
         ),
         (
             copilot_headers("Bearer tid=forged"),
