@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use plugboard_core::{Credential, HttpRequest, HttpResponse, ModelContext, ModelError};
 use plugboard_http::send_with_retry;
+use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::service_text::{SERVICE, copilot_said, says_token_expired, with_said};
@@ -88,10 +89,10 @@ pub(crate) fn session_for_use(
         None => Url::parse(DEFAULT_COPILOT_API)
             .map_err(|e| ModelError::Config(format!("the default Copilot API is invalid: {e}")))?,
     };
-    let token = credential
-        .session_token()
-        .ok_or_else(|| expired("no Copilot token is cached".to_owned()))?;
-    Ok(Session { token, api })
+    Ok(Session {
+        token: session.token.expose_secret(),
+        api,
+    })
 }
 
 /// Every secret `credential` holds, to scrub from whatever the service says: the Copilot

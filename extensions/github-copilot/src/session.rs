@@ -7,7 +7,11 @@
 //! The request sends the GitHub token as `Authorization: Bearer` (OpenClaw and pi-ai; Zed and
 //! LiteLLM send the older `token` scheme, which GitHub's REST API accepts alike) with
 //! `Accept: application/json` and the editor identity headers (OpenClaw sends them on the
-//! exchange since its fix for `missing Editor-Version header for IDE auth`).
+//! exchange since its fix for `missing Editor-Version header for IDE auth`), among them
+//! `Copilot-Integration-Id`, as pi-ai (`COPILOT_HEADERS`) and OpenClaw
+//! (`resolveCopilotApiToken` in `src/plugin-sdk/provider-auth.ts`) send it: GitHub issues the
+//! Copilot token for the integration it names, and without it for `copilot-language-server`,
+//! which fewer models accept (OpenClaw pull request #79976).
 
 use std::time::{Duration, SystemTime};
 
@@ -19,7 +23,7 @@ use serde_json::Value;
 use thiserror::Error;
 use url::Url;
 
-use crate::copilot_api::{EDITOR_PLUGIN_VERSION, EDITOR_VERSION};
+use crate::copilot_api::{EDITOR_PLUGIN_VERSION, EDITOR_VERSION, INTEGRATION_ID};
 use crate::service_text::{github_said, with_said};
 
 /// Why no Copilot token came back. Messages never hold a token; GitHub's words are sanitised
@@ -79,6 +83,9 @@ pub(crate) async fn exchange(
     let request = HttpRequest::get(url)
         .with_header("accept", "application/json")
         .with_header("authorization", format!("Bearer {github_token}"))
+        // The Copilot token is issued for this integration; without it GitHub issues one for
+        // another integration, which some of the plan's models refuse.
+        .with_header("copilot-integration-id", INTEGRATION_ID)
         .with_header("editor-version", EDITOR_VERSION)
         .with_header("editor-plugin-version", EDITOR_PLUGIN_VERSION);
     // A GET that changes nothing at GitHub: the one safe retry applies.
@@ -137,7 +144,8 @@ pub(crate) fn parse_token_reply(body: &[u8]) -> Result<SessionToken, &'static st
         None | Some(Value::Null) => return Err("has no expires_at"),
         Some(value) => value
             .as_u64()
-            .map(|secs| SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+            // Checked: `+` panics on a time past what `SystemTime` holds.
+            .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
             .ok_or("has an expires_at that is not a time in Unix seconds")?,
     };
     let endpoint = match reply.endpoints.and_then(|e| e.api) {
@@ -250,6 +258,11 @@ mod tests {
                 json!({"token": "t", "expires_at": -5}),
                 Err("has an expires_at that is not a time in Unix seconds"),
             ),
+            // Past what a `SystemTime` holds: refused, never a panic.
+            (
+                json!({"token": "t", "expires_at": u64::MAX}),
+                Err("has an expires_at that is not a time in Unix seconds"),
+            ),
             (
                 json!({"token": "t", "expires_at": 1, "endpoints": {"api": "http://copilot.example"}}),
                 Err("names a Copilot API that is not an https URL"),
@@ -315,6 +328,7 @@ mod tests {
             [
                 ("accept", "application/json"),
                 ("authorization", bearer.as_str()),
+                ("copilot-integration-id", INTEGRATION_ID),
                 ("editor-version", EDITOR_VERSION),
                 ("editor-plugin-version", EDITOR_PLUGIN_VERSION),
             ]

@@ -18,7 +18,8 @@
 //!   Copilot, with `error_details.message` (which LiteLLM-based clients read first).
 //! - The Copilot API as Zed and copilot-api call it: `Authorization: Bearer <copilot token>`,
 //!   `Editor-Version` and `Copilot-Integration-Id` required (400 `bad request: missing
-//!   Editor-Version header for IDE auth`, reported against OpenClaw and LiteLLM), 401
+//!   Editor-Version header for IDE auth`, reported against OpenClaw and LiteLLM, and `bad
+//!   request: missing required Copilot-Integration-Id header`, against hermes-agent), 401
 //!   `unauthorized: token expired` for an expired token (reported against copilot-api and VS
 //!   Code), OpenAI's `chat.completion`, and the model list `{"data": [...], "object": "list"}`
 //!   with `capabilities.type`, `policy.state` and `billing.multiplier` (Zed's tests).

@@ -443,10 +443,10 @@ fn copilot_call(shared: &Shared, headers: &HeaderMap) -> Option<Answer> {
         ));
     }
     if header(headers, "copilot-integration-id").is_none() {
-        // The double's own words: how the API says this is not documented anywhere found.
+        // The API's words as reported against hermes-agent (pull request #6806).
         return Some(Answer::Text(
             StatusCode::BAD_REQUEST,
-            "bad request: missing Copilot-Integration-Id header".to_owned(),
+            "bad request: missing required Copilot-Integration-Id header".to_owned(),
         ));
     }
     None

@@ -2,7 +2,6 @@
 //! rules and faults, the Copilot token exchange and its refusals, and the Copilot API's checks,
 //! chat completions and model list.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use plugboard_testkit::{
@@ -10,106 +9,46 @@ use plugboard_testkit::{
     COPILOT_TOKEN_EXPIRED, COPILOT_TOKEN_UNKNOWN, GITHUB_COPILOT_CLIENT_ID, GITHUB_TOKEN_PREFIX,
     GitHubDouble, GitHubFault,
 };
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
+
+use super::support::{Answer, Http};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const EXCHANGE: &str = "/copilot_internal/v2/token";
+const FORM: &str = "application/x-www-form-urlencoded";
 
-/// An answer, read whole.
-struct Reply {
-    status: u16,
-    headers: HeaderMap,
-    body: Vec<u8>,
+fn content_type(reply: &Answer) -> &str {
+    reply
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-/// A blocking client: a runtime of its own around reqwest, plain http only.
-struct Client {
-    runtime: tokio::runtime::Runtime,
-    client: reqwest::Client,
-}
+/// The calls to GitHub and the Copilot API these tests make, over the shared blocking client.
+struct Client(Http);
 
 impl Client {
     fn new() -> Self {
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .no_proxy()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        Self { runtime, client }
+        Self(Http::new())
     }
 
-    fn send(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        headers: &[(&str, &str)],
-        body: Option<String>,
-    ) -> Reply {
-        let mut request = self.client.request(method, url);
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        self.runtime.block_on(async {
-            let response = request.send().await.unwrap();
-            let status = response.status().as_u16();
-            let headers = response.headers().clone();
-            let body = response.bytes().await.unwrap().to_vec();
-            Reply {
-                status,
-                headers,
-                body,
-            }
-        })
+    /// `GET` with these headers.
+    fn get(&self, url: &str, headers: &[(&str, &str)]) -> Answer {
+        self.0.get_with(url, headers).unwrap()
     }
 
     /// A form-encoded `POST` asking for JSON, as GitHub's device flow is called.
-    fn form(&self, url: &str, fields: &[(&str, &str)]) -> Reply {
+    fn form(&self, url: &str, fields: &[(&str, &str)]) -> Answer {
         self.form_accepting(url, fields, Some("application/json"))
     }
 
-    fn form_accepting(&self, url: &str, fields: &[(&str, &str)], accept: Option<&str>) -> Reply {
+    fn form_accepting(&self, url: &str, fields: &[(&str, &str)], accept: Option<&str>) -> Answer {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let mut headers = vec![("content-type", "application/x-www-form-urlencoded")];
-        if let Some(accept) = accept {
-            headers.push(("accept", accept));
-        }
-        self.send(reqwest::Method::POST, url, &headers, Some(body))
+        let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
+        self.0.post(url, FORM, body, &headers).unwrap()
     }
 
     fn device_code(&self, double: &GitHubDouble) -> Value {
@@ -138,17 +77,12 @@ impl Client {
         reply.json()
     }
 
-    fn exchange(&self, double: &GitHubDouble, authorization: Option<&str>) -> Reply {
+    fn exchange(&self, double: &GitHubDouble, authorization: Option<&str>) -> Answer {
         let mut headers = vec![("accept", "application/json")];
         if let Some(value) = authorization {
             headers.push(("authorization", value));
         }
-        self.send(
-            reqwest::Method::GET,
-            &format!("{}{EXCHANGE}", double.origin()),
-            &headers,
-            None,
-        )
+        self.get(&format!("{}{EXCHANGE}", double.origin()), &headers)
     }
 
     /// A Copilot token for a fresh GitHub token.
@@ -159,13 +93,14 @@ impl Client {
         reply.json()["token"].as_str().unwrap().to_owned()
     }
 
-    fn chat(&self, double: &GitHubDouble, headers: &[(&str, &str)], body: &Value) -> Reply {
-        self.send(
-            reqwest::Method::POST,
-            &format!("{}/chat/completions", double.copilot_api()),
-            headers,
-            Some(body.to_string()),
-        )
+    fn chat(&self, double: &GitHubDouble, headers: &[(&str, &str)], body: &Value) -> Answer {
+        self.0
+            .post_json(
+                &format!("{}/chat/completions", double.copilot_api()),
+                body,
+                headers,
+            )
+            .unwrap()
     }
 }
 
@@ -173,7 +108,6 @@ impl Client {
 fn copilot_headers(bearer: &str) -> Vec<(&str, &str)> {
     vec![
         ("authorization", bearer),
-        ("content-type", "application/json"),
         ("editor-version", "vscode/1.107.0"),
         ("editor-plugin-version", "copilot-chat/0.35.0"),
         ("copilot-integration-id", "vscode-chat"),
@@ -312,26 +246,21 @@ fn oauth_answers_are_form_encoded_unless_json_is_asked_for_and_bad_requests_are_
     let url = format!("{}/login/device/code", double.origin());
     let reply = http.form_accepting(&url, &[("client_id", GITHUB_COPILOT_CLIENT_ID)], None);
     assert_eq!(reply.status, 200);
-    assert!(
-        reply
-            .content_type()
-            .starts_with("application/x-www-form-urlencoded")
-    );
+    assert!(content_type(&reply).starts_with("application/x-www-form-urlencoded"));
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(&reply.body)
         .into_owned()
         .collect();
     assert!(fields.iter().any(|(k, _)| k == "device_code"), "{fields:?}");
 
     // JSON bodies are taken too.
-    let reply = http.send(
-        reqwest::Method::POST,
-        &url,
-        &[
-            ("content-type", "application/json"),
-            ("accept", "application/json"),
-        ],
-        Some(json!({"client_id": GITHUB_COPILOT_CLIENT_ID, "scope": "read:user"}).to_string()),
-    );
+    let reply = http
+        .0
+        .post_json(
+            &url,
+            &json!({"client_id": GITHUB_COPILOT_CLIENT_ID, "scope": "read:user"}),
+            &[("accept", "application/json")],
+        )
+        .unwrap();
     assert!(reply.json()["device_code"].is_string());
 
     let wrong = http.form(&url, &[("client_id", "Iv1.someone-else")]);
@@ -371,7 +300,7 @@ fn oauth_answers_are_form_encoded_unless_json_is_asked_for_and_bad_requests_are_
         );
     }
     // Other paths and methods are GitHub's 404.
-    let reply = http.send(reqwest::Method::GET, &url, &[], None);
+    let reply = http.get(&url, &[]);
     assert_eq!(reply.status, 404);
     assert_eq!(reply.json()["message"], "Not Found");
 }
@@ -504,7 +433,7 @@ fn the_copilot_api_refuses_in_its_own_words() {
         (
             without("copilot-integration-id"),
             400,
-            "bad request: missing Copilot-Integration-Id header",
+            "bad request: missing required Copilot-Integration-Id header",
         ),
         (
             copilot_headers("Bearer tid=forged"),
@@ -520,7 +449,7 @@ fn the_copilot_api_refuses_in_its_own_words() {
     for (headers, status, line) in cases {
         let reply = http.chat(&double, &headers, &ask("x"));
         assert_eq!((reply.status, reply.text()), (status, format!("{line}\n")));
-        assert!(reply.content_type().starts_with("text/plain"));
+        assert!(content_type(&reply).starts_with("text/plain"));
     }
     let headers = copilot_headers(&bearer);
     for (body, code) in [
@@ -593,11 +522,9 @@ fn the_model_list_describes_each_model_as_copilot_does() {
     let http = Client::new();
     let token = http.copilot_token(&double);
     let bearer = format!("Bearer {token}");
-    let reply = http.send(
-        reqwest::Method::GET,
+    let reply = http.get(
         &format!("{}/models", double.copilot_api()),
         &copilot_headers(&bearer),
-        None,
     );
     assert_eq!(reply.status, 200, "{}", reply.text());
     let body = reply.json();
@@ -613,11 +540,9 @@ fn the_model_list_describes_each_model_as_copilot_does() {
     }
     // The list needs a live token like every Copilot API call.
     double.expire_copilot_tokens();
-    let reply = http.send(
-        reqwest::Method::GET,
+    let reply = http.get(
         &format!("{}/models", double.copilot_api()),
         &copilot_headers(&bearer),
-        None,
     );
     assert_eq!(reply.status, 401);
 }

@@ -85,6 +85,15 @@ impl Http {
         self.send(request)
     }
 
+    /// `GET` with these headers, for services that want more than a bearer key.
+    pub fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Result<Answer, reqwest::Error> {
+        let mut request = self.client.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request)
+    }
+
     pub fn post(
         &self,
         url: &str,

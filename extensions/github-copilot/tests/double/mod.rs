@@ -164,6 +164,10 @@ async fn the_session_is_derived_once_on_first_use_and_reused_on_the_next_call() 
         1,
         "exchanged once, reused on the next call"
     );
+    // The Copilot token is asked for the integration the calls name.
+    let exchange = &double.requests_to("/copilot_internal/v2/token")[0];
+    assert_eq!(exchange.integration_id.as_deref(), Some("vscode-chat"));
+    assert_eq!(exchange.editor_version.as_deref(), Some("vscode/1.107.0"));
     let chats = double.requests_to(&format!("{COPILOT_API_PATH}/chat/completions"));
     assert_eq!(chats.len(), 2);
     for sent in chats {
