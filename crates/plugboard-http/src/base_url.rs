@@ -9,7 +9,7 @@ use plugboard_core::HostServices;
 use thiserror::Error;
 use url::Url;
 
-use crate::loopback::is_loopback;
+use crate::loopback::is_unencrypted;
 
 /// The config key (under `providers.<id>`) that moves a provider's service.
 pub const BASE_URL_CONFIG_KEY: &str = "base_url";
@@ -158,7 +158,7 @@ impl ServiceLocation<'_> {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(BaseUrlError::Userinfo { setting });
         }
-        if url.scheme() != "https" && plain_http == PlainHttp::LoopbackOnly && !is_loopback(&url) {
+        if plain_http == PlainHttp::LoopbackOnly && is_unencrypted(&url) {
             return Err(BaseUrlError::Insecure {
                 setting,
                 scheme: url.scheme().to_owned(),

@@ -22,5 +22,5 @@ pub use base_url::{
     join_path,
 };
 pub use client::{NetworkClient, NetworkClientError};
-pub use loopback::is_loopback;
+pub use loopback::{is_loopback, is_unencrypted};
 pub use retry::send_with_retry;

@@ -20,6 +20,13 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Whether requests to `url` cross the network unencrypted: plain `http` to a host that is not
+/// this machine. The one rule behind refusing such a base URL (unless the user allowed it for a
+/// service on their own network) and behind saying so wherever it is shown.
+pub fn is_unencrypted(url: &Url) -> bool {
+    url.scheme() == "http" && !is_loopback(url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +64,23 @@ mod tests {
         for (raw, expected) in cases {
             let url = Url::parse(raw).unwrap();
             assert_eq!(is_loopback(&url), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn only_plain_http_to_another_machine_is_unencrypted() {
+        let cases = [
+            ("http://192.168.1.5:11434", true),
+            ("http://ollama.example.com/", true),
+            ("http://localhost.:8080/", true),
+            ("http://127.0.0.1:11434", false),
+            ("http://[::1]:11434", false),
+            ("https://192.168.1.5:11434", false),
+            ("https://api.github.com", false),
+        ];
+        for (url, unencrypted) in cases {
+            let parsed = Url::parse(url).unwrap();
+            assert_eq!(is_unencrypted(&parsed), unencrypted, "{url}");
         }
     }
 }

@@ -8,7 +8,7 @@
 //! their local network); the base-URL rule of `plugboard-http` decides.
 
 use plugboard_core::HostServices;
-use plugboard_http::{BaseUrlError, ServiceLocation, is_loopback, join_path};
+use plugboard_http::{BaseUrlError, ServiceLocation, is_unencrypted, join_path};
 use url::Url;
 
 use crate::ollama_host;
@@ -63,7 +63,7 @@ impl Endpoints {
     /// Whether requests cross the network unencrypted: plain http to another machine, which
     /// only `allow_plain_http` permits.
     pub(crate) fn unencrypted(&self) -> bool {
-        self.base.scheme() == "http" && !is_loopback(&self.base)
+        is_unencrypted(&self.base)
     }
 
     /// `GET` here for the server's version.
