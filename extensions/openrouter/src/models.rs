@@ -2,9 +2,10 @@
 //! read as OpenRouter's Models API documents it (`{"data":[{"id","name","pricing",...}]}`,
 //! <https://openrouter.ai/docs/api/api-reference/models/get-models>).
 //!
-//! OpenRouter answers this endpoint without a key too, but the key is sent anyway: it is the
-//! credential `models status` shows, so a listing says the same thing about it as a model call
-//! would, and a key OpenRouter refuses is reported as refused.
+//! The key is sent as OpenRouter's API reference declares for every endpoint, but this list is
+//! public: OpenRouter answers it without a key and does not check one sent with it, so a
+//! listing says nothing about the key (the key check, [`crate::KeyCheck`], does). A 401, should
+//! OpenRouter ever answer one here, is still read as a rejected key.
 //!
 //! A model is marked free when its id is one of OpenRouter's `:free` variants, or when every
 //! price OpenRouter lists for it is zero (a model offered free without a `:free` twin). A price
