@@ -122,12 +122,22 @@ fn read_page(response: &HttpResponse, key: &str) -> Result<Page, ModelError> {
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| malformed(Call::ModelList, "has a model without an id"))?;
     // Only the query of `next` is used, on this provider's own models URL: the link is a path
-    // from OpenRouter's origin, which a base URL on another path (a proxy) does not share.
-    let next = list
-        .links
-        .and_then(|links| links.next)
-        .and_then(|next| next.split_once('?').map(|(_, query)| query.to_owned()))
-        .filter(|query| !query.is_empty());
+    // from OpenRouter's origin, which a base URL on another path (a proxy) does not share. A
+    // `next` is there only when there is a next page, so one without a query cannot be taken
+    // for the end: the list would show part of the catalogue as all of it.
+    let next = match list.links.and_then(|links| links.next) {
+        None => None,
+        Some(next) if next.is_empty() => None,
+        Some(next) => match next.split_once('?') {
+            Some((_, query)) if !query.is_empty() => Some(query.to_owned()),
+            _ => {
+                return Err(malformed(
+                    Call::ModelList,
+                    "points to a next page without a query",
+                ));
+            }
+        },
+    };
     Ok(Page { models, next })
 }
 
@@ -328,6 +338,30 @@ mod tests {
                 "http://127.0.0.1:1/api/v1/models?offset=1&limit=1",
             ]
         );
+    }
+
+    #[test]
+    fn a_next_link_without_a_query_is_a_bad_response_not_the_end() {
+        for next in ["/api/v1/models/page/2", "/api/v1/models?"] {
+            let body = json!({"data": [{"id": "a/1"}], "links": {"next": next}});
+            let err = read_page(&HttpResponse::new(200, body.to_string()), KEY).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "OpenRouter's model list points to a next page without a query: try again, and report it if it persists",
+                "{next}"
+            );
+        }
+        // No link, a null one or an empty one: the last page.
+        for links in [
+            json!(null),
+            json!({}),
+            json!({"next": null}),
+            json!({"next": ""}),
+        ] {
+            let body = json!({"data": [{"id": "a/1"}], "links": links});
+            let page = read_page(&HttpResponse::new(200, body.to_string()), KEY).unwrap();
+            assert_eq!(page.next, None, "{links}");
+        }
     }
 
     #[tokio::test]
