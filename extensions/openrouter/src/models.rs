@@ -2,9 +2,10 @@
 //! read as OpenRouter's Models API documents it (`{"data":[{"id","name","pricing",...}]}`,
 //! <https://openrouter.ai/docs/api/api-reference/models/get-models>).
 //!
-//! OpenRouter answers this endpoint without a key too, but the key is sent anyway: it is the
-//! credential `models status` shows, so a listing says the same thing about it as a model call
-//! would, and a key OpenRouter refuses is reported as refused.
+//! The key is sent as OpenRouter's API reference declares for every endpoint, but this list is
+//! public: OpenRouter answers it without a key and does not check one sent with it, so a
+//! listing says nothing about the key (the key check, [`crate::KeyCheck`], does). A 401, should
+//! OpenRouter ever answer one here, is still read as a rejected key.
 //!
 //! A model is marked free when its id is one of OpenRouter's `:free` variants, or when every
 //! price OpenRouter lists for it is zero (a model offered free without a `:free` twin). A price
@@ -121,12 +122,22 @@ fn read_page(response: &HttpResponse, key: &str) -> Result<Page, ModelError> {
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| malformed(Call::ModelList, "has a model without an id"))?;
     // Only the query of `next` is used, on this provider's own models URL: the link is a path
-    // from OpenRouter's origin, which a base URL on another path (a proxy) does not share.
-    let next = list
-        .links
-        .and_then(|links| links.next)
-        .and_then(|next| next.split_once('?').map(|(_, query)| query.to_owned()))
-        .filter(|query| !query.is_empty());
+    // from OpenRouter's origin, which a base URL on another path (a proxy) does not share. A
+    // `next` is there only when there is a next page, so one without a query cannot be taken
+    // for the end: the list would show part of the catalogue as all of it.
+    let next = match list.links.and_then(|links| links.next) {
+        None => None,
+        Some(next) if next.is_empty() => None,
+        Some(next) => match next.split_once('?') {
+            Some((_, query)) if !query.is_empty() => Some(query.to_owned()),
+            _ => {
+                return Err(malformed(
+                    Call::ModelList,
+                    "points to a next page without a query",
+                ));
+            }
+        },
+    };
     Ok(Page { models, next })
 }
 
@@ -327,6 +338,30 @@ mod tests {
                 "http://127.0.0.1:1/api/v1/models?offset=1&limit=1",
             ]
         );
+    }
+
+    #[test]
+    fn a_next_link_without_a_query_is_a_bad_response_not_the_end() {
+        for next in ["/api/v1/models/page/2", "/api/v1/models?"] {
+            let body = json!({"data": [{"id": "a/1"}], "links": {"next": next}});
+            let err = read_page(&HttpResponse::new(200, body.to_string()), KEY).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                "OpenRouter's model list points to a next page without a query: try again, and report it if it persists",
+                "{next}"
+            );
+        }
+        // No link, a null one or an empty one: the last page.
+        for links in [
+            json!(null),
+            json!({}),
+            json!({"next": null}),
+            json!({"next": ""}),
+        ] {
+            let body = json!({"data": [{"id": "a/1"}], "links": links});
+            let page = read_page(&HttpResponse::new(200, body.to_string()), KEY).unwrap();
+            assert_eq!(page.next, None, "{links}");
+        }
     }
 
     #[tokio::test]

@@ -85,7 +85,7 @@ async fn route(
         (&Method::POST, "/api/v1/chat/completions") => {
             return chat::completions(shared, headers, body).await;
         }
-        (&Method::GET, "/api/v1/models") => return models::list(shared, headers).await,
+        (&Method::GET, "/api/v1/models") => return models::list(shared).await,
         (
             _,
             "/"

@@ -2,17 +2,18 @@
 //! "canonical_slug","name","created","context_length","pricing":{...}},...]}`, prices as
 //! decimal strings per token.
 //!
-//! OpenRouter publishes its list without a key. A request that sends one has it checked as on
-//! every other authenticated endpoint (401 for a key the double did not issue, or revoked), so
-//! a client that lists with the user's key learns what OpenRouter thinks of that key.
+//! OpenRouter publishes its list without a key and does not check one sent with it: a key it
+//! never issued, or one revoked, gets the same 200 and the same list (clients that tried to
+//! validate a key this way found so, e.g. charmbracelet/crush#997, accomplish-ai/coworker#208).
+//! The double does the same, so only the key endpoint tells a client what OpenRouter thinks of
+//! a key.
 
 use hyper::StatusCode;
-use hyper::header::{AUTHORIZATION, HeaderMap};
 use serde_json::{Value, json};
 
 use super::Reply;
 use super::faults::{apply_fault, generic_fault, oversized};
-use super::keys::{UNKNOWN_KEY, authorize};
+use super::keys::UNKNOWN_KEY;
 use super::response::{error, ok_json};
 use crate::fault::{Endpoint, Fault};
 use crate::state::Shared;
@@ -66,7 +67,7 @@ pub const MODELS: [OpenRouterModel; 5] = [
     },
 ];
 
-pub(super) async fn list(shared: &Shared, headers: &HeaderMap) -> Reply {
+pub(super) async fn list(shared: &Shared) -> Reply {
     match apply_fault(shared, Endpoint::Models).await {
         Some(Fault::MissingKey) => return ok_json(&json!({})),
         Some(Fault::EmptyKey) => return ok_json(&json!({ "data": [] })),
@@ -74,11 +75,6 @@ pub(super) async fn list(shared: &Shared, headers: &HeaderMap) -> Reply {
         Some(Fault::Oversized) => return oversized(r#"{"data":[{"id":"openai/gpt-5","#.into()),
         Some(fault) => return generic_fault(fault),
         None => {}
-    }
-    if headers.contains_key(AUTHORIZATION)
-        && let Err(message) = authorize(shared, headers)
-    {
-        return error(StatusCode::UNAUTHORIZED, message);
     }
     let data: Vec<Value> = MODELS.iter().map(entry).collect();
     ok_json(&json!({ "data": data }))
