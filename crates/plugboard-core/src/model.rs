@@ -162,7 +162,7 @@ pub enum ModelError {
         detail: String,
     },
     /// The service said the access token has expired; the host refreshes it when it can.
-    #[error("{service} says the access token has expired: {detail}")]
+    #[error("the {service} access token has expired: {detail}")]
     CredentialExpired {
         /// The service's name.
         service: String,

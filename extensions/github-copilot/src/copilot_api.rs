@@ -254,7 +254,7 @@ mod tests {
             assert_eq!(err.kind(), ModelErrorKind::CredentialExpired);
             assert_eq!(
                 err.to_string(),
-                format!("GitHub Copilot says the access token has expired: {detail}")
+                format!("the GitHub Copilot access token has expired: {detail}")
             );
         }
     }
@@ -300,7 +300,7 @@ mod tests {
         );
         assert_eq!(
             err.to_string(),
-            "GitHub Copilot says the access token has expired: HTTP 401 (unauthorized: token expired)"
+            "the GitHub Copilot access token has expired: HTTP 401 (unauthorized: token expired)"
         );
         let err = refusal(
             &HttpResponse::new(

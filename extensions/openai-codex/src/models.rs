@@ -178,7 +178,7 @@ mod tests {
         let shown = format!("{err} {err:?}");
         assert_eq!(
             err.to_string(),
-            "OpenAI Codex says the access token has expired: expired at 2023-11-14T21:56:40Z by its stored expiry, and no refresh token is stored to renew it"
+            "the OpenAI Codex access token has expired: expired at 2023-11-14T21:56:40Z by its stored expiry, and no refresh token is stored to renew it"
         );
         assert!(!shows_secret(&shown, ACCESS), "{shown}");
     }

@@ -384,7 +384,7 @@ mod tests {
                 )],
                 Err((
                     K::CredentialExpired,
-                    "OpenAI Codex says the access token has expired: HTTP 401 (Provided authentication token is expired. Please try signing in again.)",
+                    "the OpenAI Codex access token has expired: HTTP 401 (Provided authentication token is expired. Please try signing in again.)",
                 )),
             ),
             (
