@@ -322,9 +322,12 @@ fn finish(results: &[(String, ProviderList)], single: bool, json: bool) -> anyho
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::SystemTime;
 
     use plugboard_core::{
-        Credential, CredentialKind, HttpError, ModelContext, ModelError, Provenance,
+        Credential, CredentialKind, HttpError, ModelContext, ModelError, OAuthTokens, ProfileId,
+        ProfileWrite, Provenance, RefreshContext, RefreshError, Refresher, SessionToken,
     };
     use tokio::sync::Barrier;
 
@@ -498,6 +501,110 @@ mod tests {
         );
         assert!(finish(&results, false, false).is_ok(), "some listed");
         assert!(finish(&results, false, true).is_ok(), "some listed");
+    }
+
+    /// A provider whose stored credential is always due (no session token yet), like GitHub
+    /// Copilot before its first use: listing it first renews the session.
+    struct Due {
+        id: &'static str,
+        renewals: AtomicUsize,
+    }
+
+    #[plugboard_core::async_trait]
+    impl Refresher for Due {
+        fn can_refresh(&self, credential: &Credential) -> bool {
+            credential.oauth_tokens().is_some()
+        }
+        fn due(&self, credential: &Credential, _now: SystemTime) -> bool {
+            credential.session().is_none()
+        }
+        async fn refresh(&self, ctx: &RefreshContext) -> Result<ProfileWrite, RefreshError> {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            // The service's answer takes a moment, as any request does: the other listings
+            // run meanwhile.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            let mut tokens = OAuthTokens::new("ghu-stored".into());
+            tokens.session = Some(SessionToken {
+                token: format!("session-{}", self.id).into(),
+                expires_at: SystemTime::now() + Duration::from_secs(1_800),
+                endpoint: None,
+            });
+            Ok(ProfileWrite {
+                profile_id: ctx.profile_id.clone(),
+                credential: Credential::oauth(tokens, Provenance::new()),
+            })
+        }
+    }
+
+    #[plugboard_core::async_trait]
+    impl ModelLister for Due {
+        async fn list(&self, ctx: &ModelContext) -> Result<Vec<ModelInfo>, ModelError> {
+            let session = ctx.credential.session_token().unwrap_or("no session");
+            Ok(vec![ModelInfo::new(session)])
+        }
+    }
+
+    fake_provider!(Due {
+        fn model_lister(&self) -> Option<&dyn ModelLister> {
+            Some(self)
+        }
+        fn refresher(&self) -> Option<&dyn Refresher> {
+            Some(self)
+        }
+    });
+
+    #[tokio::test]
+    async fn two_providers_due_at_once_are_both_refreshed_and_listed() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let path = tmp.path().join("home/credentials.sqlite");
+        let fakes = [
+            Due {
+                id: "first",
+                renewals: AtomicUsize::new(0),
+            },
+            Due {
+                id: "second",
+                renewals: AtomicUsize::new(0),
+            },
+        ];
+        let stored = Credential::oauth(OAuthTokens::new("ghu-stored".into()), Provenance::new());
+        let profiles: Vec<ProfileId> = fakes
+            .iter()
+            .map(|f| ProfileId::default_for(f.id).unwrap())
+            .collect();
+        CredentialStore::open(&path)
+            .unwrap()
+            .write_profiles(profiles.iter().map(|p| (p, &stored)), SystemTime::now())
+            .unwrap();
+        // Each listing with its own connection to the one store, as `run` gives them.
+        let jobs = fakes
+            .iter()
+            .zip(&profiles)
+            .map(|(fake, profile)| Job {
+                provider: fake,
+                lister: fake,
+                effective: Some(Effective {
+                    source: Source::DefaultProfile {
+                        profile_id: profile.clone(),
+                    },
+                    credential: stored.clone(),
+                }),
+                store: Some(CredentialStore::open(&path).unwrap()),
+                host: HostServices::default(),
+            })
+            .collect();
+
+        let results = list_all(jobs, Duration::from_secs(5)).await;
+        assert_eq!(
+            model_lines(&results),
+            ["first/session-first", "second/session-second"],
+            "{results:?}"
+        );
+        for fake in &fakes {
+            assert_eq!(fake.renewals.load(Ordering::SeqCst), 1, "{}", fake.id);
+        }
     }
 
     #[tokio::test]
