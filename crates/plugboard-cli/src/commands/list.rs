@@ -121,7 +121,6 @@ pub(crate) async fn run(app: &App, args: &ListArgs) -> anyhow::Result<()> {
             host: services_for(provider, http.clone(), client.clone(), config.clone()),
         });
     }
-    let single = args.provider.is_some();
     let results = list_all(jobs, bound).await;
     if args.json {
         print_json(&ListJson {
@@ -138,7 +137,7 @@ pub(crate) async fn run(app: &App, args: &ListArgs) -> anyhow::Result<()> {
             }
         }
     }
-    finish(&results, single, args.json)
+    finish(&results, args.json)
 }
 
 /// The providers to ask: `--provider`, or every one that can list models. A provider that is
@@ -283,37 +282,34 @@ fn model_lines(results: &[(String, ProviderList)]) -> Vec<String> {
 }
 
 /// Done when at least one provider listed its models (each failure said on stderr, in text);
-/// a failure when none did: the one line of the only provider asked, or a line saying none
-/// did after each one's. With `--json` the document already says it all, so only the exit
-/// code is left.
-fn finish(results: &[(String, ProviderList)], single: bool, json: bool) -> anyhow::Result<()> {
-    let failures: Vec<(&str, &ListError)> = results
-        .iter()
-        .filter_map(|(_, r)| r.error.as_ref().map(|e| (r.provider.as_str(), e)))
-        .collect();
-    let any_listed = results.iter().any(|(_, r)| r.ok);
-    let message = match failures.as_slice() {
-        [(_, only)] if single || results.len() == 1 => only.message.clone(),
-        _ => format!("no provider listed its models ({} tried)", results.len()),
+/// a failure when none did: the one line of the only provider asked (`--provider`, or the only
+/// one that can list), or a line saying none did after each one's. With `--json` the document
+/// already says it all, so only the exit code is left.
+fn finish(results: &[(String, ProviderList)], json: bool) -> anyhow::Result<()> {
+    let only_failure = match results {
+        [(_, only)] => only.error.as_ref(),
+        _ => None,
+    };
+    if !json && only_failure.is_none() {
+        for (_, result) in results {
+            if let Some(error) = &result.error {
+                note(&format!("{}: {}", result.provider, error.message));
+            }
+        }
+    }
+    if results.iter().any(|(_, r)| r.ok) {
+        return Ok(());
+    }
+    let message = match only_failure {
+        Some(error) => error.message.clone(),
+        None => format!("no provider listed its models ({} tried)", results.len()),
     };
     if json {
-        if any_listed {
-            return Ok(());
-        }
-        return Err(Reported {
+        Err(Reported {
             message,
             usage: false,
         }
-        .into());
-    }
-    let lone_failure = !any_listed && failures.len() == 1;
-    if !lone_failure {
-        for (provider, error) in &failures {
-            note(&format!("{provider}: {}", error.message));
-        }
-    }
-    if any_listed {
-        Ok(())
+        .into())
     } else {
         Err(anyhow::anyhow!(message))
     }
@@ -499,8 +495,8 @@ mod tests {
                 "other/a b",
             ]
         );
-        assert!(finish(&results, false, false).is_ok(), "some listed");
-        assert!(finish(&results, false, true).is_ok(), "some listed");
+        assert!(finish(&results, false).is_ok(), "some listed");
+        assert!(finish(&results, true).is_ok(), "some listed");
     }
 
     /// A provider whose stored credential is always due (no session token yet), like GitHub
@@ -620,12 +616,12 @@ mod tests {
         let bound = Duration::from_secs(1);
 
         let one = list_all(vec![job(&down_fake, Some(env_key()))], bound).await;
-        let err = finish(&one, true, false).unwrap_err();
+        let err = finish(&one, false).unwrap_err();
         assert_eq!(
             one_line(&err),
             "down could not be reached: cannot connect to 127.0.0.1:11434: connection refused"
         );
-        let err = finish(&one, true, true).unwrap_err();
+        let err = finish(&one, true).unwrap_err();
         assert!(
             matches!(err.downcast_ref::<Reported>(), Some(r) if !r.usage),
             "{err:?}"
@@ -639,7 +635,7 @@ mod tests {
             bound,
         )
         .await;
-        let err = finish(&both, false, false).unwrap_err();
+        let err = finish(&both, false).unwrap_err();
         assert_eq!(one_line(&err), "no provider listed its models (2 tried)");
         assert_eq!(
             crate::error::exit_code(&err),
