@@ -9,6 +9,7 @@
 //! than how long a waiting process waits for the lock ([`REFRESH_LOCK_WAIT`]).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use plugboard_core::{
     Clock, Credential, HostServices, ProfileId, Provider, REFRESH_LOCK_WAIT, REFRESH_TIMEOUT,
@@ -16,9 +17,12 @@ use plugboard_core::{
 };
 use thiserror::Error;
 
-use plugboard_store::CredentialStore;
+use plugboard_store::{CredentialStore, StoreError};
 
 use crate::output::note;
+
+/// How long a refresh waiting for the store's lock sleeps between tries.
+const LOCK_RETRY: Duration = Duration::from_millis(50);
 
 /// Why a stored credential could not be refreshed. The host adds advice (the login command).
 #[derive(Debug, Error)]
@@ -99,11 +103,26 @@ pub(crate) async fn refresh_profile(
     if !refresher.can_refresh(read) {
         return Err(not_refreshable().into());
     }
-    let lock = store.lock_profile(profile, REFRESH_LOCK_WAIT, || {
-        note(&format!(
-            "waiting for another plugboard process to finish refreshing {profile}"
-        ));
-    })?;
+    // The wait for the lock is this task's, never the thread's: `models list` refreshes several
+    // providers' credentials at once on one thread, and SQLite's own wait (a sleep on that
+    // thread) would stop the refresh holding the lock from finishing, until its time was up and
+    // its answer (perhaps a rotated refresh token) was dropped.
+    let deadline = Instant::now() + REFRESH_LOCK_WAIT;
+    let mut waiting = false;
+    let lock = loop {
+        match store.lock_profile(profile, Duration::ZERO, || {}) {
+            Err(StoreError::Busy { .. }) if Instant::now() < deadline => {
+                if !waiting {
+                    note(&format!(
+                        "waiting for another plugboard process to finish refreshing {profile}"
+                    ));
+                    waiting = true;
+                }
+                tokio::time::sleep(LOCK_RETRY).await;
+            }
+            taken => break taken?,
+        }
+    };
     let Some(current) = lock.current() else {
         lock.release()?;
         return Err(RefreshFailure::Gone(profile.clone()).into());

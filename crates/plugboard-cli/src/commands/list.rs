@@ -121,7 +121,6 @@ pub(crate) async fn run(app: &App, args: &ListArgs) -> anyhow::Result<()> {
             host: services_for(provider, http.clone(), client.clone(), config.clone()),
         });
     }
-    let single = args.provider.is_some();
     let results = list_all(jobs, bound).await;
     if args.json {
         print_json(&ListJson {
@@ -138,7 +137,7 @@ pub(crate) async fn run(app: &App, args: &ListArgs) -> anyhow::Result<()> {
             }
         }
     }
-    finish(&results, single, args.json)
+    finish(&results, args.json)
 }
 
 /// The providers to ask: `--provider`, or every one that can list models. A provider that is
@@ -283,37 +282,34 @@ fn model_lines(results: &[(String, ProviderList)]) -> Vec<String> {
 }
 
 /// Done when at least one provider listed its models (each failure said on stderr, in text);
-/// a failure when none did: the one line of the only provider asked, or a line saying none
-/// did after each one's. With `--json` the document already says it all, so only the exit
-/// code is left.
-fn finish(results: &[(String, ProviderList)], single: bool, json: bool) -> anyhow::Result<()> {
-    let failures: Vec<(&str, &ListError)> = results
-        .iter()
-        .filter_map(|(_, r)| r.error.as_ref().map(|e| (r.provider.as_str(), e)))
-        .collect();
-    let any_listed = results.iter().any(|(_, r)| r.ok);
-    let message = match failures.as_slice() {
-        [(_, only)] if single || results.len() == 1 => only.message.clone(),
-        _ => format!("no provider listed its models ({} tried)", results.len()),
+/// a failure when none did: the one line of the only provider asked (`--provider`, or the only
+/// one that can list), or a line saying none did after each one's. With `--json` the document
+/// already says it all, so only the exit code is left.
+fn finish(results: &[(String, ProviderList)], json: bool) -> anyhow::Result<()> {
+    let only_failure = match results {
+        [(_, only)] => only.error.as_ref(),
+        _ => None,
+    };
+    if !json && only_failure.is_none() {
+        for (_, result) in results {
+            if let Some(error) = &result.error {
+                note(&format!("{}: {}", result.provider, error.message));
+            }
+        }
+    }
+    if results.iter().any(|(_, r)| r.ok) {
+        return Ok(());
+    }
+    let message = match only_failure {
+        Some(error) => error.message.clone(),
+        None => format!("no provider listed its models ({} tried)", results.len()),
     };
     if json {
-        if any_listed {
-            return Ok(());
-        }
-        return Err(Reported {
+        Err(Reported {
             message,
             usage: false,
         }
-        .into());
-    }
-    let lone_failure = !any_listed && failures.len() == 1;
-    if !lone_failure {
-        for (provider, error) in &failures {
-            note(&format!("{provider}: {}", error.message));
-        }
-    }
-    if any_listed {
-        Ok(())
+        .into())
     } else {
         Err(anyhow::anyhow!(message))
     }
@@ -322,9 +318,12 @@ fn finish(results: &[(String, ProviderList)], single: bool, json: bool) -> anyho
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::SystemTime;
 
     use plugboard_core::{
-        Credential, CredentialKind, HttpError, ModelContext, ModelError, Provenance,
+        Credential, CredentialKind, HttpError, ModelContext, ModelError, OAuthTokens, ProfileId,
+        ProfileWrite, Provenance, RefreshContext, RefreshError, Refresher, SessionToken,
     };
     use tokio::sync::Barrier;
 
@@ -496,8 +495,112 @@ mod tests {
                 "other/a b",
             ]
         );
-        assert!(finish(&results, false, false).is_ok(), "some listed");
-        assert!(finish(&results, false, true).is_ok(), "some listed");
+        assert!(finish(&results, false).is_ok(), "some listed");
+        assert!(finish(&results, true).is_ok(), "some listed");
+    }
+
+    /// A provider whose stored credential is always due (no session token yet), like GitHub
+    /// Copilot before its first use: listing it first renews the session.
+    struct Due {
+        id: &'static str,
+        renewals: AtomicUsize,
+    }
+
+    #[plugboard_core::async_trait]
+    impl Refresher for Due {
+        fn can_refresh(&self, credential: &Credential) -> bool {
+            credential.oauth_tokens().is_some()
+        }
+        fn due(&self, credential: &Credential, _now: SystemTime) -> bool {
+            credential.session().is_none()
+        }
+        async fn refresh(&self, ctx: &RefreshContext) -> Result<ProfileWrite, RefreshError> {
+            self.renewals.fetch_add(1, Ordering::SeqCst);
+            // The service's answer takes a moment, as any request does: the other listings
+            // run meanwhile.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            let mut tokens = OAuthTokens::new("ghu-stored".into());
+            tokens.session = Some(SessionToken {
+                token: format!("session-{}", self.id).into(),
+                expires_at: SystemTime::now() + Duration::from_secs(1_800),
+                endpoint: None,
+            });
+            Ok(ProfileWrite {
+                profile_id: ctx.profile_id.clone(),
+                credential: Credential::oauth(tokens, Provenance::new()),
+            })
+        }
+    }
+
+    #[plugboard_core::async_trait]
+    impl ModelLister for Due {
+        async fn list(&self, ctx: &ModelContext) -> Result<Vec<ModelInfo>, ModelError> {
+            let session = ctx.credential.session_token().unwrap_or("no session");
+            Ok(vec![ModelInfo::new(session)])
+        }
+    }
+
+    fake_provider!(Due {
+        fn model_lister(&self) -> Option<&dyn ModelLister> {
+            Some(self)
+        }
+        fn refresher(&self) -> Option<&dyn Refresher> {
+            Some(self)
+        }
+    });
+
+    #[tokio::test]
+    async fn two_providers_due_at_once_are_both_refreshed_and_listed() {
+        let tmp = tempfile::TempDir::new().unwrap();
+        let path = tmp.path().join("home/credentials.sqlite");
+        let fakes = [
+            Due {
+                id: "first",
+                renewals: AtomicUsize::new(0),
+            },
+            Due {
+                id: "second",
+                renewals: AtomicUsize::new(0),
+            },
+        ];
+        let stored = Credential::oauth(OAuthTokens::new("ghu-stored".into()), Provenance::new());
+        let profiles: Vec<ProfileId> = fakes
+            .iter()
+            .map(|f| ProfileId::default_for(f.id).unwrap())
+            .collect();
+        CredentialStore::open(&path)
+            .unwrap()
+            .write_profiles(profiles.iter().map(|p| (p, &stored)), SystemTime::now())
+            .unwrap();
+        // Each listing with its own connection to the one store, as `run` gives them.
+        let jobs = fakes
+            .iter()
+            .zip(&profiles)
+            .map(|(fake, profile)| Job {
+                provider: fake,
+                lister: fake,
+                effective: Some(Effective {
+                    source: Source::DefaultProfile {
+                        profile_id: profile.clone(),
+                    },
+                    credential: stored.clone(),
+                }),
+                store: Some(CredentialStore::open(&path).unwrap()),
+                host: HostServices::default(),
+            })
+            .collect();
+
+        let results = list_all(jobs, Duration::from_secs(5)).await;
+        assert_eq!(
+            model_lines(&results),
+            ["first/session-first", "second/session-second"],
+            "{results:?}"
+        );
+        for fake in &fakes {
+            assert_eq!(fake.renewals.load(Ordering::SeqCst), 1, "{}", fake.id);
+        }
     }
 
     #[tokio::test]
@@ -513,12 +616,12 @@ mod tests {
         let bound = Duration::from_secs(1);
 
         let one = list_all(vec![job(&down_fake, Some(env_key()))], bound).await;
-        let err = finish(&one, true, false).unwrap_err();
+        let err = finish(&one, false).unwrap_err();
         assert_eq!(
             one_line(&err),
             "down could not be reached: cannot connect to 127.0.0.1:11434: connection refused"
         );
-        let err = finish(&one, true, true).unwrap_err();
+        let err = finish(&one, true).unwrap_err();
         assert!(
             matches!(err.downcast_ref::<Reported>(), Some(r) if !r.usage),
             "{err:?}"
@@ -532,7 +635,7 @@ mod tests {
             bound,
         )
         .await;
-        let err = finish(&both, false, false).unwrap_err();
+        let err = finish(&both, false).unwrap_err();
         assert_eq!(one_line(&err), "no provider listed its models (2 tried)");
         assert_eq!(
             crate::error::exit_code(&err),
