@@ -78,6 +78,9 @@ impl RefreshFailure {
     }
 }
 
+/// Held by the refresh this process is making, if any.
+static IN_PROCESS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The credential to use for `profile`, whose credential this process read as `read`: the one
 /// another process stored if it already refreshed it, else a fresh one from the provider, stored
 /// here. It refreshes with the services (`host`) of the call it is for: one HTTP client, so the
@@ -103,6 +106,9 @@ pub(crate) async fn refresh_profile(
     if !refresher.can_refresh(read) {
         return Err(not_refreshable().into());
     }
+    // One refresh at a time in this process, so that a wait for the store's lock is always a
+    // wait for another process, as the note says (`models list` may find two providers due).
+    let _one_here = IN_PROCESS.lock().await;
     // The wait for the lock is this task's, never the thread's: `models list` refreshes several
     // providers' credentials at once on one thread, and SQLite's own wait (a sleep on that
     // thread) would stop the refresh holding the lock from finishing, until its time was up and

@@ -270,7 +270,7 @@ fn redacted(credential: &Credential) -> Option<String> {
 /// Whether requests to `url` travel unencrypted over a network: plain `http://` to a host that
 /// is not this machine. A URL that does not parse is not judged.
 fn unencrypted(url: &str) -> bool {
-    url::Url::parse(url).is_ok_and(|u| u.scheme() == "http" && !plugboard_http::is_loopback(&u))
+    url::Url::parse(url).is_ok_and(|u| plugboard_http::is_unencrypted(&u))
 }
 
 /// `models status --profile NAME` where no provider has a profile of that name.
