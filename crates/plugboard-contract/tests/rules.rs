@@ -82,6 +82,8 @@ enum DeviceFault {
     PollsForEver,
     /// Takes authorization_pending for the token.
     PendingIsToken,
+    /// Takes slow_down for the token.
+    SlowDownIsToken,
 }
 
 /// When a browser sign-in compares the pasted state with the one it issued.
@@ -205,6 +207,7 @@ impl TestMethod {
                     return Err(AuthError::Service("the sign-in was denied".into()));
                 }
                 Some("authorization_pending") => {}
+                Some("slow_down") if fault == DeviceFault::SlowDownIsToken => return Ok(()),
                 Some("expired_token") if fault == DeviceFault::PollsForEver => {}
                 Some("slow_down") if fault != DeviceFault::IgnoresSlowDown => {
                     interval += Duration::from_secs(5);
@@ -2327,6 +2330,13 @@ const CASES: &[Case] = &[
         "device-code sign-in taking authorization_pending for a token",
         |p| {
             p.method("device-code").input = Input::DeviceCode(DeviceFault::PendingIsToken);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in taking slow_down for a token",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::SlowDownIsToken);
         },
     ),
     provider(
