@@ -380,7 +380,10 @@ fn waited_wrongly(fixture: &DeviceCodeFixture, events: &[Event]) -> Option<Strin
             Event::Shown(_) => {}
             Event::Sent(_) => {
                 if let Some(n) = polls.iter().position(|&p| p == request) {
-                    let needed = fixture.interval + SLOW_DOWN_STEP * slow_downs;
+                    // The interval is the extension's: saturate rather than overflow on it.
+                    let needed = fixture
+                        .interval
+                        .saturating_add(SLOW_DOWN_STEP.saturating_mul(slow_downs));
                     if waited < needed {
                         return Some(too_soon(
                             n + 1,

@@ -210,7 +210,7 @@ impl TestMethod {
                 Some("slow_down") if fault == DeviceFault::SlowDownIsToken => return Ok(()),
                 Some("expired_token") if fault == DeviceFault::PollsForEver => {}
                 Some("slow_down") if fault != DeviceFault::IgnoresSlowDown => {
-                    interval += Duration::from_secs(5);
+                    interval = interval.saturating_add(Duration::from_secs(5));
                 }
                 Some("slow_down") => {}
                 Some("expired_token") => {
@@ -2840,6 +2840,21 @@ async fn a_device_code_sign_in_is_told_how_long_it_had_to_wait() {
             && shown.contains("must be at least 10 s"),
         "{shown}"
     );
+}
+
+#[tokio::test]
+async fn a_service_giving_the_longest_interval_does_not_crash_the_harness() {
+    let mut p = good();
+    for f in &mut p.device_fixtures {
+        f.interval = Duration::from_secs(u64::MAX);
+        let mut device: Value =
+            serde_json::from_slice(&f.replies[0].as_ref().unwrap().body).unwrap();
+        device["interval"] = u64::MAX.into();
+        f.replies[0] = Ok(HttpResponse::new(200, device.to_string()));
+    }
+    // The method waits as long as asked (its waits saturate), slow_down included.
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
 }
 
 async fn run(case: &Case) -> Report {
