@@ -39,8 +39,12 @@ impl Clock for HarnessClock {
         SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_SECS)
     }
 
-    /// A refresh has nothing to wait for; time stays stopped.
-    async fn sleep(&self, _duration: Duration) {}
+    /// A refresh has nothing to wait for; time stays stopped. The wait still hands the thread
+    /// back to the runtime, or a refresher retrying for ever on this clock would never let the
+    /// time limit ([`guarded`]) fire.
+    async fn sleep(&self, _duration: Duration) {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// `refresh-fixtures-present`, then `refresh-fixture-outcome` and `refresh-profile-ownership`

@@ -529,6 +529,9 @@ enum RefresherFault {
     WritesOtherProvider,
     /// Never returns.
     Hangs,
+    /// Waits on its clock and tries again whenever the service does not answer with tokens,
+    /// for ever.
+    RetriesForEver,
 }
 
 /// An OAuth refresher for the test service: the stored refresh token for new tokens.
@@ -549,6 +552,15 @@ impl Refresher for TestRefresher {
             .ok_or(RefreshError::NotRefreshable)?;
         let body = json!({"grant_type": "refresh_token", "refresh_token": stored});
         let client = &ctx.host.http_client;
+        if self.fault == RefresherFault::RetriesForEver {
+            loop {
+                let request = HttpRequest::post_json(TOKEN_URL, &body);
+                if client.send(request).await.is_ok_and(|r| r.status == 200) {
+                    return Err(RefreshError::Service("done".into()));
+                }
+                ctx.clock.sleep(Duration::from_secs(1)).await;
+            }
+        }
         let response = client
             .send(HttpRequest::post_json(TOKEN_URL, &body))
             .await
@@ -2855,6 +2867,51 @@ async fn a_service_giving_the_longest_interval_does_not_crash_the_harness() {
     // The method waits as long as asked (its waits saturate), slow_down included.
     let report = check_provider(&p.subject()).await;
     assert!(report.is_ok(), "{report}");
+}
+
+/// The harness's refresh clock passes every wait at once, yet a refresher retrying for ever
+/// on it must still meet the time limit: each wait hands the thread back to the runtime.
+#[test]
+fn a_refresher_retrying_for_ever_on_the_harness_clock_fails_on_the_time_limit() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Its own thread, so that a harness that never hands the thread back fails this test
+    // instead of hanging it.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let report = runtime.block_on(async {
+            let mut p = good();
+            p.refresher().fault = RefresherFault::RetriesForEver;
+            let subject = p.subject();
+            // A task that keeps handing the thread back keeps paused time from moving on its
+            // own: move it here.
+            let time = async {
+                loop {
+                    tokio::time::advance(Duration::from_secs(1)).await;
+                }
+            };
+            tokio::select! {
+                report = check_provider(&subject) => report,
+                _ = time => unreachable!(),
+            }
+        });
+        sender.send(report).unwrap();
+    });
+    let report = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the harness never ended a refresher retrying on its clock");
+    assert_eq!(
+        report.failed_rules(),
+        BTreeSet::from(["refresh-fixture-outcome"]),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("did not finish within 30 s"),
+        "{report}"
+    );
 }
 
 async fn run(case: &Case) -> Report {
