@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use plugboard_core::{
-    AuthKind, Credential, CredentialKind, HostServices, HttpError, HttpResponse, ModelContext,
-    ModelError, ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance, Provider,
-    ScriptedHttp, SessionToken, shows_secret,
+    AuthKind, Credential, CredentialKind, ErrorChain, HostServices, HttpError, HttpResponse,
+    ModelContext, ModelError, ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance,
+    Provider, ScriptedHttp, SessionToken, shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
@@ -111,5 +111,20 @@ pub(crate) fn shown_secret(shown: &str) -> Option<&'static str> {
         Some("the refresh token")
     } else {
         None
+    }
+}
+
+/// Where a runner's or lister's error shows a secret of the test credential (see
+/// [`shown_secret`]), as a report says it (`the error's Display shows the key`): its `Display`
+/// is the whole chain, since a cause may carry the service's words while the message does not.
+pub(crate) fn shown_in_model_error(e: &ModelError) -> Option<String> {
+    match (
+        shown_secret(&ErrorChain(e).to_string()),
+        shown_secret(&format!("{e:?}")),
+    ) {
+        (Some(secret), Some(_)) => Some(format!("the error's Display and Debug show {secret}")),
+        (Some(secret), None) => Some(format!("the error's Display shows {secret}")),
+        (None, Some(secret)) => Some(format!("the error's Debug shows {secret}")),
+        (None, None) => None,
     }
 }
