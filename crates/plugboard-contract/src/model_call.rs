@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use plugboard_core::{
-    AuthKind, Credential, CredentialKind, ErrorChain, HostServices, HttpError, HttpResponse,
+    AuthKind, Clock, Credential, CredentialKind, ErrorChain, HostServices, HttpError, HttpResponse,
     ModelContext, ModelError, ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance,
     Provider, ScriptedHttp, SessionToken, shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
+use crate::refresh::HarnessClock;
 
 /// The test key's vendor prefix, which redaction may show.
 const KEY_PREFIX: &str = "sk-pbct-";
@@ -32,9 +33,6 @@ const ACCOUNT_ID: &str = "contract-test-account";
 /// When the test access token expires: 2100-01-01, far enough that no runner may take it for
 /// expired and refuse to send it.
 const EXPIRES_AT_SECS: u64 = 4_102_444_800;
-
-/// The harness's time, 2023-11-14T22:13:20Z, as its refresh and sign-in runs see it.
-const HARNESS_NOW_SECS: u64 = 1_700_000_000;
 
 /// How a harness call ended: the runner's own result, or why it produced none.
 pub(crate) type Outcome = Result<Result<ModelReply, ModelError>, Trouble>;
@@ -73,10 +71,9 @@ pub(crate) fn test_credential(provider: &dyn Provider) -> Credential {
     // The host renews a due credential before it uses one; a provider that derives session
     // tokens (GitHub Copilot) is therefore called with a live session, which holds the key.
     let bare = Credential::oauth(tokens.clone(), provenance.clone());
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(HARNESS_NOW_SECS);
     if provider
         .refresher()
-        .is_some_and(|refresher| refresher.due(&bare, now))
+        .is_some_and(|refresher| refresher.due(&bare, HarnessClock.now()))
     {
         tokens.session = Some(SessionToken {
             token: test_key().into(),

@@ -30,8 +30,9 @@ const PROFILE_NAME: &str = "contract-refresh";
 /// clock (`FixedClock`) shows sign-in fixtures, so both kinds of fixture see one time.
 const NOW_SECS: u64 = 1_700_000_000;
 
-/// The harness's clock, stopped at [`NOW_SECS`].
-struct HarnessClock;
+/// The harness's clock, stopped at [`NOW_SECS`]: what a refresher is given, and when the
+/// harness asks whether a credential is due.
+pub(crate) struct HarnessClock;
 
 #[async_trait]
 impl Clock for HarnessClock {
