@@ -147,7 +147,7 @@ fn malformed(fixture: &DeviceCodeFixture) -> Option<String> {
     }
     let case = fixture.case;
     let needed = match case {
-        DeviceCodeCase::PendingThenSuccess => 3,
+        DeviceCodeCase::PendingThenSuccess => PENDING_POLLS,
         DeviceCodeCase::SlowDown => 2,
         _ => 1,
     };

@@ -2269,7 +2269,7 @@ const CASES: &[Case] = &[
     ),
     provider(
         "device-fixtures-present",
-        "pending fixture whose service never says pending",
+        "pending fixture scripting fewer than three polls",
         |p| {
             p.device_fixtures[0].replies = device_replies(&[TOKEN_ANSWER]);
         },
