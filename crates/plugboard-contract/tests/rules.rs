@@ -84,6 +84,10 @@ enum DeviceFault {
     PendingIsToken,
     /// Takes slow_down for the token.
     SlowDownIsToken,
+    /// Panics when the service answers slow_down.
+    PanicsOnSlowDown,
+    /// Never returns once the service answers slow_down.
+    HangsOnSlowDown,
 }
 
 /// When a browser sign-in compares the pasted state with the one it issued.
@@ -208,6 +212,12 @@ impl TestMethod {
                 }
                 Some("authorization_pending") => {}
                 Some("slow_down") if fault == DeviceFault::SlowDownIsToken => return Ok(()),
+                Some("slow_down") if fault == DeviceFault::PanicsOnSlowDown => {
+                    panic!("test device-code method panics on purpose")
+                }
+                Some("slow_down") if fault == DeviceFault::HangsOnSlowDown => {
+                    std::future::pending::<()>().await;
+                }
                 Some("expired_token") if fault == DeviceFault::PollsForEver => {}
                 Some("slow_down") if fault != DeviceFault::IgnoresSlowDown => {
                     interval = interval.saturating_add(Duration::from_secs(5));
@@ -2349,6 +2359,20 @@ const CASES: &[Case] = &[
         "device-code sign-in taking slow_down for a token",
         |p| {
             p.method("device-code").input = Input::DeviceCode(DeviceFault::SlowDownIsToken);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in that panics",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::PanicsOnSlowDown);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in that never returns",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::HangsOnSlowDown);
         },
     ),
     provider(
