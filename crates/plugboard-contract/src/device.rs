@@ -147,7 +147,7 @@ fn malformed(fixture: &DeviceCodeFixture) -> Option<String> {
     }
     let case = fixture.case;
     let needed = match case {
-        DeviceCodeCase::PendingThenSuccess => 3,
+        DeviceCodeCase::PendingThenSuccess => PENDING_POLLS,
         DeviceCodeCase::SlowDown => 2,
         _ => 1,
     };
@@ -268,12 +268,19 @@ async fn run(
                             .to_owned(),
                     );
                 }
-                if polls(&events).len() < PENDING_POLLS
-                    && fixture.case == DeviceCodeCase::PendingThenSuccess
-                {
+                let polled = polls(&events).len();
+                let sent = sent(&events);
+                if polled < PENDING_POLLS && fixture.case == DeviceCodeCase::PendingThenSuccess {
                     faults.push(format!(
-                        "signed in after {} poll(s), though the service answered authorization_pending twice before the token: poll again after each authorization_pending",
-                        polls(&events).len()
+                        "signed in after {polled} poll(s), though the service answered authorization_pending twice before the token: poll again after each authorization_pending"
+                    ));
+                } else if sent < fixture.replies.len() {
+                    // The token comes in the last scripted answers: signing in before the
+                    // request getting them was sent takes an earlier answer (slow_down, say)
+                    // for the token.
+                    faults.push(format!(
+                        "signed in after {sent} request(s), before the service gave its last answer (the token comes after {}): poll again after each authorization_pending and slow_down, and sign in only on the token",
+                        fixture.case.as_str()
                     ));
                 }
             } else {
@@ -316,6 +323,14 @@ fn polls(events: &[Event]) -> Vec<usize> {
         .collect()
 }
 
+/// How many requests `events` holds.
+fn sent(events: &[Event]) -> usize {
+    events
+        .iter()
+        .filter(|e| matches!(e, Event::Sent(_)))
+        .count()
+}
+
 /// What is wrong with a failure the case expects: it came before the service said the
 /// sign-in ended, it spans lines, or it shows a secret.
 fn failed_wrongly(
@@ -328,10 +343,7 @@ fn failed_wrongly(
     let mut faults = Vec::new();
     // The last scripted answer is the one ending the sign-in: the request getting it must
     // have been sent, or the method failed for a reason of its own.
-    let sent = events
-        .iter()
-        .filter(|e| matches!(e, Event::Sent(_)))
-        .count();
+    let sent = sent(events);
     if sent < fixture.replies.len() {
         faults.push(format!(
             "failed after {sent} request(s), before the service gave its last answer ({}; {chain}): poll until the service says the sign-in ended",
@@ -368,7 +380,10 @@ fn waited_wrongly(fixture: &DeviceCodeFixture, events: &[Event]) -> Option<Strin
             Event::Shown(_) => {}
             Event::Sent(_) => {
                 if let Some(n) = polls.iter().position(|&p| p == request) {
-                    let needed = fixture.interval + SLOW_DOWN_STEP * slow_downs;
+                    // The interval is the extension's: saturate rather than overflow on it.
+                    let needed = fixture
+                        .interval
+                        .saturating_add(SLOW_DOWN_STEP.saturating_mul(slow_downs));
                     if waited < needed {
                         return Some(too_soon(
                             n + 1,

@@ -11,7 +11,7 @@ use plugboard_core::{
 };
 
 use crate::guard::{Trouble, guarded};
-use crate::model_call::{shown_secret, test_credential};
+use crate::model_call::{shown_in_model_error, shown_secret, test_credential};
 use crate::report::Report;
 use crate::rules::{LIST_FIXTURE_OUTCOME, LIST_FIXTURES_PRESENT};
 use crate::subject::Subject;
@@ -105,18 +105,12 @@ async fn run(
 /// What is wrong with a listing that failed: it shows the credential, or it was to list, or it
 /// failed otherwise than expected.
 fn failed(expect: &ListExpectation, e: &ModelError) -> Option<String> {
-    let chain = ErrorChain(e).to_string();
-    let shown = match (shown_secret(&chain), shown_secret(&format!("{e:?}"))) {
-        (Some(secret), Some(_)) => Some(format!("the error's Display and Debug show {secret}")),
-        (Some(secret), None) => Some(format!("the error's Display shows {secret}")),
-        (None, Some(secret)) => Some(format!("the error's Debug shows {secret}")),
-        (None, None) => None,
-    };
-    if let Some(shown) = shown {
+    if let Some(shown) = shown_in_model_error(e) {
         return Some(format!(
             "{shown}: never quote the credential, and quote a service's words only scrubbed of it (plugboard_core::scrub_secret) and sanitised"
         ));
     }
+    let chain = ErrorChain(e).to_string();
     match expect {
         ListExpectation::Lists { .. } => Some(format!(
             "must list models but failed ({}: {chain}): fix the lister or the fixture's replies",

@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use plugboard_core::{
-    AuthKind, Credential, CredentialKind, HostServices, HttpError, HttpResponse, ModelContext,
-    ModelError, ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance, Provider,
-    ScriptedHttp, SessionToken, shows_secret,
+    AuthKind, Clock, Credential, CredentialKind, ErrorChain, HostServices, HttpError, HttpResponse,
+    ModelContext, ModelError, ModelReply, ModelRequest, ModelRunner, OAuthTokens, Provenance,
+    Provider, ScriptedHttp, SessionToken, shows_secret,
 };
 
 use crate::guard::{Trouble, guarded};
+use crate::refresh::HarnessClock;
 
 /// The test key's vendor prefix, which redaction may show.
 const KEY_PREFIX: &str = "sk-pbct-";
@@ -32,9 +33,6 @@ const ACCOUNT_ID: &str = "contract-test-account";
 /// When the test access token expires: 2100-01-01, far enough that no runner may take it for
 /// expired and refuse to send it.
 const EXPIRES_AT_SECS: u64 = 4_102_444_800;
-
-/// The harness's time, 2023-11-14T22:13:20Z, as its refresh and sign-in runs see it.
-const HARNESS_NOW_SECS: u64 = 1_700_000_000;
 
 /// How a harness call ended: the runner's own result, or why it produced none.
 pub(crate) type Outcome = Result<Result<ModelReply, ModelError>, Trouble>;
@@ -73,10 +71,9 @@ pub(crate) fn test_credential(provider: &dyn Provider) -> Credential {
     // The host renews a due credential before it uses one; a provider that derives session
     // tokens (GitHub Copilot) is therefore called with a live session, which holds the key.
     let bare = Credential::oauth(tokens.clone(), provenance.clone());
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(HARNESS_NOW_SECS);
     if provider
         .refresher()
-        .is_some_and(|refresher| refresher.due(&bare, now))
+        .is_some_and(|refresher| refresher.due(&bare, HarnessClock.now()))
     {
         tokens.session = Some(SessionToken {
             token: test_key().into(),
@@ -111,5 +108,20 @@ pub(crate) fn shown_secret(shown: &str) -> Option<&'static str> {
         Some("the refresh token")
     } else {
         None
+    }
+}
+
+/// Where a runner's or lister's error shows a secret of the test credential (see
+/// [`shown_secret`]), as a report says it (`the error's Display shows the key`): its `Display`
+/// is the whole chain, since a cause may carry the service's words while the message does not.
+pub(crate) fn shown_in_model_error(e: &ModelError) -> Option<String> {
+    match (
+        shown_secret(&ErrorChain(e).to_string()),
+        shown_secret(&format!("{e:?}")),
+    ) {
+        (Some(secret), Some(_)) => Some(format!("the error's Display and Debug show {secret}")),
+        (Some(secret), None) => Some(format!("the error's Display shows {secret}")),
+        (None, Some(secret)) => Some(format!("the error's Debug shows {secret}")),
+        (None, None) => None,
     }
 }

@@ -9,7 +9,9 @@ use plugboard_core::{
     ServiceErrors,
 };
 
-use crate::model_call::{Outcome, call, shown_secret, test_credential, test_key};
+use crate::model_call::{
+    Outcome, call, shown_in_model_error, shown_secret, test_credential, test_key,
+};
 use crate::report::Report;
 use crate::rules::{MODEL_KEY_REJECTED, MODEL_SECRET_HIDDEN, MODEL_TOKEN_EXPIRED};
 use crate::subject::Subject;
@@ -215,16 +217,7 @@ fn leak(case: &str, outcome: Outcome) -> Option<String> {
     let showing =
         match outcome {
             Err(trouble) => return Some(format!("{case}, the runner {trouble}: it must return")),
-            // The whole chain: a cause may carry the service's words while the message does not.
-            Ok(Err(e)) => match (
-                shown_secret(&ErrorChain(&e).to_string()),
-                shown_secret(&format!("{e:?}")),
-            ) {
-                (Some(secret), Some(_)) => format!("the error's Display and Debug show {secret}"),
-                (Some(secret), None) => format!("the error's Display shows {secret}"),
-                (None, Some(secret)) => format!("the error's Debug shows {secret}"),
-                (None, None) => return None,
-            },
+            Ok(Err(e)) => shown_in_model_error(&e)?,
             Ok(Ok(reply)) => {
                 // Debug escapes invisible characters, which would hide a disguised key from the
                 // check, so the outputs are searched as they are too.

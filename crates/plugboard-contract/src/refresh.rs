@@ -30,8 +30,9 @@ const PROFILE_NAME: &str = "contract-refresh";
 /// clock (`FixedClock`) shows sign-in fixtures, so both kinds of fixture see one time.
 const NOW_SECS: u64 = 1_700_000_000;
 
-/// The harness's clock, stopped at [`NOW_SECS`].
-struct HarnessClock;
+/// The harness's clock, stopped at [`NOW_SECS`]: what a refresher is given, and when the
+/// harness asks whether a credential is due.
+pub(crate) struct HarnessClock;
 
 #[async_trait]
 impl Clock for HarnessClock {
@@ -39,8 +40,12 @@ impl Clock for HarnessClock {
         SystemTime::UNIX_EPOCH + Duration::from_secs(NOW_SECS)
     }
 
-    /// A refresh has nothing to wait for; time stays stopped.
-    async fn sleep(&self, _duration: Duration) {}
+    /// A refresh has nothing to wait for; time stays stopped. The wait still hands the thread
+    /// back to the runtime, or a refresher retrying for ever on this clock would never let the
+    /// time limit ([`guarded`]) fire.
+    async fn sleep(&self, _duration: Duration) {
+        tokio::task::yield_now().await;
+    }
 }
 
 /// `refresh-fixtures-present`, then `refresh-fixture-outcome` and `refresh-profile-ownership`

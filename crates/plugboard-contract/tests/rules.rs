@@ -82,6 +82,12 @@ enum DeviceFault {
     PollsForEver,
     /// Takes authorization_pending for the token.
     PendingIsToken,
+    /// Takes slow_down for the token.
+    SlowDownIsToken,
+    /// Panics when the service answers slow_down.
+    PanicsOnSlowDown,
+    /// Never returns once the service answers slow_down.
+    HangsOnSlowDown,
 }
 
 /// When a browser sign-in compares the pasted state with the one it issued.
@@ -205,9 +211,16 @@ impl TestMethod {
                     return Err(AuthError::Service("the sign-in was denied".into()));
                 }
                 Some("authorization_pending") => {}
+                Some("slow_down") if fault == DeviceFault::SlowDownIsToken => return Ok(()),
+                Some("slow_down") if fault == DeviceFault::PanicsOnSlowDown => {
+                    panic!("test device-code method panics on purpose")
+                }
+                Some("slow_down") if fault == DeviceFault::HangsOnSlowDown => {
+                    std::future::pending::<()>().await;
+                }
                 Some("expired_token") if fault == DeviceFault::PollsForEver => {}
                 Some("slow_down") if fault != DeviceFault::IgnoresSlowDown => {
-                    interval += Duration::from_secs(5);
+                    interval = interval.saturating_add(Duration::from_secs(5));
                 }
                 Some("slow_down") => {}
                 Some("expired_token") => {
@@ -526,6 +539,9 @@ enum RefresherFault {
     WritesOtherProvider,
     /// Never returns.
     Hangs,
+    /// Waits on its clock and tries again whenever the service does not answer with tokens,
+    /// for ever.
+    RetriesForEver,
 }
 
 /// An OAuth refresher for the test service: the stored refresh token for new tokens.
@@ -546,6 +562,15 @@ impl Refresher for TestRefresher {
             .ok_or(RefreshError::NotRefreshable)?;
         let body = json!({"grant_type": "refresh_token", "refresh_token": stored});
         let client = &ctx.host.http_client;
+        if self.fault == RefresherFault::RetriesForEver {
+            loop {
+                let request = HttpRequest::post_json(TOKEN_URL, &body);
+                if client.send(request).await.is_ok_and(|r| r.status == 200) {
+                    return Err(RefreshError::Service("done".into()));
+                }
+                ctx.clock.sleep(Duration::from_secs(1)).await;
+            }
+        }
         let response = client
             .send(HttpRequest::post_json(TOKEN_URL, &body))
             .await
@@ -2254,7 +2279,7 @@ const CASES: &[Case] = &[
     ),
     provider(
         "device-fixtures-present",
-        "pending fixture whose service never says pending",
+        "pending fixture scripting fewer than three polls",
         |p| {
             p.device_fixtures[0].replies = device_replies(&[TOKEN_ANSWER]);
         },
@@ -2327,6 +2352,27 @@ const CASES: &[Case] = &[
         "device-code sign-in taking authorization_pending for a token",
         |p| {
             p.method("device-code").input = Input::DeviceCode(DeviceFault::PendingIsToken);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in taking slow_down for a token",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::SlowDownIsToken);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in that panics",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::PanicsOnSlowDown);
+        },
+    ),
+    provider(
+        "device-code-polling",
+        "device-code sign-in that never returns",
+        |p| {
+            p.method("device-code").input = Input::DeviceCode(DeviceFault::HangsOnSlowDown);
         },
     ),
     provider(
@@ -2829,6 +2875,66 @@ async fn a_device_code_sign_in_is_told_how_long_it_had_to_wait() {
         shown.contains("poll 3 was sent after waiting 5 s")
             && shown.contains("must be at least 10 s"),
         "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_giving_the_longest_interval_does_not_crash_the_harness() {
+    let mut p = good();
+    for f in &mut p.device_fixtures {
+        f.interval = Duration::from_secs(u64::MAX);
+        let mut device: Value =
+            serde_json::from_slice(&f.replies[0].as_ref().unwrap().body).unwrap();
+        device["interval"] = u64::MAX.into();
+        f.replies[0] = Ok(HttpResponse::new(200, device.to_string()));
+    }
+    // The method waits as long as asked (its waits saturate), slow_down included.
+    let report = check_provider(&p.subject()).await;
+    assert!(report.is_ok(), "{report}");
+}
+
+/// The harness's refresh clock passes every wait at once, yet a refresher retrying for ever
+/// on it must still meet the time limit: each wait hands the thread back to the runtime.
+#[test]
+fn a_refresher_retrying_for_ever_on_the_harness_clock_fails_on_the_time_limit() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Its own thread, so that a harness that never hands the thread back fails this test
+    // instead of hanging it.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let report = runtime.block_on(async {
+            let mut p = good();
+            p.refresher().fault = RefresherFault::RetriesForEver;
+            let subject = p.subject();
+            // A task that keeps handing the thread back keeps paused time from moving on its
+            // own: move it here.
+            let time = async {
+                loop {
+                    tokio::time::advance(Duration::from_secs(1)).await;
+                }
+            };
+            tokio::select! {
+                report = check_provider(&subject) => report,
+                _ = time => unreachable!(),
+            }
+        });
+        sender.send(report).unwrap();
+    });
+    let report = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the harness never ended a refresher retrying on its clock");
+    assert_eq!(
+        report.failed_rules(),
+        BTreeSet::from(["refresh-fixture-outcome"]),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("did not finish within 30 s"),
+        "{report}"
     );
 }
 

@@ -141,9 +141,11 @@ enum Material {
 }
 
 /// A secret plus what it is and where it came from: an API key, a bearer token with an
-/// optional expiry, or OAuth tokens that may be refreshed. Its `Debug` and `Display` never show
-/// a secret; only [`Credential::expose_secret`] (and [`Credential::refresh_token`]) do, and
-/// only the store and the request that uses it should call them.
+/// optional expiry, OAuth tokens that may be refreshed (with a cached [`SessionToken`]), or no
+/// secret at all (kind `none`, for a local service). Its `Debug` and `Display` never show a
+/// secret; only [`Credential::expose_secret`] (and [`Credential::refresh_token`] and
+/// [`Credential::session_token`]) do, and only the store and the request that uses it should
+/// call them.
 #[derive(Clone)]
 pub struct Credential {
     material: Material,
@@ -153,7 +155,8 @@ pub struct Credential {
 impl Credential {
     /// Wraps a secret of `kind` that never expires: an API key, a token, or an OAuth access
     /// token without refresh token or expiry. Use [`Credential::token`] or
-    /// [`Credential::oauth`] for the rest.
+    /// [`Credential::oauth`] for the rest. Of kind `none` there is nothing to wrap: `secret` is
+    /// dropped, as [`Credential::none`] would.
     pub fn new(kind: CredentialKind, secret: SecretString, provenance: Provenance) -> Self {
         let material = match kind {
             CredentialKind::ApiKey => Material::ApiKey(secret),

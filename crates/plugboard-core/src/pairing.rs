@@ -77,13 +77,13 @@ pub fn pairing_issues(manifest: &Manifest, providers: &[&dyn Provider]) -> Vec<P
             (
                 MODEL_RUN_CAPABILITY,
                 runtime.model_runner().is_some(),
-                "a model runner",
+                "model runner",
                 "Provider::model_runner",
             ),
             (
                 MODEL_LIST_CAPABILITY,
                 runtime.model_lister().is_some(),
-                "a model lister",
+                "model lister",
                 "Provider::model_lister",
             ),
         ];
@@ -94,13 +94,12 @@ pub fn pairing_issues(manifest: &Manifest, providers: &[&dyn Provider]) -> Vec<P
             }
             let message = if declares {
                 format!(
-                    "provider {:?} declares {capability} but has no {}: implement {method} or remove the capability",
-                    p.id,
-                    what.trim_start_matches("a ")
+                    "provider {:?} declares {capability} but has no {what}: implement {method} or remove the capability",
+                    p.id
                 )
             } else {
                 format!(
-                    "provider {:?} has {what} but does not declare it: add \"{capability}\" to its \"capabilities\"",
+                    "provider {:?} has a {what} but does not declare it: add \"{capability}\" to its \"capabilities\"",
                     p.id
                 )
             };

@@ -274,12 +274,34 @@ impl Clock for FixedClock {
         self.0
     }
 
-    /// Returns at once; the time stays where it is. Use [`ScriptedClock`] to see the waits.
-    async fn sleep(&self, _duration: Duration) {}
+    /// Returns at once (handing the thread back to the runtime once); the time stays where it
+    /// is. Use [`ScriptedClock`] to see the waits.
+    async fn sleep(&self, _duration: Duration) {
+        yield_once().await;
+    }
 }
 
-/// A clock that moves only when something sleeps on it: each sleep returns at once, moves the
-/// time on by its duration, and is recorded, so a test sees every wait a polling loop made.
+/// Hands the thread back to the runtime once, then returns. A scripted wait passes at once, so
+/// a loop that waits only on a scripted clock (a poll retried for ever) would otherwise never
+/// give its runtime the thread, and no time limit around it (the contract harness's) could end
+/// it.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// A clock that moves only when something sleeps on it: each sleep returns at once (handing
+/// the thread back to the runtime once), moves the time on by its duration, and is recorded,
+/// so a test sees every wait a polling loop made.
 #[derive(Debug)]
 pub struct ScriptedClock {
     now: Mutex<SystemTime>,
@@ -318,6 +340,7 @@ impl Clock for ScriptedClock {
     }
 
     async fn sleep(&self, duration: Duration) {
+        yield_once().await;
         let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
         *now = now.checked_add(duration).unwrap_or(*now);
         self.slept
@@ -361,9 +384,27 @@ impl AuthContext {
 
 #[cfg(test)]
 mod tests {
+    use std::task::{Context, Waker};
+
     use secrecy::ExposeSecret;
 
     use super::*;
+
+    #[test]
+    fn a_scripted_wait_hands_the_thread_back_once_then_passes() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let scripted = ScriptedClock::default();
+        for clock in [&FixedClock::default() as &dyn Clock, &scripted] {
+            let mut sleep = clock.sleep(Duration::from_secs(5));
+            assert!(sleep.as_mut().poll(&mut cx).is_pending());
+            assert!(sleep.as_mut().poll(&mut cx).is_ready());
+        }
+        assert_eq!(scripted.slept(), [Duration::from_secs(5)]);
+        assert_eq!(
+            scripted.now(),
+            FixedClock::default().0 + Duration::from_secs(5)
+        );
+    }
 
     #[tokio::test]
     async fn scripted_prompter_answers_in_order_then_ends() {
