@@ -370,6 +370,8 @@ enum RunnerFault {
     PanicsOn(String),
     /// Never returns on this prompt.
     HangsOn(String),
+    /// Resends on this prompt until the service says 200, without ever waiting.
+    ResendsForEverOn(String),
     /// Refuses, without asking the service, every model but this one.
     OnlyKnows(String),
     /// Refuses, without asking the service, any credential but the one its provider's users
@@ -433,6 +435,21 @@ impl ModelRunner for TestRunner {
                 panic!("test runner panics on purpose")
             }
             RunnerFault::HangsOn(p) if *p == request.prompt => std::future::pending().await,
+            RunnerFault::ResendsForEverOn(p) if *p == request.prompt => loop {
+                let sent = HttpRequest::post_json(
+                    "https://models.test/v1/chat/completions",
+                    &json!({"model": request.model}),
+                );
+                if ctx
+                    .host
+                    .http_client
+                    .send(sent)
+                    .await
+                    .is_ok_and(|r| r.status == 200)
+                {
+                    return Err(ModelError::Service("done".into()));
+                }
+            },
             RunnerFault::OnlyKnows(m) if *m != request.model => {
                 return Err(ModelError::InvalidRequest(format!(
                     "unknown model {:?}",
@@ -2930,6 +2947,50 @@ fn a_refresher_retrying_for_ever_on_the_harness_clock_fails_on_the_time_limit() 
     assert_eq!(
         report.failed_rules(),
         BTreeSet::from(["refresh-fixture-outcome"]),
+        "{report}"
+    );
+    assert!(
+        report.to_string().contains("did not finish within 30 s"),
+        "{report}"
+    );
+}
+
+/// The harness answers a model runner from a script, at once; a runner resending for ever
+/// without waiting must still meet the time limit: each scripted answer hands the thread back.
+#[test]
+fn a_runner_resending_for_ever_to_the_scripted_service_fails_on_the_time_limit() {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // Its own thread, so that a harness that never hands the thread back fails this test
+    // instead of hanging it.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let report = runtime.block_on(async {
+            let mut p = good();
+            let prompt = p.model_fixtures[0].request.prompt.clone();
+            p.runner().fault = RunnerFault::ResendsForEverOn(prompt);
+            let subject = p.subject();
+            let time = async {
+                loop {
+                    tokio::time::advance(Duration::from_secs(1)).await;
+                }
+            };
+            tokio::select! {
+                report = check_provider(&subject) => report,
+                _ = time => unreachable!(),
+            }
+        });
+        sender.send(report).unwrap();
+    });
+    let report = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the harness never ended a runner resending to its scripted service");
+    assert_eq!(
+        report.failed_rules(),
+        BTreeSet::from(["model-fixture-outcome"]),
         "{report}"
     );
     assert!(

@@ -237,6 +237,9 @@ impl ScriptedHttp {
 #[async_trait]
 impl HttpClient for ScriptedHttp {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
+        // A scripted answer is instant: without handing the thread back, a provider that only
+        // resends (never waiting on the clock) would starve the time limit meant to stop it.
+        yield_once().await;
         let what = format!("{} {}", request.method.as_str(), request.url);
         self.requests
             .lock()
@@ -281,10 +284,10 @@ impl Clock for FixedClock {
     }
 }
 
-/// Hands the thread back to the runtime once, then returns. A scripted wait passes at once, so
-/// a loop that waits only on a scripted clock (a poll retried for ever) would otherwise never
-/// give its runtime the thread, and no time limit around it (the contract harness's) could end
-/// it.
+/// Hands the thread back to the runtime once, then returns. A scripted wait or answer passes at
+/// once, so a loop that waits only on a scripted clock or resends only to a scripted client (a
+/// poll retried for ever) would otherwise never give its runtime the thread, and no time limit
+/// around it (the contract harness's) could end it.
 async fn yield_once() {
     let mut yielded = false;
     std::future::poll_fn(|cx| {
