@@ -237,14 +237,15 @@ impl ScriptedHttp {
 #[async_trait]
 impl HttpClient for ScriptedHttp {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, HttpError> {
-        // A scripted answer is instant: without handing the thread back, a provider that only
-        // resends (never waiting on the clock) would starve the time limit meant to stop it.
-        yield_once().await;
         let what = format!("{} {}", request.method.as_str(), request.url);
         self.requests
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(request);
+        // A scripted answer is instant: without handing the thread back, a provider that only
+        // resends (never waiting on the clock) would starve the time limit meant to stop it.
+        // The request is recorded first, so a test sees it as sent the moment it is.
+        yield_once().await;
         self.replies
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -876,9 +876,15 @@ async fn dropping_the_sign_in_while_it_waits_sends_no_poll() {
     let device = login();
     {
         let mut running = pin!(device.run(&h.ctx));
-        // One step: the code is requested and shown, then the first wait begins.
+        // Step until the first wait begins: the code is requested (a scripted answer hands the
+        // thread back once) and shown.
         std::future::poll_fn(|cx| {
-            assert!(running.as_mut().poll(cx).is_pending());
+            for _ in 0..10 {
+                assert!(running.as_mut().poll(cx).is_pending());
+                if !h.notes().is_empty() {
+                    break;
+                }
+            }
             TaskPoll::Ready(())
         })
         .await;
