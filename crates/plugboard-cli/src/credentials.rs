@@ -136,16 +136,20 @@ pub(crate) fn no_credential_message(provider: &dyn Provider) -> String {
 }
 
 /// What to do about a credential the service rejected or called expired: the fix depends on
-/// where it came from.
-pub(crate) fn credential_advice(source: &Source) -> String {
-    match source {
+/// where it came from. Nothing for a credential without a secret (a local service): signing in
+/// again would store the same nothing, and the provider's own message says what to do.
+pub(crate) fn credential_advice(effective: &Effective) -> Option<String> {
+    if !effective.credential.has_secret() {
+        return None;
+    }
+    Some(match &effective.source {
         Source::Env { env_var } => {
             format!("the key comes from ${env_var}: fix it, or unset it to use the stored profile")
         }
         Source::ProfileFlag { profile_id } | Source::DefaultProfile { profile_id } => {
             format!("sign in again with `{}`", login_command(profile_id))
         }
-    }
+    })
 }
 
 /// `--profile` named a profile that is not stored.

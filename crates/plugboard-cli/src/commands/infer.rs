@@ -207,7 +207,7 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
     let progress = TerminalPrompter::new(app.terminal).progress(&format!("Asking {model}..."));
     let request = &request;
     let result = call
-        .run(resolved.credential, |ctx| async move {
+        .run(resolved.credential.clone(), |ctx| async move {
             runner.run(&ctx, request).await
         })
         .await;
@@ -218,7 +218,7 @@ async fn call(app: &App, args: &RunArgs) -> Result<(ModelRef, Vec<ModelOutput>),
             error: anyhow::anyhow!("{} returned no output for {model}", provider.label()),
         }),
         Ok(reply) => Ok((model, reply.outputs)),
-        Err(CallError::Model(e)) => Err(model_failure(e, &resolved.source)),
+        Err(CallError::Model(e)) => Err(model_failure(e, &resolved)),
         Err(CallError::Refresh(e)) => Err(refresh_failure(e, &resolved.source)),
         // A model call has no bound of its own: the client's timeout ends it, as a network error.
         Err(CallError::TimedOut(after)) => Err(Failure {
@@ -277,11 +277,11 @@ fn resolve(
 
 /// A provider's failure, with what the user can do about a rejected key added: the fix depends
 /// on where the key came from.
-fn model_failure(error: ModelError, source: &Source) -> Failure {
+fn model_failure(error: ModelError, effective: &Effective) -> Failure {
     let kind = error.kind();
     let error = match kind {
         ModelErrorKind::CredentialRejected | ModelErrorKind::CredentialExpired => {
-            advised(anyhow::Error::new(error), Some(credential_advice(source)))
+            advised(anyhow::Error::new(error), credential_advice(effective))
         }
         _ => anyhow::Error::new(error),
     };

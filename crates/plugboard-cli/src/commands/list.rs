@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::app::App;
 use crate::call::{Call, CallError, refresh_advice, refresh_failure_kind, stored_profile};
 use crate::cli::ListArgs;
-use crate::credentials::{Effective, Source, credential_advice, effective, no_credential_message};
+use crate::credentials::{Effective, credential_advice, effective, no_credential_message};
 use crate::echo;
 use crate::error::{Reported, advised, one_line, usage};
 use crate::host::services_for;
@@ -214,14 +214,14 @@ async fn list_one(job: Job<'_>, bound: Duration) -> ProviderList {
     .bounded(bound);
     let lister = job.lister;
     let listed = call
-        .run(effective.credential, |ctx| async move {
+        .run(effective.credential.clone(), |ctx| async move {
             lister.list(&ctx).await
         })
         .await;
     match listed {
         Ok(models) => ProviderList::listed(provider.id(), models),
         Err(error) => {
-            let (kind, message) = failure(provider.label(), error, &effective.source);
+            let (kind, message) = failure(provider.label(), error, &effective);
             ProviderList::failed(provider.id(), kind, message)
         }
     }
@@ -230,7 +230,8 @@ async fn list_one(job: Job<'_>, bound: Duration) -> ProviderList {
 /// The `error.type` and message of a failed listing. No answer at all is `unreachable`, a
 /// refused or expired credential says how to fix it (which depends on where it came from),
 /// anything else is the kind of failure a model call would report.
-fn failure(label: &str, error: CallError, source: &Source) -> (&'static str, String) {
+fn failure(label: &str, error: CallError, effective: &Effective) -> (&'static str, String) {
+    let source = &effective.source;
     let named = |kind: ModelErrorKind| match kind {
         ModelErrorKind::Network => "unreachable",
         other => other.as_str(),
@@ -242,7 +243,8 @@ fn failure(label: &str, error: CallError, source: &Source) -> (&'static str, Str
                 kind,
                 ModelErrorKind::CredentialRejected | ModelErrorKind::CredentialExpired
             )
-            .then(|| credential_advice(source));
+            .then(|| credential_advice(effective))
+            .flatten();
             (named(kind), one_line(&advised(error.into(), advice)))
         }
         CallError::Refresh(error) => match error.downcast_ref::<RefreshFailure>() {
@@ -328,6 +330,7 @@ mod tests {
     use tokio::sync::Barrier;
 
     use super::*;
+    use crate::credentials::Source;
     use crate::test_support::fake_provider;
 
     /// How a fake provider's lister answers.

@@ -11,7 +11,7 @@ use plugboard_core::{
 };
 use serde::Serialize;
 
-use crate::credentials::{Effective, Source, credential_advice};
+use crate::credentials::{Effective, credential_advice};
 use crate::error::{advised, one_line};
 use crate::network;
 
@@ -127,16 +127,16 @@ async fn check_one(target: CheckTarget<'_>, bound: Duration) -> CheckJson {
     };
     let ctx = ModelContext::new(effective.credential.clone(), host);
     let answer = tokio::time::timeout(bound, check.check(&ctx)).await.ok();
-    outcome(target.provider.label(), answer, bound, &effective.source)
+    outcome(target.provider.label(), answer, bound, effective)
 }
 
-/// What an answer (`None`: none within `bound`) from `label`'s check of the credential from
-/// `source` says.
+/// What an answer (`None`: none within `bound`) from `label`'s check of the `effective`
+/// credential says.
 pub(crate) fn outcome(
     label: &str,
     answer: Option<Result<(), ModelError>>,
     bound: Duration,
-    source: &Source,
+    effective: &Effective,
 ) -> CheckJson {
     let error = match answer {
         Some(Ok(())) => return CheckJson::bare(CheckStatus::Ok),
@@ -158,7 +158,8 @@ pub(crate) fn outcome(
         _ => CheckStatus::Error,
     };
     let advice = matches!(status, CheckStatus::Rejected | CheckStatus::Expired)
-        .then(|| credential_advice(source));
+        .then(|| credential_advice(effective))
+        .flatten();
     CheckJson::said(status, one_line(&advised(error.into(), advice)))
 }
 
@@ -171,6 +172,7 @@ mod tests {
     use tokio::sync::Barrier;
 
     use super::*;
+    use crate::credentials::Source;
     use crate::test_support::fake_provider;
 
     fn profile_source() -> Source {
@@ -246,7 +248,7 @@ mod tests {
         ];
         for (answer, status, message) in cases {
             let shown = format!("{answer:?}");
-            let got = outcome("Acme", answer, bound, &profile_source());
+            let got = outcome("Acme", answer, bound, &effective());
             assert_eq!(got.status, status, "{shown}");
             match message {
                 None => assert_eq!(got.message, None, "{shown}"),
@@ -272,7 +274,11 @@ mod tests {
             service: "Acme".into(),
             detail: "HTTP 401".into(),
         };
-        let got = outcome("Acme", Some(Err(refused)), CHECK_TIMEOUT, &env);
+        let from_env = Effective {
+            source: env,
+            ..effective()
+        };
+        let got = outcome("Acme", Some(Err(refused)), CHECK_TIMEOUT, &from_env);
         let said = got.message.unwrap();
         assert!(
             said.ends_with(
@@ -280,6 +286,26 @@ mod tests {
             ),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_refused_credential_without_a_secret_is_not_advised_to_sign_in_again() {
+        let local = Effective {
+            credential: Credential::none(Provenance::new()),
+            ..effective()
+        };
+        let refused = ModelError::CredentialRejected {
+            service: "Ollama".into(),
+            detail: "HTTP 401 (unauthorized): run `ollama signin` on the server".into(),
+        };
+        let got = outcome("Ollama", Some(Err(refused)), CHECK_TIMEOUT, &local);
+        assert_eq!(got.status, CheckStatus::Rejected);
+        let said = got.message.unwrap();
+        assert!(
+            said.ends_with("run `ollama signin` on the server"),
+            "{said}"
+        );
+        assert!(!said.contains("models auth login"), "{said}");
     }
 
     #[test]
