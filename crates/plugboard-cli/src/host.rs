@@ -55,7 +55,7 @@ fn provider_env(
     provider
         .env_vars()
         .iter()
-        .filter_map(|v| lookup(v.name).map(|value| (v.name.to_owned(), value)))
+        .filter_map(|v| lookup(&v.name).map(|value| (v.name.to_string(), value)))
         .collect()
 }
 

@@ -191,7 +191,7 @@ fn disguised_keys() -> Vec<(&'static str, String)> {
 /// Answers quoting `key`: error answers in the service's own shape
 /// ([`ServiceErrors::error_with_message`]), and a success that is not JSON.
 fn echoes(errors: &ServiceErrors, key: &str) -> [(&'static str, HttpResponse); 4] {
-    let error = errors.error_with_message;
+    let error = &errors.error_with_message;
     [
         ("a 401", error(401, &format!("Invalid key {key}"))),
         (

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 
 use plugboard_core::{
-    Manifest, ModelRef, PairingRule, Provider, ProviderIdIssue, is_valid_id, pairing_issues,
-    provider_id_issues,
+    Manifest, ModelRef, PairingRule, Provider, ProviderIdIssue, is_upper_snake, is_valid_id,
+    pairing_issues, provider_id_issues,
 };
 
 use crate::report::Report;
@@ -99,7 +99,7 @@ pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
 
     let mut seen = HashSet::new();
     for var in provider.env_vars() {
-        if !is_upper_snake(var.name) {
+        if !is_upper_snake(&var.name) {
             fail(
                 ENV_VARS,
                 format!(
@@ -107,7 +107,7 @@ pub(crate) fn check_runtime(provider: &dyn Provider, report: &mut Report) {
                     var.name
                 ),
             );
-        } else if !seen.insert(var.name) {
+        } else if !seen.insert(var.name.as_ref()) {
             fail(
                 ENV_VARS,
                 format!(
@@ -141,10 +141,4 @@ pub(crate) fn check_pairing(
         };
         report.fail(rule, path, format!("{}: {}", issue.pointer, issue.message));
     }
-}
-
-fn is_upper_snake(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_uppercase())
-        && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }

@@ -412,9 +412,9 @@ fn service_errors() -> ServiceErrors {
             401,
             error_body(401, EXPIRED_TYPE, "The access token expired"),
         )),
-        error_with_message: |status, message| {
+        error_with_message: std::sync::Arc::new(|status, message| {
             HttpResponse::new(status, error_body(status, "error", message))
-        },
+        }),
     }
 }
 

@@ -22,6 +22,14 @@ pub fn is_valid_id(s: &str) -> bool {
         && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// Whether `name` is an `UPPER_SNAKE` environment variable name: A-Z, 0-9 and `_`, starting
+/// with a letter.
+pub fn is_upper_snake(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_uppercase())
+        && bytes.all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// Checks an id and says what is wrong with it, for error messages.
 pub fn check_id(s: &str) -> Result<(), IdError> {
     if is_valid_id(s) {

@@ -40,6 +40,7 @@ mod pairing;
 mod provider;
 mod refresh;
 mod registry;
+mod runtime;
 mod scripted;
 mod text;
 
@@ -65,7 +66,8 @@ pub use id_checks::{
     DuplicateId, PluginIds, ProviderIdIssue, SharedId, duplicate_ids, provider_id_issues,
 };
 pub use ids::{
-    DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_valid_id,
+    DEFAULT_PROFILE_NAME, IdError, MAX_ID_LEN, ModelRef, ProfileId, check_id, is_upper_snake,
+    is_valid_id,
 };
 pub use list::{ListExpectation, ListFixture, MODEL_LIST_CAPABILITY, ModelInfo, ModelLister};
 pub use manifest::{
@@ -74,8 +76,8 @@ pub use manifest::{
 };
 pub use menu::{AuthMenu, MenuChoice, MenuGroup};
 pub use model::{
-    MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelExpectation, ModelFixture,
-    ModelOutput, ModelReply, ModelRequest, ModelRunner, ServiceErrors,
+    ErrorAnswer, MODEL_RUN_CAPABILITY, ModelContext, ModelError, ModelErrorKind, ModelExpectation,
+    ModelFixture, ModelOutput, ModelReply, ModelRequest, ModelRunner, ServiceErrors,
 };
 pub use pairing::{PairingIssue, PairingRule, pairing_issues};
 pub use provider::{EnvRole, EnvVar, Provider};
@@ -84,8 +86,12 @@ pub use refresh::{
     RefreshExpectation, RefreshFixture, Refresher,
 };
 pub use registry::{
-    LoadedManifest, ManifestSource, PluginSource, ProviderRegistration, Registry, RegistryError,
-    registrations,
+    BrokenPlugin, LoadedManifest, ManifestSource, PluginOrigin, PluginSource, ProviderRegistration,
+    Registry, RegistryError, registrations,
+};
+pub use runtime::{
+    EXEC_BASE_ENV, ExecRuntime, MAX_EXEC_TIMEOUT_SECS, OpenAiCompatibleRuntime, Runtime,
+    base_url_env,
 };
 #[cfg(any(test, feature = "contract-fixtures"))]
 pub use scripted::{

@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::auth::AuthKind;
 use crate::ids::is_valid_id;
+use crate::runtime::Runtime;
 
 /// The manifest format version this build reads and writes.
 pub const MANIFEST_SCHEMA_VERSION: u32 = 1;
@@ -41,6 +42,11 @@ pub struct Manifest {
     /// Sign-in choices offered in the host's menu.
     #[serde(default)]
     pub auth_choices: Vec<AuthChoice>,
+    /// How an installed plugin runs (`plugin.json` only): served by the host from the manifest
+    /// alone (`openai-compatible`), or by a program speaking the plugin protocol (`exec`).
+    /// Built-in extensions have none: their code is linked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
 }
 
 /// A provider a plugin declares.
@@ -144,6 +150,9 @@ pub enum ManifestRule {
     UnknownProvider,
     /// A label is blank, or a hint is given but blank.
     BlankText,
+    /// The `runtime` object cannot be used (an exec program outside the plugin directory, a
+    /// variable name that is not `UPPER_SNAKE`, ...).
+    Runtime,
 }
 
 /// One semantic fault in a structurally valid manifest.
@@ -302,6 +311,11 @@ impl Manifest {
                         format!("{field} is blank"),
                     );
                 }
+            }
+        }
+        if let Some(runtime) = &self.runtime {
+            for issue in runtime.issues(self.providers.len()) {
+                push(ManifestRule::Runtime, issue.pointer, issue.message);
             }
         }
         issues
@@ -482,6 +496,64 @@ mod tests {
                 err.to_string().starts_with("manifests/demo.json: "),
                 "{name}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn runtime_objects_load_and_their_faults_name_the_pointer() {
+        let with = |runtime: serde_json::Value| {
+            let mut v = good();
+            v["runtime"] = runtime;
+            load(&v)
+        };
+        let compatible = with(serde_json::json!({
+            "kind": "openai-compatible",
+            "base_url": "https://api.groq.com/openai/v1",
+            "api_key_env": "GROQ_API_KEY"
+        }))
+        .unwrap();
+        assert_eq!(
+            compatible.runtime.as_ref().map(Runtime::kind),
+            Some("openai-compatible")
+        );
+        let exec = with(serde_json::json!({"kind": "exec", "command": ["./bin/plugin"], "env": ["ACME_REGION"]}))
+            .unwrap();
+        assert_eq!(exec.runtime.as_ref().map(Runtime::kind), Some("exec"));
+
+        let cases = [
+            (serde_json::json!({"kind": "wasm"}), "/runtime/kind"),
+            (
+                serde_json::json!({"kind": "exec", "command": ["./p"], "colour": 1}),
+                "/runtime",
+            ),
+            (
+                serde_json::json!({"kind": "openai-compatible", "base_url": "https://x", "api_key_env": "groq_key"}),
+                "/runtime/api_key_env",
+            ),
+            (
+                serde_json::json!({"kind": "exec", "command": []}),
+                "/runtime/command",
+            ),
+            (
+                serde_json::json!({"kind": "exec", "command": ["/usr/bin/evil"]}),
+                "/runtime/command/0",
+            ),
+            (
+                serde_json::json!({"kind": "exec", "command": ["../other/bin"]}),
+                "/runtime/command/0",
+            ),
+            (
+                serde_json::json!({"kind": "exec", "command": ["./p"], "env": ["HOME"]}),
+                "/runtime/env/0",
+            ),
+            (
+                serde_json::json!({"kind": "exec", "command": ["./p"], "timeout_secs": 0}),
+                "/runtime/timeout_secs",
+            ),
+        ];
+        for (runtime, pointer) in cases {
+            let err = with(runtime.clone()).expect_err(&runtime.to_string());
+            assert_eq!(err.pointer, pointer, "{runtime}: {err}");
         }
     }
 

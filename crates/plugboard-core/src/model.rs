@@ -228,10 +228,15 @@ pub trait ModelRunner: Send + Sync {
     ) -> Result<ModelReply, ModelError>;
 }
 
+/// Builds a service's error answer for a status and a message, in the service's own shape.
+/// Shared rather than a plain `fn`, so an error shape that is only known at run time (an
+/// installed plugin declares it) can be one too.
+pub type ErrorAnswer = std::sync::Arc<dyn Fn(u16, &str) -> HttpResponse + Send + Sync>;
+
 /// How a provider's service answers when it will not take a credential, in its own error
 /// shape. The contract's universal probes use it instead of assuming one shape for every
 /// service: the harness holds every provider to the same outcomes with its own answers.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceErrors {
     /// What the service answers a credential it does not accept (status and body); the call
     /// must fail as [`ModelErrorKind::CredentialRejected`].
@@ -241,7 +246,16 @@ pub struct ServiceErrors {
     pub expired: Option<HttpResponse>,
     /// An error answer with `status` whose message is `message`, in the service's shape: the
     /// harness quotes the key in it to check that no error shows it.
-    pub error_with_message: fn(status: u16, message: &str) -> HttpResponse,
+    pub error_with_message: ErrorAnswer,
+}
+
+impl fmt::Debug for ServiceErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceErrors")
+            .field("rejected", &self.rejected)
+            .field("expired", &self.expired)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a model fixture expects.

@@ -1,5 +1,7 @@
 //! What a provider is: an id, a label, docs, the environment it reads, and its sign-in methods.
 
+use std::borrow::Cow;
+
 use crate::auth::AuthMethod;
 use crate::check::CredentialCheck;
 use crate::host::HostServices;
@@ -18,10 +20,11 @@ pub enum EnvRole {
 }
 
 /// An environment variable a provider reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvVar {
-    /// `UPPER_SNAKE` name, e.g. `OPENROUTER_API_KEY`.
-    pub name: &'static str,
+    /// `UPPER_SNAKE` name, e.g. `OPENROUTER_API_KEY`. Owned for providers built from an
+    /// installed plugin's manifest at run time.
+    pub name: Cow<'static, str>,
     /// What it holds.
     pub role: EnvRole,
 }
@@ -30,7 +33,7 @@ impl EnvVar {
     /// A variable holding a credential.
     pub const fn credential(name: &'static str) -> Self {
         Self {
-            name,
+            name: Cow::Borrowed(name),
             role: EnvRole::Credential,
         }
     }
@@ -38,8 +41,16 @@ impl EnvVar {
     /// A variable holding a setting.
     pub const fn setting(name: &'static str) -> Self {
         Self {
-            name,
+            name: Cow::Borrowed(name),
             role: EnvRole::Setting,
+        }
+    }
+
+    /// A variable whose name is known only at run time (from an installed plugin's manifest).
+    pub fn named(name: String, role: EnvRole) -> Self {
+        Self {
+            name: Cow::Owned(name),
+            role,
         }
     }
 }
@@ -105,11 +116,11 @@ pub trait Provider: Send + Sync {
     }
 
     /// Names of its credential environment variables, in precedence order.
-    fn credential_env_vars(&self) -> Vec<&'static str> {
+    fn credential_env_vars(&self) -> Vec<&str> {
         self.env_vars()
             .iter()
             .filter(|v| v.role == EnvRole::Credential)
-            .map(|v| v.name)
+            .map(|v| v.name.as_ref())
             .collect()
     }
 }

@@ -15,6 +15,7 @@ use crate::model::{ModelFixture, ServiceErrors};
 use crate::pairing::pairing_issues;
 use crate::provider::Provider;
 use crate::refresh::RefreshFixture;
+use crate::runtime::Runtime;
 
 /// A plugin manifest embedded in an extension (`include_str!`), with the path it was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +94,14 @@ pub enum RegistryError {
         id: String,
     },
     /// Two providers share an id.
-    #[error("provider {id:?} is registered twice")]
+    #[error("provider {id:?} is registered by both {first} and {second}")]
     DuplicateProvider {
         /// The id.
         id: String,
+        /// The plugin that registered it first.
+        first: String,
+        /// The plugin that registered it again.
+        second: String,
     },
     /// A method id breaks the id syntax.
     #[error(
@@ -138,6 +143,37 @@ pub enum RegistryError {
     },
 }
 
+/// How a plugin reached the registry, as `plugins list` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PluginOrigin {
+    /// An extension linked into this binary.
+    BuiltIn,
+    /// An installed plugin the host serves from its manifest alone (`openai-compatible`).
+    Manifest,
+    /// An installed plugin whose program speaks the plugin protocol (`exec`).
+    Exec,
+}
+
+impl PluginOrigin {
+    /// The stable name (`built-in`, `manifest`, `exec`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BuiltIn => "built-in",
+            Self::Manifest => "manifest",
+            Self::Exec => "exec",
+        }
+    }
+
+    /// The origin of an installed plugin with this runtime.
+    pub fn of(runtime: &Runtime) -> Self {
+        match runtime {
+            Runtime::OpenaiCompatible(_) => Self::Manifest,
+            Runtime::Exec(_) => Self::Exec,
+        }
+    }
+}
+
 /// A loaded manifest and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadedManifest {
@@ -145,6 +181,22 @@ pub struct LoadedManifest {
     pub path: String,
     /// Its content.
     pub manifest: Manifest,
+    /// How it reached the registry.
+    pub origin: PluginOrigin,
+}
+
+/// An installed plugin left out of the registry, with why: listed by `plugins list`, absent
+/// from the menu, and harmless to every other command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenPlugin {
+    /// Its manifest's path (or its directory, when the manifest could not be read).
+    pub path: String,
+    /// Its plugin id, when the manifest said one.
+    pub id: Option<String>,
+    /// How it would have run, when the manifest said.
+    pub origin: Option<PluginOrigin>,
+    /// Why it was left out, one line.
+    pub reason: String,
 }
 
 /// One plugin's parts, before checking: its manifest text and its runtime providers.
@@ -161,6 +213,7 @@ pub struct PluginSource<'a> {
 pub struct Registry {
     manifests: Vec<LoadedManifest>,
     providers: Vec<Box<dyn Provider>>,
+    broken: Vec<BrokenPlugin>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -171,6 +224,7 @@ impl std::fmt::Debug for Registry {
                 &self.manifests.iter().map(|m| &m.path).collect::<Vec<_>>(),
             )
             .field("providers", &self.provider_ids())
+            .field("broken", &self.broken)
             .finish()
     }
 }
@@ -227,29 +281,120 @@ impl Registry {
             return Err(duplicate_error(duplicate));
         }
 
-        let mut manifests = Vec::new();
-        let mut providers: Vec<Box<dyn Provider>> = Vec::new();
+        let mut registry = Self {
+            manifests: Vec::new(),
+            providers: Vec::new(),
+            broken: Vec::new(),
+        };
         for (plugin, manifest) in loaded {
-            let runtime: Vec<&dyn Provider> = plugin.providers.iter().map(|p| p.as_ref()).collect();
-            if let Some(issue) = pairing_issues(&manifest, &runtime).into_iter().next() {
+            if manifest.runtime.is_some() {
                 return Err(RegistryError::Mismatch {
                     file: plugin.path.to_owned(),
-                    pointer: issue.pointer,
-                    message: issue.message,
+                    pointer: "/runtime".to_owned(),
+                    message: "a built-in plugin has no runtime: its code is linked in".to_owned(),
                 });
             }
-            providers.extend(plugin.providers);
-            manifests.push(LoadedManifest {
-                path: plugin.path.to_owned(),
-                manifest,
+            registry.insert(plugin, manifest, PluginOrigin::BuiltIn)?;
+        }
+        Ok(registry)
+    }
+
+    /// Adds an installed plugin after checking it against itself and everything already in
+    /// the registry: its manifest loads and has a `runtime`, its ids are valid and unused, and
+    /// its manifest and providers pair up. A plugin that fails is recorded as broken, with
+    /// the error as its reason, and left out; the error is returned too.
+    pub fn admit(&mut self, plugin: PluginSource<'_>) -> Result<(), RegistryError> {
+        let path = plugin.path.to_owned();
+        let mut id = None;
+        let mut origin = None;
+        let result = Manifest::load(plugin.path, plugin.json)
+            .map_err(RegistryError::from)
+            .and_then(|manifest| {
+                id = Some(manifest.id.clone());
+                origin = manifest.runtime.as_ref().map(PluginOrigin::of);
+                let Some(found) = origin else {
+                    return Err(RegistryError::Mismatch {
+                        file: path.clone(),
+                        pointer: "/runtime".to_owned(),
+                        message: "an installed plugin needs a \"runtime\" object".to_owned(),
+                    });
+                };
+                for provider in &plugin.providers {
+                    check_provider_ids(provider.as_ref())?;
+                }
+                let mut ids: Vec<PluginIds<'_>> = self
+                    .manifests
+                    .iter()
+                    .map(|m| PluginIds {
+                        path: &m.path,
+                        manifest: Some(&m.manifest),
+                        providers: m.manifest.providers.iter().map(|p| p.id.as_str()).collect(),
+                    })
+                    .collect();
+                ids.push(PluginIds {
+                    path: plugin.path,
+                    manifest: Some(&manifest),
+                    providers: plugin.providers.iter().map(|p| p.id()).collect(),
+                });
+                if let Some(duplicate) = duplicate_ids(&ids).into_iter().next() {
+                    return Err(duplicate_error(duplicate));
+                }
+                self.insert(plugin, manifest, found)
+            });
+        if let Err(error) = &result {
+            self.broken.push(BrokenPlugin {
+                path,
+                id,
+                origin,
+                reason: error.to_string(),
             });
         }
-        providers.sort_by(|a, b| a.id().cmp(b.id()));
-        manifests.sort_by(|a, b| a.manifest.id.cmp(&b.manifest.id));
-        Ok(Self {
-            manifests,
-            providers,
-        })
+        result
+    }
+
+    /// Records an installed plugin that could not even be offered to [`Registry::admit`] (its
+    /// directory is not private, its manifest cannot be read, its runtime cannot start).
+    pub fn mark_broken(&mut self, broken: BrokenPlugin) {
+        self.broken.push(broken);
+    }
+
+    /// The installed plugins left out, in the order they were read.
+    pub fn broken(&self) -> &[BrokenPlugin] {
+        &self.broken
+    }
+
+    /// Pairs a loaded manifest with its providers and adds both, keeping providers sorted by
+    /// id and manifests by plugin id.
+    fn insert(
+        &mut self,
+        plugin: PluginSource<'_>,
+        manifest: Manifest,
+        origin: PluginOrigin,
+    ) -> Result<(), RegistryError> {
+        let runtime: Vec<&dyn Provider> = plugin.providers.iter().map(|p| p.as_ref()).collect();
+        if let Some(issue) = pairing_issues(&manifest, &runtime).into_iter().next() {
+            return Err(RegistryError::Mismatch {
+                file: plugin.path.to_owned(),
+                pointer: issue.pointer,
+                message: issue.message,
+            });
+        }
+        for provider in plugin.providers {
+            let at = self.providers.partition_point(|p| p.id() < provider.id());
+            self.providers.insert(at, provider);
+        }
+        let at = self
+            .manifests
+            .partition_point(|m| m.manifest.id < manifest.id);
+        self.manifests.insert(
+            at,
+            LoadedManifest {
+                path: plugin.path.to_owned(),
+                manifest,
+                origin,
+            },
+        );
+        Ok(())
     }
 
     /// Providers, by id.
@@ -307,7 +452,7 @@ fn duplicate_error(duplicate: DuplicateId) -> RegistryError {
     match kind {
         SharedId::Plugin => RegistryError::DuplicatePlugin { id, first, second },
         SharedId::Choice => RegistryError::DuplicateChoice { id, first, second },
-        _ => RegistryError::DuplicateProvider { id },
+        _ => RegistryError::DuplicateProvider { id, first, second },
     }
 }
 
@@ -448,7 +593,7 @@ mod tests {
                         vec![provider("alpha", key)],
                     ),
                 ],
-                "provider \"alpha\" is registered twice",
+                "provider \"alpha\" is registered by both alpha.json and b.json",
             ),
             (
                 "duplicate method",
@@ -550,5 +695,102 @@ mod tests {
             assert!(err.starts_with(want), "{name}: {err}");
             assert!(!err.contains('\n'), "{name}: {err}");
         }
+    }
+
+    fn installed(plugin: &str, provider_id: &str, choice: &str) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&manifest(
+            plugin,
+            provider_id,
+            &[(choice, "api-key", "api_key")],
+        ))
+        .unwrap();
+        v["runtime"] = json!({"kind": "openai-compatible", "base_url": "https://x.test/v1"});
+        v.to_string()
+    }
+
+    #[test]
+    fn installed_plugins_join_after_the_built_ins_and_faulty_ones_are_listed_as_broken() {
+        let mut registry = build(vec![alpha()]).unwrap();
+        let key = &[("api-key", AuthKind::ApiKey)];
+        let good = installed("groq", "groq", "groq-key");
+        registry
+            .admit(PluginSource {
+                path: "/p/groq/plugin.json",
+                json: &good,
+                providers: vec![provider("groq", key)],
+            })
+            .unwrap();
+        assert_eq!(registry.provider_ids(), ["alpha", "groq"]);
+        let origins: Vec<_> = registry.manifests().iter().map(|m| m.origin).collect();
+        assert_eq!(origins, [PluginOrigin::BuiltIn, PluginOrigin::Manifest]);
+
+        let no_runtime = manifest("plain", "plain", &[("plain-key", "api-key", "api_key")]);
+        let cases: Vec<(&str, String, Vec<Box<dyn Provider>>, &str)> = vec![
+            (
+                "/p/again/plugin.json",
+                installed("again", "alpha", "again-key"),
+                vec![provider("alpha", key)],
+                "provider \"alpha\" is registered by both alpha.json and /p/again/plugin.json",
+            ),
+            (
+                "/p/dup/plugin.json",
+                installed("dup", "dup", "groq-key"),
+                vec![provider("dup", key)],
+                "choice id \"groq-key\" is used by both /p/groq/plugin.json and /p/dup/plugin.json",
+            ),
+            (
+                "/p/plain/plugin.json",
+                no_runtime,
+                vec![provider("plain", key)],
+                "/p/plain/plugin.json: /runtime: an installed plugin needs a \"runtime\" object",
+            ),
+            (
+                "/p/bad/plugin.json",
+                "{\"manifest_version\": 1, \"colour\": 2}".to_owned(),
+                vec![],
+                "/p/bad/plugin.json: /colour: unknown field",
+            ),
+        ];
+        for (path, json, providers, want) in cases {
+            let err = registry
+                .admit(PluginSource {
+                    path,
+                    json: &json,
+                    providers,
+                })
+                .expect_err(path)
+                .to_string();
+            assert!(err.starts_with(want), "{path}: {err}");
+        }
+        assert_eq!(registry.provider_ids(), ["alpha", "groq"]);
+        let broken: Vec<_> = registry.broken().iter().map(|b| b.path.as_str()).collect();
+        assert_eq!(
+            broken,
+            [
+                "/p/again/plugin.json",
+                "/p/dup/plugin.json",
+                "/p/plain/plugin.json",
+                "/p/bad/plugin.json"
+            ]
+        );
+        assert_eq!(registry.broken()[0].id.as_deref(), Some("again"));
+        assert_eq!(registry.broken()[0].origin, Some(PluginOrigin::Manifest));
+        assert_eq!(registry.broken()[3].id, None);
+        assert_eq!(registry.menu(|_| false).choices().count(), 2);
+    }
+
+    #[test]
+    fn a_built_in_manifest_with_a_runtime_is_refused() {
+        let err = build(vec![(
+            "a.json",
+            installed("alpha", "alpha", "alpha-key"),
+            vec![provider("alpha", &[("api-key", AuthKind::ApiKey)])],
+        )])
+        .expect_err("runtime")
+        .to_string();
+        assert_eq!(
+            err,
+            "a.json: /runtime: a built-in plugin has no runtime: its code is linked in"
+        );
     }
 }

@@ -68,7 +68,7 @@ pub fn service_errors() -> ServiceErrors {
     ServiceErrors {
         rejected: acme_error(401, "Invalid API key"),
         expired: None,
-        error_with_message: acme_error,
+        error_with_message: std::sync::Arc::new(acme_error),
     }
 }
 

@@ -45,7 +45,7 @@ pub(crate) fn service_errors() -> Option<ServiceErrors> {
     Some(ServiceErrors {
         rejected: error_body(401, "invalid x-api-key"),
         expired: None,
-        error_with_message: error_body,
+        error_with_message: std::sync::Arc::new(error_body),
     })
 }
 

@@ -260,13 +260,13 @@ pub(crate) fn service_errors() -> Option<ServiceErrors> {
     Some(ServiceErrors {
         rejected: rejected_reply(),
         expired: Some(expired_reply()),
-        error_with_message: |status, message| {
+        error_with_message: std::sync::Arc::new(|status, message| {
             if status == 401 {
                 HttpResponse::new(status, format!("unauthorized: {message}\n"))
             } else {
                 HttpResponse::new(status, api_error(message, "fixture_error"))
             }
-        },
+        }),
     })
 }
 

@@ -242,9 +242,9 @@ pub(crate) fn service_errors() -> Option<ServiceErrors> {
     Some(ServiceErrors {
         rejected: response(rejected_reply())?,
         expired: response(expired_reply()),
-        error_with_message: |status, message| {
+        error_with_message: std::sync::Arc::new(|status, message| {
             HttpResponse::new(status, error_body(status, message, None))
-        },
+        }),
     })
 }
 

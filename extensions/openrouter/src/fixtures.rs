@@ -130,7 +130,7 @@ pub(crate) fn service_errors() -> Option<ServiceErrors> {
     Some(ServiceErrors {
         rejected: error_answer(401, "User not found."),
         expired: None,
-        error_with_message: error_answer,
+        error_with_message: std::sync::Arc::new(error_answer),
     })
 }
 

@@ -26,7 +26,7 @@ struct ProviderJson<'a> {
     id: &'a str,
     label: &'a str,
     docs_path: &'a str,
-    env_vars: Vec<EnvVarJson>,
+    env_vars: Vec<EnvVarJson<'a>>,
     default_model: Option<&'a str>,
     /// From the manifest; the registry has checked it matches the runtime.
     capabilities: &'a [String],
@@ -34,8 +34,8 @@ struct ProviderJson<'a> {
 }
 
 #[derive(Serialize)]
-struct EnvVarJson {
-    name: &'static str,
+struct EnvVarJson<'a> {
+    name: &'a str,
     role: &'static str,
 }
 
@@ -122,7 +122,7 @@ fn provider_json<'a>(p: &'a dyn Provider, capabilities: &'a [String]) -> Provide
             .env_vars()
             .iter()
             .map(|v| EnvVarJson {
-                name: v.name,
+                name: &v.name,
                 role: if v.role == EnvRole::Credential {
                     "credential"
                 } else {
