@@ -725,33 +725,41 @@ mod tests {
         assert_eq!(origins, [PluginOrigin::BuiltIn, PluginOrigin::Manifest]);
 
         let no_runtime = manifest("plain", "plain", &[("plain-key", "api-key", "api_key")]);
-        let cases: Vec<(&str, String, Vec<Box<dyn Provider>>, &str)> = vec![
+        let cases: Vec<(Plugin, &str)> = vec![
             (
-                "/p/again/plugin.json",
-                installed("again", "alpha", "again-key"),
-                vec![provider("alpha", key)],
+                (
+                    "/p/again/plugin.json",
+                    installed("again", "alpha", "again-key"),
+                    vec![provider("alpha", key)],
+                ),
                 "provider \"alpha\" is registered by both alpha.json and /p/again/plugin.json",
             ),
             (
-                "/p/dup/plugin.json",
-                installed("dup", "dup", "groq-key"),
-                vec![provider("dup", key)],
+                (
+                    "/p/dup/plugin.json",
+                    installed("dup", "dup", "groq-key"),
+                    vec![provider("dup", key)],
+                ),
                 "choice id \"groq-key\" is used by both /p/groq/plugin.json and /p/dup/plugin.json",
             ),
             (
-                "/p/plain/plugin.json",
-                no_runtime,
-                vec![provider("plain", key)],
+                (
+                    "/p/plain/plugin.json",
+                    no_runtime,
+                    vec![provider("plain", key)],
+                ),
                 "/p/plain/plugin.json: /runtime: an installed plugin needs a \"runtime\" object",
             ),
             (
-                "/p/bad/plugin.json",
-                "{\"manifest_version\": 1, \"colour\": 2}".to_owned(),
-                vec![],
+                (
+                    "/p/bad/plugin.json",
+                    "{\"manifest_version\": 1, \"colour\": 2}".to_owned(),
+                    vec![],
+                ),
                 "/p/bad/plugin.json: /colour: unknown field",
             ),
         ];
-        for (path, json, providers, want) in cases {
+        for ((path, json, providers), want) in cases {
             let err = registry
                 .admit(PluginSource {
                     path,
