@@ -108,11 +108,31 @@ pub(crate) enum PluginsCommand {
     /// List plugins, their providers and sign-in methods
     #[command(after_help = "Examples:\n  plugboard plugins list\n  plugboard plugins list --json")]
     List(JsonFlag),
-    /// Print the JSON Schema that plugin manifests follow
-    #[command(
-        after_help = "Examples:\n  plugboard plugins schema > manifests/schema/plugin-manifest.schema.json"
-    )]
-    Schema,
+    /// Print the JSON Schema that plugin manifests (or plugin protocol messages) follow
+    #[command(after_help = SCHEMA_EXAMPLES)]
+    Schema(SchemaArgs),
+}
+
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  plugboard plugins schema > manifests/schema/plugin-manifest.schema.json
+  plugboard plugins schema --protocol host > docs/protocol/host-message.schema.json
+  plugboard plugins schema --protocol plugin > docs/protocol/plugin-message.schema.json";
+
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Print the schema of the plugin protocol's messages from this side instead
+    #[arg(long, value_enum, value_name = "SIDE")]
+    pub(crate) protocol: Option<ProtocolSide>,
+}
+
+/// Which side's messages `plugins schema --protocol` describes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum ProtocolSide {
+    /// What the host sends to a plugin
+    Host,
+    /// What a plugin sends to the host
+    Plugin,
 }
 
 #[derive(Debug, Subcommand)]

@@ -108,14 +108,16 @@ fn forbid_core_dumps() -> std::io::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // Neither needs the plugins or the store.
     match &cli.command {
-        Command::Plugins(PluginsCommand::Schema) => return commands::plugins::schema(),
+        Command::Plugins(PluginsCommand::Schema(a)) => {
+            return commands::plugins::schema(a.protocol);
+        }
         Command::Completions(a) => return commands::completions::print(a.shell),
         _ => {}
     }
     let app = App::load()?;
     match cli.command {
         Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list(&app, a.json),
-        Command::Plugins(PluginsCommand::Schema) => commands::plugins::schema(),
+        Command::Plugins(PluginsCommand::Schema(a)) => commands::plugins::schema(a.protocol),
         Command::Models(ModelsCommand::Auth(AuthCommand::Choices(a))) => {
             commands::choices::list(&app, a.json)
         }

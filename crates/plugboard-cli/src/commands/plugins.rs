@@ -3,7 +3,10 @@
 use plugboard_core::{AuthKind, EnvRole, Provider, manifest_schema_text};
 use serde::Serialize;
 
+use plugboard_protocol::{host_schema, plugin_schema, schema_text};
+
 use crate::app::App;
+use crate::cli::ProtocolSide;
 use crate::output::{print, print_json};
 
 #[derive(Serialize)]
@@ -147,6 +150,11 @@ fn provider_json<'a>(p: &'a dyn Provider, capabilities: &'a [String]) -> Provide
     }
 }
 
-pub(crate) fn schema() -> anyhow::Result<()> {
-    print(manifest_schema_text().trim_end())
+pub(crate) fn schema(protocol: Option<ProtocolSide>) -> anyhow::Result<()> {
+    let text = match protocol {
+        None => manifest_schema_text(),
+        Some(ProtocolSide::Host) => schema_text(&host_schema()),
+        Some(ProtocolSide::Plugin) => schema_text(&plugin_schema()),
+    };
+    print(text.trim_end())
 }
