@@ -12,12 +12,14 @@ const HOME_VAR: &str = "PLUGBOARD_HOME";
 
 const CONFIG_FILE_NAME: &str = "config.json";
 const STORE_FILE_NAME: &str = "credentials.sqlite";
+const PLUGINS_DIR_NAME: &str = "plugins";
 
 /// The locations of plugboard's files, resolved once at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
     config_file: PathBuf,
     store_file: PathBuf,
+    plugins_dir: PathBuf,
 }
 
 impl Paths {
@@ -39,6 +41,7 @@ impl Paths {
                 Ok(Self {
                     config_file: dirs.config_dir().join(CONFIG_FILE_NAME),
                     store_file: dirs.data_dir().join(STORE_FILE_NAME),
+                    plugins_dir: dirs.data_dir().join(PLUGINS_DIR_NAME),
                 })
             }
         }
@@ -50,6 +53,7 @@ impl Paths {
         Self {
             config_file: home.join(CONFIG_FILE_NAME),
             store_file: home.join(STORE_FILE_NAME),
+            plugins_dir: home.join(PLUGINS_DIR_NAME),
         }
     }
 
@@ -61,6 +65,12 @@ impl Paths {
     /// The SQLite credential store.
     pub fn store_file(&self) -> &Path {
         &self.store_file
+    }
+
+    /// The directory installed plugins live in, one folder each (`plugins install` copies
+    /// them here): `plugins/` beside the store.
+    pub fn plugins_dir(&self) -> &Path {
+        &self.plugins_dir
     }
 
     /// Checks, creating and changing nothing, that what exists of plugboard's files can be
