@@ -1,39 +1,63 @@
-//! SCAFFOLD (replaced by the exec helper before anything lands): the agreed public surface of
-//! the host side of executable plugins, so the loader can be written against it.
+//! The host side of executable plugins: a plugin whose `plugin.json` says
+//! `"runtime": {"kind": "exec", "command": [...]}` is a program speaking the plugin protocol
+//! (`plugboard-protocol`) over its stdin and stdout. [`providers`] turns its manifest into
+//! providers the registry holds like any other; the first call starts the plugin, which all its
+//! providers share for the rest of the command. [`subjects`] does the same for the contract
+//! harness (`plugboard plugins check`), with the plugin's own fixtures.
+//!
+//! Invariants this crate keeps:
+//! - Building providers starts nothing; one process per plugin per command, started on the
+//!   first call, its stdin closed and the process (with its process group) killed when the
+//!   providers are dropped.
+//! - The plugin gets a minimal environment (`PATH`, `HOME`, the locale, `TZ`, and only the
+//!   variables its manifest lists), runs in its own folder, and never sees the store, its path,
+//!   or another provider's credential: each request carries only its provider's credential.
+//! - A plugin cannot hang or flood the host: `hello` within 10 s, every request within its time
+//!   limit (time spent waiting for the user excluded), lines within the protocol's bound, a
+//!   bounded number of messages per request, stderr kept to its last 64 KiB. A plugin that
+//!   breaks any of this fails the call with one line naming it ([`ExecError`]), is killed, and
+//!   fails every later call of the command the same way.
+//! - Nothing it returns is written unchecked: every profile of a sign-in must be the requested
+//!   provider's, a refresh must return the profile it was given, and what it says is sanitised
+//!   with the call's secrets scrubbed.
+//! - What it prints on stderr is shown sanitised and prefixed with its id, only when a call
+//!   fails or with `verbose`.
+
+mod bridge;
+mod calls;
+mod connection;
+mod error;
+mod fixtures;
+mod model;
+mod options;
+mod plugin;
+mod process;
+mod provider;
+mod refresh;
+mod relay;
+mod session;
+mod sign_in;
+mod stderr;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use plugboard_core::{Manifest, ManifestError, Provider};
 
-/// How the host runs executable plugins in this command.
-#[derive(Clone)]
-pub struct ExecOptions {
-    /// Show each plugin's stderr as it comes (`--verbose`), not only when it fails.
-    pub verbose: bool,
-    /// Where a plugin's stderr lines go, already sanitised and prefixed with its id.
-    pub stderr: Arc<dyn Fn(&str) + Send + Sync>,
-}
-
-impl ExecOptions {
-    /// Options with `verbose` and a sink for plugins' stderr.
-    pub fn new(verbose: bool, stderr: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
-        Self { verbose, stderr }
-    }
-}
+pub use error::ExecError;
+pub use fixtures::{SubjectsError, subjects};
+pub use options::{CHECK_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ExecOptions, HELLO_TIMEOUT};
+pub use session::MAX_MESSAGES_PER_REQUEST;
+pub use stderr::STDERR_KEPT_BYTES;
 
 /// The providers of the executable plugin in `dir` whose manifest (read from `path`) is
-/// `manifest`; starts no process.
+/// `manifest`, one per provider it declares, sharing one plugin process; starts no process.
+/// Fails when the manifest's runtime is not `exec`.
 pub fn providers(
     dir: &Path,
     path: &str,
     manifest: &Manifest,
     options: &ExecOptions,
 ) -> Result<Vec<Box<dyn Provider>>, ManifestError> {
-    let _ = (dir, manifest, options);
-    Err(ManifestError {
-        file: path.to_owned(),
-        pointer: "/runtime".to_owned(),
-        message: "executable plugins are not built yet".to_owned(),
-    })
+    let plugin = provider::plugin(dir, path, manifest, options)?;
+    Ok(provider::proxies(&plugin, manifest))
 }
