@@ -139,21 +139,33 @@ impl ProviderCalls {
         self.plugin.call(request, limit, relay).await
     }
 
-    /// The error for an answer the session let through but this request cannot use.
-    pub(crate) fn wrong_answer(&self, request: &'static str, got: &PluginMessage) -> ExecError {
-        ExecError::WrongAnswer {
+    /// Stops the plugin for an answer this request cannot use (the session let it through:
+    /// it was well-formed), returning the error.
+    pub(crate) async fn refuse(&self, error: ExecError) -> ExecError {
+        self.plugin.stop(error).await
+    }
+
+    /// [`ProviderCalls::refuse`] for an answer of the wrong type.
+    pub(crate) async fn wrong_answer(
+        &self,
+        request: &'static str,
+        got: &PluginMessage,
+    ) -> ExecError {
+        self.refuse(ExecError::WrongAnswer {
             plugin: self.plugin.id.clone(),
             request,
             got: crate::session::kind(got),
-        }
+        })
+        .await
     }
 
-    /// An answer of the right kind whose content cannot be used.
-    pub(crate) fn bad_answer(&self, problem: impl Into<String>) -> ExecError {
-        ExecError::BadAnswer {
+    /// [`ProviderCalls::refuse`] for an answer whose content cannot be used.
+    pub(crate) async fn bad_answer(&self, problem: impl Into<String>) -> ExecError {
+        self.refuse(ExecError::BadAnswer {
             plugin: self.plugin.id.clone(),
             problem: problem.into(),
-        }
+        })
+        .await
     }
 }
 

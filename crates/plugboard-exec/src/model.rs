@@ -56,6 +56,7 @@ impl ModelRunner for ExecRunner {
         match answer {
             PluginMessage::ModelReply { outputs, .. } if outputs.is_empty() => Err(calls
                 .bad_answer("answered a model call without output")
+                .await
                 .into()),
             PluginMessage::ModelReply { outputs, .. } => Ok(ModelReply::new(
                 outputs
@@ -70,7 +71,7 @@ impl ModelRunner for ExecRunner {
             PluginMessage::Failed { error, .. } => {
                 Err(scrubbed(error, &secrets).into_model(&calls.label))
             }
-            other => Err(calls.wrong_answer("run_model", &other).into()),
+            other => Err(calls.wrong_answer("run_model", &other).await.into()),
         }
     }
 }
@@ -110,7 +111,7 @@ impl ModelLister for ExecLister {
             PluginMessage::Failed { error, .. } => {
                 Err(scrubbed(error, &secrets).into_model(&calls.label))
             }
-            other => Err(calls.wrong_answer("list_models", &other).into()),
+            other => Err(calls.wrong_answer("list_models", &other).await.into()),
         }
     }
 }

@@ -105,6 +105,13 @@ impl Plugin {
         result
     }
 
+    /// Stops the plugin for the rest of the command: it answered, but with something the host
+    /// refuses (another provider's profile). Returns `error` for the caller to report.
+    pub(crate) async fn stop(&self, error: ExecError) -> ExecError {
+        *self.state.lock().await = State::Broken(error.clone());
+        error
+    }
+
     fn launch(&self) -> Launch<'_> {
         Launch {
             plugin: &self.id,

@@ -53,16 +53,18 @@ impl Refresher for ExecRefresher {
                     credential: Credential::from(profile.credential),
                 })
             }
-            PluginMessage::Refreshed { profile, .. } => Err(ExecError::WrongProfile {
-                plugin: calls.plugin.id.clone(),
-                asked,
-                got: sanitize_line(&profile.profile_id, 80),
-            }
-            .into()),
+            PluginMessage::Refreshed { profile, .. } => Err(calls
+                .refuse(ExecError::WrongProfile {
+                    plugin: calls.plugin.id.clone(),
+                    asked,
+                    got: sanitize_line(&profile.profile_id, 80),
+                })
+                .await
+                .into()),
             PluginMessage::Failed { error, .. } => {
                 Err(scrubbed(error, &secrets).into_refresh(&calls.label))
             }
-            other => Err(calls.wrong_answer("refresh", &other).into()),
+            other => Err(calls.wrong_answer("refresh", &other).await.into()),
         }
     }
 }

@@ -89,23 +89,36 @@ impl AuthMethod for ExecMethod {
                 default_model,
                 notes,
                 ..
-            } => {
-                let mut result = AuthResult::default();
-                result.profiles = owned_profiles(calls, profiles)?;
-                result.default_model = default_model
-                    .map(|model| suggested_model(calls, &model))
-                    .transpose()?;
-                result.notes = notes
-                    .iter()
-                    .map(|note| secrets.line(note, 500))
-                    .filter(|note| !note.is_empty())
-                    .collect();
-                Ok(result)
-            }
+            } => match signed_in(calls, profiles, default_model) {
+                Ok(mut result) => {
+                    result.notes = notes
+                        .iter()
+                        .map(|note| secrets.line(note, 500))
+                        .filter(|note| !note.is_empty())
+                        .collect();
+                    Ok(result)
+                }
+                Err(error) => Err(calls.refuse(error).await.into()),
+            },
             PluginMessage::Failed { error, .. } => Err(scrubbed(error, &secrets).into_auth()),
-            other => Err(calls.wrong_answer("sign_in", &other).into()),
+            other => Err(calls.wrong_answer("sign_in", &other).await.into()),
         }
     }
+}
+
+/// What a sign-in returned, if the host can take it: every profile the requested provider's,
+/// and a suggested model of that provider.
+fn signed_in(
+    calls: &ProviderCalls,
+    profiles: Vec<WireProfile>,
+    default_model: Option<String>,
+) -> Result<AuthResult, ExecError> {
+    let mut result = AuthResult::default();
+    result.profiles = owned_profiles(calls, profiles)?;
+    result.default_model = default_model
+        .map(|model| suggested_model(calls, &model))
+        .transpose()?;
+    Ok(result)
 }
 
 /// The profiles to write, if every one is the requested provider's; otherwise the call fails
@@ -134,10 +147,13 @@ fn owned_profiles(
 fn suggested_model(calls: &ProviderCalls, model: &str) -> Result<ModelRef, ExecError> {
     match model.parse::<ModelRef>() {
         Ok(model) if model.provider() == calls.provider => Ok(model),
-        _ => Err(calls.bad_answer(format!(
-            "suggested model {}, which is not provider/model of provider {}",
-            sanitize_line(model, 80),
-            calls.provider
-        ))),
+        _ => Err(ExecError::BadAnswer {
+            plugin: calls.plugin.id.clone(),
+            problem: format!(
+                "suggested model {}, which is not provider/model of provider {}",
+                sanitize_line(model, 80),
+                calls.provider
+            ),
+        }),
     }
 }
