@@ -3,8 +3,11 @@
 use plugboard_core::{Manifest, registrations};
 
 use crate::report::Report;
-use crate::rules::{REGISTRY_ONLY, RULES};
-use crate::subject::Subject;
+use crate::rules::{
+    CHOICE_ID_SYNTAX, CHOICE_ID_UNIQUE, MANIFEST_SCHEMA, METHOD_ID_SYNTAX, PROVIDER_ID_SYNTAX,
+    REGISTRY_ONLY, RULES, TEXT_NONBLANK,
+};
+use crate::subject::{ManifestText, Subject};
 use crate::{
     check_probe, device, fixtures, forged_state, list, list_probes, manifest_rules, model_fixtures,
     model_probes, refresh, registry_rules, static_rules,
@@ -49,6 +52,27 @@ async fn check_subject(subject: &Subject) -> (Report, Option<Manifest>) {
     (report, manifest)
 }
 
+/// Runs the rules about a manifest alone (its schema, id syntax, unique choice ids, text),
+/// with no provider: what `plugboard plugins check` holds a plugin to before running any of
+/// its code, and all a manifest-only plugin's own files can be held to. Needs no runtime.
+pub fn check_manifest(manifest: &ManifestText) -> Report {
+    let mut report = Report::default();
+    report.ran([
+        MANIFEST_SCHEMA,
+        PROVIDER_ID_SYNTAX,
+        METHOD_ID_SYNTAX,
+        CHOICE_ID_SYNTAX,
+        CHOICE_ID_UNIQUE,
+        TEXT_NONBLANK,
+    ]);
+    if let Some(loaded) = manifest_rules::check(manifest, &mut report) {
+        for provider in &loaded.providers {
+            report.checked_provider(&provider.id);
+        }
+    }
+    report
+}
+
 /// Runs [`check_provider`] for each subject, then the rules across them: provider, plugin and
 /// choice ids are unique, and every provider a manifest declares is registered with it.
 /// Subjects sharing a manifest path are one plugin with several providers.
@@ -72,4 +96,36 @@ pub async fn check_linked() -> Report {
         .map(Subject::from_registration)
         .collect();
     check_registry(&subjects).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_rules_alone_pass_a_sound_manifest_and_name_each_fault() {
+        let sound = r#"{"manifest_version": 1, "id": "acme", "name": "Acme", "version": "1",
+            "providers": [{"id": "acme", "label": "Acme"}],
+            "auth_choices": [{"choice_id": "acme-key", "provider": "acme", "method": "api-key",
+                "kind": "api_key", "label": "Key", "group": {"id": "acme", "label": "Acme"}}]}"#;
+        let report = check_manifest(&ManifestText::new("acme/plugin.json", sound));
+        assert!(report.is_ok(), "{report}");
+        assert_eq!(report.to_string(), "all 6 rules passed for acme");
+
+        let unknown_field =
+            sound.replacen("\"version\": \"1\"", "\"version\": \"1\", \"colour\": 1", 1);
+        let report = check_manifest(&ManifestText::new("acme/plugin.json", unknown_field));
+        assert_eq!(
+            report.failed_rules().into_iter().collect::<Vec<_>>(),
+            ["manifest-schema"]
+        );
+        assert!(report.to_string().contains("colour"), "{report}");
+
+        let bad_choice = sound.replace("acme-key", "Acme Key");
+        let report = check_manifest(&ManifestText::new("acme/plugin.json", bad_choice));
+        assert_eq!(
+            report.failed_rules().into_iter().collect::<Vec<_>>(),
+            ["choice-id-syntax"]
+        );
+    }
 }

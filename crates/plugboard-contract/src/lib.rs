@@ -41,7 +41,7 @@ mod static_rules;
 mod subject;
 mod tokens;
 
-pub use check::{check_linked, check_provider, check_registry};
+pub use check::{check_linked, check_manifest, check_provider, check_registry};
 pub use report::{Failure, Report};
 pub use rules::{RULES, Rule};
 pub use subject::{ManifestText, Subject};
