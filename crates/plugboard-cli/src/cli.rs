@@ -111,6 +111,48 @@ pub(crate) enum PluginsCommand {
     /// Print the JSON Schema that plugin manifests (or plugin protocol messages) follow
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
+    /// Hold a plugin folder to the provider contract, running an executable plugin's own
+    /// fixtures and the contract's probes through the plugin protocol
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(PluginDirArgs),
+    /// Check a plugin folder, then copy it into the plugins directory if it passes
+    #[command(after_help = INSTALL_EXAMPLES)]
+    Install(PluginDirArgs),
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  plugboard plugins check ./my-plugin
+  plugboard plugins check --verbose examples/plugin-python
+
+Prints one line per failure, `[rule-id] subject: message`, and exits 1 if there is any, 0 when
+the plugin passes. Rule plugin-files reports a folder that cannot be used (not private, a symlink
+inside, no plugin.json); then the manifest rules run, and ids a built-in plugin already uses are
+reported. An executable plugin is then started (its code runs): rule plugin-handshake checks its
+hello, plugin-fixtures its list of contract fixtures, and every contract rule runs on its
+providers, each call answered by a scripted service on a loopback server handed to the plugin as
+its base URL. An openai-compatible plugin is served by plugboard's own code, which plugboard's
+tests hold to the contract, so only its manifest is checked.";
+
+const INSTALL_EXAMPLES: &str = "\
+Examples:
+  plugboard plugins install ./my-plugin
+  plugboard plugins install --verbose examples/plugin-python
+
+Runs `plugboard plugins check` on the folder and installs nothing unless it passes. The folder
+is copied to <plugins dir>/<plugin id>/ (PLUGBOARD_HOME/plugins, or the data directory's
+plugins/), readable and writable by you alone, executable files kept executable; a symlink
+inside is refused. A plugin id that is already installed is refused: remove it first with
+`plugboard plugins remove <id>`.";
+
+#[derive(Debug, Args)]
+pub(crate) struct PluginDirArgs {
+    /// The plugin's folder, holding plugin.json
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: std::path::PathBuf,
+    /// Show the plugin's stderr as it comes, not only when a call to it fails
+    #[arg(long)]
+    pub(crate) verbose: bool,
 }
 
 const SCHEMA_EXAMPLES: &str = "\

@@ -111,6 +111,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Plugins(PluginsCommand::Schema(a)) => {
             return commands::plugins::schema(a.protocol);
         }
+        // A folder checked against the built-in plugins alone: what is installed does not
+        // change whether this plugin keeps the contract.
+        Command::Plugins(PluginsCommand::Check(a)) => return commands::plugin_check::run(a).await,
+        Command::Plugins(PluginsCommand::Install(a)) => {
+            return commands::plugin_install::run(a).await;
+        }
         Command::Completions(a) => return commands::completions::print(a.shell),
         _ => {}
     }
@@ -118,6 +124,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list(&app, a.json),
         Command::Plugins(PluginsCommand::Schema(a)) => commands::plugins::schema(a.protocol),
+        Command::Plugins(PluginsCommand::Check(a)) => commands::plugin_check::run(&a).await,
+        Command::Plugins(PluginsCommand::Install(a)) => commands::plugin_install::run(&a).await,
         Command::Models(ModelsCommand::Auth(AuthCommand::Choices(a))) => {
             commands::choices::list(&app, a.json)
         }

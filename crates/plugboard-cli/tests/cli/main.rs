@@ -29,6 +29,7 @@ mod models_set;
 mod network;
 mod oauth;
 mod ollama;
+mod plugin_check;
 mod plugins;
 mod profile;
 mod replaced;
