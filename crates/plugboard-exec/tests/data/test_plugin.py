@@ -16,7 +16,8 @@ host killed it. argv[1] picks how it behaves:
   garbage      writes 10 MB of lines that are not JSON
   hang         says hello, then never answers a request
   crash        says hello, then dies in the middle of a sign-in, after a note
-  foreign      as good, but its sign-in returns another provider's profile
+  foreign      as good, but its sign-in returns another provider's profile, and a refresh
+               another profile than the one asked for
   chatty       says hello, then sends notes for ever
   wrong-id     as good, but answers with another request's id
 """
@@ -167,6 +168,18 @@ def list_models(request):
     return {"type": "models", "id": request["id"], "models": models}
 
 
+def refresh(request):
+    """Trades the stored refresh token for a new access token, keeping the refresh token."""
+    stored = request["credential"]
+    if stored.get("kind") != "oauth" or not stored.get("refresh_token"):
+        return failed(request["id"], "not_refreshable", "no refresh token")
+    if stored["refresh_token"] == "rt-revoked":
+        return failed(request["id"], "sign_in_required", "invalid_grant")
+    profile = PROVIDER + ":other" if MODE == "foreign" else request["profile"]
+    renewed = dict(stored, access_token="at-renewed", expires_at=4102444800)
+    return {"type": "refreshed", "id": request["id"], "profile": {"profile_id": profile, "credential": renewed}}
+
+
 def fixtures():
     secret = lambda key: {"secret": key}
     sign_in_case = lambda name, expect, answers, **extra: dict(
@@ -208,6 +221,8 @@ def answer(request):
         return run_model(request)
     if kind == "list_models":
         return list_models(request)
+    if kind == "refresh":
+        return refresh(request)
     if kind == "list_fixtures":
         return {"type": "fixtures", "id": request["id"], "fixtures": fixtures()}
     return failed(request["id"], "unsupported", "not handled: " + kind)

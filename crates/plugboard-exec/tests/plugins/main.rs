@@ -8,4 +8,5 @@
 
 mod broken;
 mod good;
+mod refresh;
 mod support;

@@ -35,11 +35,18 @@ impl TestPlugin {
         for (key, value) in extra.as_object().expect("an object") {
             runtime[key] = value.clone();
         }
-        Self::with_manifest_runtime(runtime)
+        Self::with_manifest(runtime, "api-key", "api_key")
     }
 
-    /// The script beside a manifest with this `runtime` object.
-    pub fn with_manifest_runtime(runtime: Value) -> Self {
+    /// The script in `mode` behind a browser sign-in (method `browser`, kind `oauth`), whose
+    /// tokens the host refreshes through the plugin.
+    pub fn oauth(mode: &str) -> Self {
+        let runtime = json!({"kind": "exec", "command": ["python3", "plugin.py", mode]});
+        Self::with_manifest(runtime, "browser", "oauth")
+    }
+
+    /// The script beside a manifest with this `runtime` object and one sign-in choice.
+    fn with_manifest(runtime: Value, method: &str, kind: &str) -> Self {
         let tmp = TempDir::new().expect("a temporary directory");
         let dir = tmp.path().join(ID);
         std::fs::create_dir(&dir).expect("the plugin folder");
@@ -53,8 +60,8 @@ impl TestPlugin {
             "auth_choices": [{
                 "choice_id": "test-exec-api-key",
                 "provider": ID,
-                "method": "api-key",
-                "kind": "api_key",
+                "method": method,
+                "kind": kind,
                 "label": "Test Exec API key",
                 "group": {"id": ID, "label": "Test Exec"}
             }],
