@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use plugboard_core::{Manifest, Runtime};
+use plugboard_core::{Manifest, Runtime, shows_secret};
 use plugboard_protocol::{
     Answer, AnswerError, AnswerFailure, ErrorKind, HostMessage, ModelExpectation, PluginMessage,
     PromptKind, SignInExpectation, WireCredential, WireSecret,
@@ -12,6 +12,7 @@ use plugboard_testkit::{OpenRouterDouble, example_python_plugin_dir, example_rus
 
 use crate::host::api_key;
 use crate::process::Plugin;
+use crate::service::Service;
 
 /// One example plugin: its id (plugin and provider alike), its directory (with
 /// `plugin.json`), and how to start it there.
@@ -274,5 +275,84 @@ fn each_example_refuses_a_protocol_version_it_does_not_speak() {
         plugin.send(&HostMessage::Start { version: 999 });
         let status = plugin.close();
         assert!(!status.success(), "{}: {status}", example.id);
+    }
+}
+
+/// The key the probes send, and how a service might echo it back: as sent, and in the
+/// disguises that defeat a scrubber looking for the exact key (as the contract's probes do).
+fn disguised(key: &str) -> Vec<(&'static str, String)> {
+    let inside = |c: char| {
+        let middle = key.len() / 2;
+        format!("{}{c}{}", &key[..middle], &key[middle..])
+    };
+    let zero_width: String = key
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| std::iter::once(c).chain((i % 4 == 3).then_some('\u{200b}')))
+        .collect();
+    vec![
+        ("as sent", key.to_owned()),
+        ("in upper case", key.to_uppercase()),
+        ("with zero-width spaces inside", zero_width),
+        ("with a soft hyphen inside", inside('\u{ad}')),
+        ("with a control character inside", inside('\u{7}')),
+    ]
+}
+
+#[test]
+fn each_example_keeps_the_key_out_of_its_errors_however_the_service_echoes_it() {
+    let service = Service::start();
+    let key = "sk-pbct-Zq7Wm3Xv9Kp2Rt5Yn8Lb4Hd6";
+    for example in examples() {
+        let id = example.id;
+        let mut plugin = example.start();
+        let mut n = 0;
+        let mut call = |plugin: &mut Plugin| {
+            n += 1;
+            plugin.send(&run_model(n, id, service.base_url(), key, "Say hello."));
+            failure(id, plugin.recv())
+        };
+
+        // The service's own error shapes, as the example declares them.
+        service.answer(401, r#"{"error":{"code":401,"message":"User not found."}}"#);
+        let (_, kind, message) = call(&mut plugin);
+        assert_eq!(kind, ErrorKind::CredentialRejected, "{id}: {message}");
+        service.answer(200, "<html>maintenance</html>");
+        let (_, kind, message) = call(&mut plugin);
+        assert_eq!(kind, ErrorKind::BadResponse, "{id}: {message}");
+
+        for (disguise, echo) in disguised(key) {
+            let quoted = |message: &str| {
+                serde_json::json!({"error": {"code": 400, "message": message}}).to_string()
+            };
+            let answers = [
+                (401, quoted(&format!("Invalid key {echo}"))),
+                (
+                    500,
+                    quoted(&format!("Internal error while handling key {echo}")),
+                ),
+                (400, quoted(&format!("Bad request sent with key {echo}"))),
+                (
+                    200,
+                    format!("<html><body>Signed in with {echo}</body></html>"),
+                ),
+            ];
+            for (status, body) in answers {
+                service.answer(status, &body);
+                let (_, kind, message) = call(&mut plugin);
+                assert!(
+                    !shows_secret(&message, key),
+                    "{id}: a {status} echoing the key {disguise} shows it: {message}"
+                );
+                let want = match status {
+                    401 => ErrorKind::CredentialRejected,
+                    500 => ErrorKind::Service,
+                    400 => ErrorKind::InvalidRequest,
+                    _ => ErrorKind::BadResponse,
+                };
+                assert_eq!(kind, want, "{id}: {status} {disguise}: {message}");
+            }
+        }
+        assert!(plugin.close().success(), "{id}");
     }
 }

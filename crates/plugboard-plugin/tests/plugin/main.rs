@@ -11,3 +11,4 @@ mod host;
 mod process;
 mod providers;
 mod serve;
+mod service;
