@@ -84,8 +84,8 @@ impl Host {
         decode(&line).unwrap_or_else(|e| panic!("not a plugin message: {e}: {line}"))
     }
 
-    /// Closes the plugin's input and returns how its session ended; everything it wrote after
-    /// the messages read so far must be `rest`.
+    /// Closes the plugin's input, then returns what it wrote after the messages read so far and
+    /// how its session ended.
     pub async fn close(mut self) -> (Vec<PluginMessage>, Result<(), ServeError>) {
         self.to_plugin = None;
         self.finish().await

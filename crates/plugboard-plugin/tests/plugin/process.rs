@@ -50,16 +50,19 @@ impl Plugin {
         }
     }
 
+    /// Writes one message to the plugin's stdin.
     pub fn send(&mut self, message: &HostMessage) {
         let stdin = self.stdin.as_mut().expect("the plugin's stdin is open");
         stdin.write_all(encode(message).as_bytes()).unwrap();
         stdin.flush().unwrap();
     }
 
+    /// Answers the plugin's prompt or `open_url` of `id`.
     pub fn answer(&mut self, id: u64, answer: Answer) {
         self.send(&HostMessage::Answer { id, answer });
     }
 
+    /// The plugin's next message; its stderr is shown if none comes.
     pub fn recv(&mut self) -> PluginMessage {
         match self.lines.recv_timeout(PATIENCE) {
             Ok(line) => decode(&line)

@@ -40,6 +40,7 @@ pub fn fixtures() -> Fixtures {
     }
 }
 
+/// Acme: the core's API-key method, and methods that show their context or use the browser.
 pub struct Acme {
     methods: Vec<Box<dyn AuthMethod>>,
 }

@@ -9,6 +9,7 @@ use std::thread;
 /// The answer every request gets: a status and a body.
 type Answer = Arc<Mutex<(u16, String)>>;
 
+/// A loopback service with one answer for every request.
 pub struct Service {
     base_url: String,
     answer: Answer,
@@ -31,6 +32,7 @@ impl Service {
         Self { base_url, answer }
     }
 
+    /// Its API base, `http://127.0.0.1:PORT/api/v1`.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
