@@ -75,6 +75,23 @@ fn compat_manifest(plugin_id: &str, provider: &str, base_url: &str) -> String {
     .to_string()
 }
 
+/// `plugins list --json`, asserted to succeed, parsed.
+fn plugins_list(pb: &Plugboard, env: &[(&str, &str)]) -> Value {
+    pb.run(&["plugins", "list", "--json"], "", env)
+        .success()
+        .json()
+}
+
+/// The plugin ids of a `plugins list --json` document (`null` for a broken plugin without).
+fn plugin_ids(list: &Value) -> Vec<Value> {
+    list["plugins"]
+        .as_array()
+        .expect("plugins")
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect()
+}
+
 /// The entry of plugin `id` in a `plugins list --json` document.
 #[track_caller]
 fn listed<'a>(list: &'a Value, id: &str) -> &'a Value {
@@ -128,10 +145,7 @@ fn a_manifest_only_provider_dropped_into_the_plugins_directory_signs_in_runs_and
         &compat_manifest("acme", PROVIDER, &double.api_base()),
     );
 
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &[])
-        .success()
-        .json();
+    let list = plugins_list(&pb, &[]);
     let acme = listed(&list, "acme");
     assert_eq!(
         (
@@ -278,10 +292,7 @@ fn a_plugin_in_a_plugboard_plugin_path_folder_is_loaded_after_the_plugins_direct
     let path = extra.display().to_string();
     let env = [("PLUGBOARD_PLUGIN_PATH", path.as_str())];
 
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &env)
-        .success()
-        .json();
+    let list = plugins_list(&pb, &env);
     let acme = listed(&list, "acme");
     assert_eq!(acme["path"], dir.display().to_string());
     assert_eq!(acme["state"], "ok");
@@ -295,18 +306,8 @@ fn a_plugin_in_a_plugboard_plugin_path_folder_is_loaded_after_the_plugins_direct
     );
 
     // Without the variable it is not there.
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &[])
-        .success()
-        .json();
-    assert!(
-        list["plugins"]
-            .as_array()
-            .expect("plugins")
-            .iter()
-            .all(|p| p["id"] != "acme"),
-        "{list:#}"
-    );
+    let list = plugins_list(&pb, &[]);
+    assert!(!plugin_ids(&list).contains(&json!("acme")), "{list:#}");
 }
 
 #[cfg(unix)]
@@ -335,10 +336,7 @@ fn broken_plugins_are_listed_with_their_reason_and_every_other_command_works() {
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o770))
         .expect("the folder is opened to the group");
 
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &[])
-        .success()
-        .json();
+    let list = plugins_list(&pb, &[]);
     let broken = broken(&list);
     let at = |dir: &Path| dir.display().to_string();
     assert_eq!(
@@ -466,10 +464,7 @@ fn listing_the_menu_and_status_start_no_plugin_process() {
     std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o700))
         .expect("the program is executable");
 
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &[])
-        .success()
-        .json();
+    let list = plugins_list(&pb, &[]);
     let entry = listed(&list, "marker");
     assert_eq!(entry["source"], "exec", "{entry:#}");
     pb.run(&["plugins", "list"], "", &[]).success();
@@ -528,18 +523,8 @@ fn plugins_remove_takes_an_installed_plugin_away_and_says_its_credentials_stay()
         })
         .collect();
     assert!(left.is_empty(), "{left:?}");
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &[])
-        .success()
-        .json();
-    assert!(
-        list["plugins"]
-            .as_array()
-            .expect("plugins")
-            .iter()
-            .all(|p| p["id"] != "acme"),
-        "{list:#}"
-    );
+    let list = plugins_list(&pb, &[]);
+    assert!(!plugin_ids(&list).contains(&json!("acme")), "{list:#}");
 }
 
 #[cfg(unix)]
@@ -603,12 +588,9 @@ fn a_broken_plugin_is_removed_by_its_folder_name_and_a_half_removed_one_never_lo
         &compat_manifest("acme", PROVIDER, "http://127.0.0.1:9/v1"),
     );
 
-    let list = pb
-        .run(&["plugins", "list", "--json"], "", &[])
-        .success()
-        .json();
+    let list = plugins_list(&pb, &[]);
+    assert!(!plugin_ids(&list).contains(&json!("acme")), "{list:#}");
     let plugins = list["plugins"].as_array().expect("plugins");
-    assert!(plugins.iter().all(|p| p["id"] != "acme"), "{list:#}");
     let garbled = plugins
         .iter()
         .find(|p| p["path"] == unreadable.display().to_string())
