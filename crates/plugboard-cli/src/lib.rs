@@ -14,6 +14,7 @@ mod echo;
 mod error;
 mod extensions;
 mod host;
+mod installed;
 mod network;
 mod output;
 #[cfg(test)]
@@ -114,9 +115,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(a) => return commands::completions::print(a.shell),
         _ => {}
     }
-    let app = App::load()?;
+    let app = App::load(cli.verbose)?;
     match cli.command {
-        Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list(&app, a.json),
+        Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list::run(&app, a.json),
+        Command::Plugins(PluginsCommand::Remove(a)) => commands::plugins::remove::run(&app, &a.id),
         Command::Plugins(PluginsCommand::Schema(a)) => commands::plugins::schema(a.protocol),
         Command::Models(ModelsCommand::Auth(AuthCommand::Choices(a))) => {
             commands::choices::list(&app, a.json)
