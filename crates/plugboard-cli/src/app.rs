@@ -1,16 +1,21 @@
-//! What every command needs, gathered once: the registry of linked plugins, where the store and
-//! config live, and what kind of terminal this is.
+//! What every command needs, gathered once: the registry of built-in and installed plugins,
+//! where the store and config live, and what kind of terminal this is.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use plugboard_core::{Provider, Registry};
+use plugboard_discovery::PluginRoots;
+use plugboard_exec::ExecOptions;
 use plugboard_store::{ConfigFile, CredentialStore, EntryKind, Listing, Paths, StoreError};
 use serde_json::Value;
 use thiserror::Error;
 
 use crate::echo;
 use crate::error::usage;
+use crate::installed;
+use crate::output;
 use crate::shell;
 use crate::terminal::Terminal;
 
@@ -25,13 +30,24 @@ pub(crate) struct App {
 
 impl App {
     /// Loads the registry and finds plugboard's files, refusing a home, config or store that
-    /// another user owns or can write, or a symlinked config or store, with the fix.
-    pub(crate) fn load() -> anyhow::Result<Self> {
-        let registry = Registry::load().context("the built-in plugins are inconsistent")?;
+    /// another user owns or can write, or a symlinked config or store, with the fix. Installed
+    /// plugins join the built-in ones from their manifests alone (no plugin process starts); a
+    /// plugin that cannot join is recorded as broken and stops nothing. `verbose` shows
+    /// executable plugins' stderr as it comes.
+    pub(crate) fn load(verbose: bool) -> anyhow::Result<Self> {
+        let mut registry = Registry::load().context("the built-in plugins are inconsistent")?;
         let paths = Paths::from_env()?;
         // Before any command reads the config or the store, or asks for a key it would then
         // fail to store: a home or file someone else can change is refused outright.
         paths.check_private().map_err(advised)?;
+        // Plugins' stderr lines arrive sanitised and prefixed with the plugin's id; like every
+        // note they go to stderr, never among the results.
+        let options = ExecOptions::new(verbose, Arc::new(|line: &str| output::note(line)));
+        installed::load(
+            &mut registry,
+            &PluginRoots::from_env(paths.plugins_dir().to_owned()),
+            &options,
+        );
         Ok(Self {
             registry,
             paths,

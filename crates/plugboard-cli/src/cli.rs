@@ -5,6 +5,7 @@ use clap::{Args, Parser, Subcommand};
 const EXAMPLES: &str = "\
 Examples:
   plugboard plugins list
+  plugboard plugins remove groq
   plugboard models auth choices
   plugboard models auth login --provider openrouter --method api-key
   plugboard models status --json
@@ -19,11 +20,15 @@ Examples:
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    /// Show what executable plugins write to stderr as it comes (sanitised, prefixed with the
+    /// plugin's id), not only when one fails
+    #[arg(long, global = true)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Inspect the plugins built into this binary
+    /// Inspect and manage plugins: built in, and installed in the plugins directory
     #[command(subcommand)]
     Plugins(PluginsCommand),
     /// Sign in to providers, see credential status, pick the default model
@@ -105,9 +110,12 @@ pub(crate) struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum PluginsCommand {
-    /// List plugins, their providers and sign-in methods
-    #[command(after_help = "Examples:\n  plugboard plugins list\n  plugboard plugins list --json")]
+    /// List plugins (built in and installed), their providers, sign-in methods and state
+    #[command(after_help = PLUGINS_LIST_EXAMPLES)]
     List(JsonFlag),
+    /// Remove an installed plugin from the plugins directory
+    #[command(after_help = PLUGINS_REMOVE_EXAMPLES)]
+    Remove(RemoveArgs),
     /// Print the JSON Schema that plugin manifests (or plugin protocol messages) follow
     #[command(after_help = SCHEMA_EXAMPLES)]
     Schema(SchemaArgs),
@@ -150,9 +158,40 @@ pub(crate) struct PluginDirArgs {
     /// The plugin's folder, holding plugin.json
     #[arg(value_name = "DIR")]
     pub(crate) dir: std::path::PathBuf,
-    /// Show the plugin's stderr as it comes, not only when a call to it fails
-    #[arg(long)]
-    pub(crate) verbose: bool,
+}
+
+const PLUGINS_LIST_EXAMPLES: &str = "\
+Examples:
+  plugboard plugins list
+  plugboard plugins list --json
+
+Plugins are read in a fixed order: built in, then the plugins directory ($PLUGBOARD_HOME/plugins,
+or the data directory's plugins/), then each folder of PLUGBOARD_PLUGIN_PATH (colon-separated),
+plugin folders sorted by name. Each shows where it came from (built-in, manifest, exec), its
+folder, and its state: ok, or broken with the reason. A broken plugin is left out of the sign-in
+menu and every other command works as if it were not there. Only manifests are read: no plugin
+program is started.";
+
+const PLUGINS_REMOVE_EXAMPLES: &str = "\
+Examples:
+  plugboard plugins remove groq
+  plugboard models auth logout --provider groq --all && plugboard plugins remove groq
+
+Removes the plugin's folder from the plugins directory (the id is the plugin's, as `plugboard
+plugins list` shows it, or the name of its folder there). The folder is first renamed to a
+hidden .removing-<id>, then deleted, so an interrupted removal leaves no half plugin behind. A
+folder that is a link to a plugin elsewhere loses only the link. Built-in plugins cannot be
+removed, and a plugin found through PLUGBOARD_PLUGIN_PATH is not touched: remove its folder
+yourself, or take its entry out of the variable.
+
+Credentials stored for the plugin's providers stay in the store; remove them first with
+`plugboard models auth logout --provider <id> --all`.";
+
+#[derive(Debug, Args)]
+pub(crate) struct RemoveArgs {
+    /// The installed plugin's id (see `plugboard plugins list`)
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
 }
 
 const SCHEMA_EXAMPLES: &str = "\

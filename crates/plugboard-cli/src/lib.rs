@@ -14,6 +14,7 @@ mod echo;
 mod error;
 mod extensions;
 mod host;
+mod installed;
 mod network;
 mod output;
 #[cfg(test)]
@@ -106,26 +107,33 @@ fn forbid_core_dumps() -> std::io::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    // Neither needs the plugins or the store.
+    // None of these needs the installed plugins, the config or the store.
     match &cli.command {
         Command::Plugins(PluginsCommand::Schema(a)) => {
             return commands::plugins::schema(a.protocol);
         }
-        // A folder checked against the built-in plugins alone: what is installed does not
-        // change whether this plugin keeps the contract.
-        Command::Plugins(PluginsCommand::Check(a)) => return commands::plugin_check::run(a).await,
+        // A folder is checked against the built-in plugins alone: what is installed does not
+        // change whether it keeps the contract (install checks the installed ones itself).
+        Command::Plugins(PluginsCommand::Check(a)) => {
+            return commands::plugins::check::run(a, cli.verbose).await;
+        }
         Command::Plugins(PluginsCommand::Install(a)) => {
-            return commands::plugin_install::run(a).await;
+            return commands::plugins::install::run(a, cli.verbose).await;
         }
         Command::Completions(a) => return commands::completions::print(a.shell),
         _ => {}
     }
-    let app = App::load()?;
+    let app = App::load(cli.verbose)?;
     match cli.command {
-        Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list(&app, a.json),
+        Command::Plugins(PluginsCommand::List(a)) => commands::plugins::list::run(&app, a.json),
+        Command::Plugins(PluginsCommand::Remove(a)) => commands::plugins::remove::run(&app, &a.id),
         Command::Plugins(PluginsCommand::Schema(a)) => commands::plugins::schema(a.protocol),
-        Command::Plugins(PluginsCommand::Check(a)) => commands::plugin_check::run(&a).await,
-        Command::Plugins(PluginsCommand::Install(a)) => commands::plugin_install::run(&a).await,
+        Command::Plugins(PluginsCommand::Check(a)) => {
+            commands::plugins::check::run(&a, cli.verbose).await
+        }
+        Command::Plugins(PluginsCommand::Install(a)) => {
+            commands::plugins::install::run(&a, cli.verbose).await
+        }
         Command::Models(ModelsCommand::Auth(AuthCommand::Choices(a))) => {
             commands::choices::list(&app, a.json)
         }

@@ -1,6 +1,8 @@
 //! Signing in with a pasted API key: the input rules every provider shares, and a ready
 //! [`ApiKeyMethod`] a provider can offer as is.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use thiserror::Error;
@@ -57,38 +59,45 @@ pub fn validate_api_key(raw: &str) -> Result<&str, ApiKeyError> {
 
 /// A ready sign-in method that asks for an API key (hidden on a terminal, one line of stdin
 /// otherwise), checks it with [`validate_api_key`], and returns it as the target profile.
+///
+/// Its texts are borrowed for a linked extension and owned for a provider built at run time
+/// from an installed plugin's manifest.
 #[derive(Debug, Clone)]
 pub struct ApiKeyMethod {
-    provider_id: &'static str,
-    label: &'static str,
-    hint: Option<&'static str>,
-    prompt: &'static str,
-    default_model: Option<&'static str>,
+    provider_id: Cow<'static, str>,
+    label: Cow<'static, str>,
+    hint: Option<Cow<'static, str>>,
+    prompt: Cow<'static, str>,
+    default_model: Option<Cow<'static, str>>,
     notes: Vec<String>,
 }
 
 impl ApiKeyMethod {
     /// A method with id `api-key` for `provider_id`, shown as `label`, asking `prompt`.
-    pub fn new(provider_id: &'static str, label: &'static str, prompt: &'static str) -> Self {
+    pub fn new(
+        provider_id: impl Into<Cow<'static, str>>,
+        label: impl Into<Cow<'static, str>>,
+        prompt: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
-            provider_id,
-            label,
+            provider_id: provider_id.into(),
+            label: label.into(),
             hint: None,
-            prompt,
+            prompt: prompt.into(),
             default_model: None,
             notes: Vec::new(),
         }
     }
 
     /// Sets the menu hint.
-    pub fn with_hint(mut self, hint: &'static str) -> Self {
-        self.hint = Some(hint);
+    pub fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
+        self.hint = Some(hint.into());
         self
     }
 
     /// Suggests a default model (`provider/model`) in the result.
-    pub fn with_default_model(mut self, model: &'static str) -> Self {
-        self.default_model = Some(model);
+    pub fn with_default_model(mut self, model: impl Into<Cow<'static, str>>) -> Self {
+        self.default_model = Some(model.into());
         self
     }
 
@@ -106,11 +115,11 @@ impl AuthMethod for ApiKeyMethod {
     }
 
     fn label(&self) -> &str {
-        self.label
+        &self.label
     }
 
     fn hint(&self) -> Option<&str> {
-        self.hint
+        self.hint.as_deref()
     }
 
     fn kind(&self) -> AuthKind {
@@ -119,9 +128,9 @@ impl AuthMethod for ApiKeyMethod {
 
     async fn run(&self, ctx: &mut AuthContext) -> Result<AuthResult, AuthError> {
         let profile_id = ctx
-            .target_profile(self.provider_id)
+            .target_profile(&self.provider_id)
             .map_err(|e| AuthError::InvalidInput(e.to_string()))?;
-        let pasted: SecretString = ctx.prompter.secret(self.prompt).await?;
+        let pasted: SecretString = ctx.prompter.secret(&self.prompt).await?;
         let key = validate_api_key(pasted.expose_secret())?;
 
         let mut provenance = Provenance::new();
@@ -136,7 +145,7 @@ impl AuthMethod for ApiKeyMethod {
         let credential = Credential::new(CredentialKind::ApiKey, key.into(), provenance);
 
         let mut result = AuthResult::profile(profile_id, credential);
-        if let Some(model) = self.default_model.and_then(|m| m.parse().ok()) {
+        if let Some(model) = self.default_model.as_deref().and_then(|m| m.parse().ok()) {
             result = result.with_default_model(model);
         }
         result.notes.extend(self.notes.iter().cloned());

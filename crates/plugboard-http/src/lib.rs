@@ -14,6 +14,7 @@ mod loopback;
 mod proxy;
 mod request_url;
 mod retry;
+mod service_words;
 #[cfg(test)]
 mod testing;
 
@@ -24,3 +25,4 @@ pub use base_url::{
 pub use client::{NetworkClient, NetworkClientError};
 pub use loopback::{is_loopback, is_unencrypted};
 pub use retry::send_with_retry;
+pub use service_words::{MAX_SERVICE_WORDS, openai_error_message, service_words};

@@ -17,6 +17,7 @@ mod browser;
 mod codex;
 mod conn;
 mod double;
+mod example_plugins;
 mod fault;
 mod github;
 mod html;
@@ -45,6 +46,7 @@ pub use codex::{
     RefreshErrorStyle,
 };
 pub use double::{DEFAULT_DENY_DESCRIPTION, DoubleBuilder, OpenRouterDouble, ServerPanicked};
+pub use example_plugins::{example_python_plugin_dir, example_rust_plugin};
 pub use fault::{Endpoint, Fault, ParseFaultError};
 pub use github::{
     COPILOT_API_PATH, COPILOT_MODELS, COPILOT_REPLY, DEFAULT_COPILOT_TOKEN_TTL,

@@ -2,8 +2,8 @@
 //! with the core's scrubber and sanitiser: the key scrubbed however it is echoed, escapes and
 //! direction characters removed, cut to one short line. Only OpenRouter's phrasing is here.
 
-use plugboard_core::{sanitize_line, scrub_secret};
-use serde::Deserialize;
+use plugboard_core::sanitize_line;
+use plugboard_http::openai_error_message;
 
 /// The service's name in messages.
 pub(crate) const SERVICE: &str = "OpenRouter";
@@ -11,30 +11,12 @@ pub(crate) const SERVICE: &str = "OpenRouter";
 /// Longest piece of a server's own error text shown to the user.
 const MAX_SERVER_TEXT: usize = 120;
 
-#[derive(Deserialize)]
-struct ErrorReply {
-    error: ErrorBody,
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    message: Option<String>,
-}
-
 /// The `error.message` of `body`, if it has one, with every run of `secret` replaced by
 /// `[redacted]` before anything else is done to it (a service may echo the key it refused, in
-/// any case and with invisible characters inside).
+/// any case and with invisible characters inside). OpenRouter answers in OpenAI's error shape,
+/// so the reading is the one every OpenAI-compatible service shares.
 pub(crate) fn said(body: &[u8], secret: &str) -> Option<String> {
-    let message = serde_json::from_slice::<ErrorReply>(body)
-        .ok()?
-        .error
-        .message?;
-    Some(sanitize_line(
-        &scrub_secret(&message, secret),
-        MAX_SERVER_TEXT,
-    ))
-    .filter(|m| !m.is_empty())
+    openai_error_message(body, secret)
 }
 
 /// `meaning`, followed by ` (OpenRouter said: ...)` when `body` carries OpenRouter's own

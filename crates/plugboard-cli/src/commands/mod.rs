@@ -6,8 +6,6 @@ pub(crate) mod infer;
 pub(crate) mod list;
 pub(crate) mod login;
 pub(crate) mod logout;
-pub(crate) mod plugin_check;
-pub(crate) mod plugin_install;
 pub(crate) mod plugins;
 pub(crate) mod set;
 pub(crate) mod status;

@@ -21,6 +21,7 @@ mod five_providers;
 mod help;
 mod home;
 mod infer;
+mod installed;
 mod interrupt;
 mod login;
 mod logout;

@@ -189,6 +189,8 @@ impl Plugboard {
         for name in PROVIDER_ENV {
             command.env_remove(name);
         }
+        // Likewise plugins the developer has installed elsewhere.
+        command.env_remove("PLUGBOARD_PLUGIN_PATH");
         for (name, value) in env {
             command.env(name, value);
         }

@@ -66,8 +66,8 @@ impl Checked {
     }
 }
 
-pub(crate) async fn run(args: &PluginDirArgs) -> anyhow::Result<()> {
-    let checked = check_dir(&args.dir, args.verbose).await;
+pub(crate) async fn run(args: &PluginDirArgs, verbose: bool) -> anyhow::Result<()> {
+    let checked = check_dir(&args.dir, verbose).await;
     checked.print()?;
     match checked.failures.len() {
         0 => Ok(()),

@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::app::advised;
 use crate::cli::PluginDirArgs;
-use crate::commands::plugin_check::{check_dir, collision};
+use crate::commands::plugins::check::{check_dir, collision};
 use crate::output::print;
 
 /// A plugin folder holds something that cannot be installed.
@@ -25,7 +25,7 @@ enum CopyError {
     Special(PathBuf),
 }
 
-pub(crate) async fn run(args: &PluginDirArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(args: &PluginDirArgs, verbose: bool) -> anyhow::Result<()> {
     // Where it would go, and that plugboard's files can be trusted, before any plugin code runs.
     let paths = Paths::from_env()?;
     paths.check_private().map_err(advised)?;
@@ -34,7 +34,7 @@ pub(crate) async fn run(args: &PluginDirArgs) -> anyhow::Result<()> {
     if let Some(id) = plugin_id(&args.dir) {
         refuse_same_folder(paths.plugins_dir(), &id)?;
     }
-    let checked = check_dir(&args.dir, args.verbose).await;
+    let checked = check_dir(&args.dir, verbose).await;
     checked.print()?;
     let manifest = match (&checked.manifest, checked.failures.len()) {
         (Some(manifest), 0) => manifest,
