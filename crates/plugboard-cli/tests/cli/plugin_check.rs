@@ -444,3 +444,168 @@ fn check_and_install_explain_themselves_with_examples() {
     }
     assert!(!pb.home().exists());
 }
+
+/// A private copy of an example plugin's folder under the test's root (a checkout may leave
+/// its files group-writable, which plugboard refuses), with `program` copied in as `bin/<name>`
+/// when given.
+fn example_copy(pb: &Plugboard, example: &Path, program: Option<&Path>) -> PathBuf {
+    let dir = pb.root().join(example.file_name().expect("a folder name"));
+    std::fs::create_dir(&dir).expect("the copy");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    for entry in std::fs::read_dir(example).expect("the example") {
+        let source = entry.expect("an entry").path();
+        if source.is_file() {
+            let dest = dir.join(source.file_name().expect("a name"));
+            std::fs::copy(&source, &dest).expect("a copy");
+            let executable = mode(&source) & 0o100 != 0;
+            let mode = if executable { 0o700 } else { 0o600 };
+            std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        }
+    }
+    if let Some(program) = program {
+        let bin = dir.join("bin");
+        std::fs::create_dir(&bin).expect("bin");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        let dest = bin.join(program.file_name().expect("a name"));
+        std::fs::copy(program, &dest).expect("the program");
+        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
+    dir
+}
+
+#[test]
+fn both_example_plugins_pass_the_check_install_sign_in_without_a_terminal_and_run_a_model() {
+    let double = plugboard_testkit::OpenRouterDouble::start().expect("the double starts");
+    let rust = plugboard_testkit::example_rust_plugin();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let pb = Plugboard::new();
+    for (id, example, program) in [
+        ("example-python", root.join("plugin-python"), None),
+        (
+            "example-rust",
+            root.join("plugin-rust"),
+            Some(rust.as_path()),
+        ),
+    ] {
+        let dir = example_copy(&pb, &example, program);
+        let (check, _) = plugins(&pb, "check", &dir, &[], &[]);
+        let check = check.success();
+        assert!(
+            check
+                .stdout
+                .starts_with(&format!("plugin {id} 0.1.0 (exec): all ")),
+            "{check:#?}"
+        );
+        plugins(&pb, "install", &dir, &[], &[]).0.success();
+
+        let base_url = format!("{}_BASE_URL", id.to_uppercase().replace('-', "_"));
+        let env = [(base_url.as_str(), double.api_base())];
+        let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let key = double.issue_key();
+        let choice = format!("{id}-api-key");
+        let login = pb
+            .run(
+                &["models", "auth", "login", "--choice", &choice],
+                format!("{key}\n"),
+                &env,
+            )
+            .success();
+        assert!(
+            login.stdout.contains(&format!("stored {id}:default")),
+            "{login:#?}"
+        );
+        let model = format!("{id}/openai/gpt-4o-mini");
+        let run = pb
+            .run(
+                &[
+                    "infer",
+                    "model",
+                    "run",
+                    "--model",
+                    &model,
+                    "--prompt",
+                    "Reply exactly: pong",
+                ],
+                "",
+                &env,
+            )
+            .success();
+        assert_eq!(run.stdout, "pong\n", "{run:#?}");
+    }
+}
+
+#[test]
+fn a_broken_executable_plugin_fails_its_own_command_naming_it_and_stops_nothing_else() {
+    let double = plugboard_testkit::OpenRouterDouble::start().expect("the double starts");
+    let openrouter_key = double.issue_key();
+    let openrouter = [
+        ("OPENROUTER_BASE_URL", double.api_base()),
+        ("OPENROUTER_API_KEY", openrouter_key.clone()),
+    ];
+    let openrouter: Vec<(&str, &str)> = openrouter.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let cases = [
+        (
+            "exit",
+            "plugin test-exec: exited before answering (exit status 3)",
+        ),
+        ("silent", "plugin test-exec: did not say hello within 10 s"),
+        (
+            "garbage",
+            "plugin test-exec: wrote something that is not a protocol message",
+        ),
+        (
+            "foreign",
+            "plugin test-exec: returned profile openrouter:default, which provider test-exec does not own",
+        ),
+    ];
+    for (script_mode, reason) in cases {
+        let pb = Plugboard::new();
+        let root = pb.root().join("path");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+        exec_plugin(&pb, "path/test-exec", script_mode, json!({}));
+        let path = root.to_str().unwrap();
+        let env = [("PLUGBOARD_PLUGIN_PATH", path)];
+
+        let started = Instant::now();
+        let login = pb.run(
+            &["models", "auth", "login", "--choice", "test-exec-api-key"],
+            "sk-test-0123456789\n",
+            &env,
+        );
+        assert!(started.elapsed() < BUDGET, "{script_mode}: {login:#?}");
+        assert_eq!(login.code, 1, "{script_mode}: {login:#?}");
+        let error = login
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("{script_mode}: {login:#?}"));
+        assert!(error.ends_with(reason), "{script_mode}: {login:#?}");
+
+        let mut everything_else = env.to_vec();
+        everything_else.extend(openrouter.iter().copied());
+        let status = pb.status(&[], &everything_else);
+        let stored = status.to_string();
+        assert!(
+            !stored.contains("test-exec:default"),
+            "{script_mode}: {status:#}"
+        );
+        pb.run(&["plugins", "list"], "", &everything_else).success();
+        let run = pb
+            .run(
+                &[
+                    "infer",
+                    "model",
+                    "run",
+                    "--model",
+                    "openrouter/auto",
+                    "--prompt",
+                    "Reply exactly: fine",
+                ],
+                "",
+                &everything_else,
+            )
+            .success();
+        assert_eq!(run.stdout, "fine\n", "{script_mode}: {run:#?}");
+    }
+}
