@@ -7,8 +7,7 @@
 //!
 //! Invariants this crate keeps:
 //! - Building providers starts nothing; one process per plugin per command, started on the
-//!   first call, its stdin closed and the process (with its process group) killed when the
-//!   providers are dropped.
+//!   first call, its stdin closed and the process killed when the providers are dropped.
 //! - The plugin gets a minimal environment (`PATH`, `HOME`, the locale, `TZ`, and only the
 //!   variables its manifest lists), runs in its own folder, and never sees the store, its path,
 //!   or another provider's credential: each request carries only its provider's credential.

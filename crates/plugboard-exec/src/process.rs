@@ -4,7 +4,11 @@
 //! The plugin gets a minimal environment: `PATH`, `HOME`, the locale (`LANG`, `LANGUAGE`,
 //! `LC_*`), `TZ`, and the variables its manifest lists in `runtime.env`, nothing else (no key
 //! variable of any provider, no proxy setting it did not ask for). It runs in the plugin's
-//! folder, in a process group of its own, and is killed with that group when dropped.
+//! folder, and is killed when dropped.
+//!
+//! It stays in the host's process group: the CLI installs no handler for Ctrl-C and ends by the
+//! signal, running no destructor, so the terminal's SIGINT reaching the plugin too is what
+//! stops a plugin the user gave up on together with the host.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -32,8 +36,7 @@ pub(crate) struct Launch<'a> {
     pub(crate) env: &'a [String],
 }
 
-/// A started plugin. Dropping it closes its stdin and kills it (and anything it started in its
-/// process group).
+/// A started plugin. Dropping it closes its stdin and kills it.
 pub(crate) struct PluginProcess {
     child: Child,
     stderr: Arc<StderrLog>,
@@ -73,9 +76,6 @@ impl PluginProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        // A group of its own, so whatever the plugin starts (a shell's children) dies with it.
-        #[cfg(unix)]
-        command.process_group(0);
         let mut child = command.spawn().map_err(|source| ExecError::Spawn {
             plugin: launch.plugin.to_owned(),
             program: program.clone(),
@@ -134,16 +134,7 @@ impl PluginProcess {
 
 impl Drop for PluginProcess {
     fn drop(&mut self) {
-        // The child itself is killed by `kill_on_drop`; this reaches what it started.
-        #[cfg(unix)]
-        if let Some(pid) = self
-            .child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .and_then(rustix::process::Pid::from_raw)
-        {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        }
+        // The child is killed by `kill_on_drop`, its stdin closed with the connection.
         self.stderr_task.abort();
     }
 }
