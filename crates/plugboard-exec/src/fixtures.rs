@@ -11,10 +11,11 @@ use std::time::Duration;
 
 use plugboard_contract::{ManifestText, Subject};
 use plugboard_core::{
-    AuthContext, ContractFixture, Expectation, FixtureError, HostServices, HttpResponse,
-    ListExpectation, ListFixture, Manifest, ManifestError, ModelErrorKind, ModelExpectation,
-    ModelFixture, ModelRequest, OpenUrlError, PreparedFixture, ProfileId, Progress, PromptError,
-    Prompter, Random, ScriptedClock, ScriptedHttp, ServiceErrors, UrlOpener, async_trait,
+    AuthContext, ContractFixture, Credential, Expectation, FixtureError, HostServices,
+    HttpResponse, ListExpectation, ListFixture, Manifest, ManifestError, ModelErrorKind,
+    ModelExpectation, ModelFixture, ModelRequest, OpenUrlError, PreparedFixture, ProfileId,
+    Progress, PromptError, Prompter, Random, RefreshExpectation, RefreshFixture, ScriptedClock,
+    ScriptedHttp, ServiceErrors, UrlOpener, async_trait,
 };
 use plugboard_protocol::{
     ErrorKind, FixtureAnswer, Fixtures, HostMessage, PluginMessage, Reply, SignInExpectation,
@@ -179,9 +180,39 @@ fn subject(
             )
         })
         .collect();
+    let refresh = fixtures
+        .refresh
+        .iter()
+        .filter(|f| f.provider == id)
+        .map(|f| {
+            RefreshFixture::new(
+                &f.name,
+                Credential::from(f.credential.clone()),
+                replies(&f.replies),
+                match &f.expect {
+                    plugboard_protocol::RefreshExpectation::Refreshed {
+                        access_token,
+                        refresh_token,
+                    } => RefreshExpectation::Refreshed {
+                        access_token: access_token.clone(),
+                        refresh_token: refresh_token.clone(),
+                    },
+                    plugboard_protocol::RefreshExpectation::SessionRenewed { session_token } => {
+                        RefreshExpectation::SessionRenewed {
+                            session_token: session_token.clone(),
+                        }
+                    }
+                    plugboard_protocol::RefreshExpectation::SignInRequired => {
+                        RefreshExpectation::SignInRequired
+                    }
+                },
+            )
+        })
+        .collect();
     let subject = Subject::new(manifest, provider, sign_in)
         .with_model_fixtures(model)
-        .with_list_fixtures(list);
+        .with_list_fixtures(list)
+        .with_refresh_fixtures(refresh);
     match fixtures.service_errors.iter().find(|e| e.provider == id) {
         Some(errors) => subject.with_service_errors(service_errors(errors)),
         None => subject,

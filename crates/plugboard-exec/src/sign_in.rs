@@ -88,9 +88,20 @@ impl AuthMethod for ExecMethod {
                 profiles,
                 default_model,
                 notes,
+                issued_remotely,
+                revoke_url,
                 ..
             } => match signed_in(calls, profiles, default_model) {
                 Ok(mut result) => {
+                    if issued_remotely {
+                        // Only an https page is worth showing as where to revoke a key.
+                        let revoke_url = revoke_url.filter(|url| {
+                            url.starts_with("https://")
+                                && url.len() <= 200
+                                && url.chars().all(|c| c.is_ascii_graphic())
+                        });
+                        result = result.with_remote_issue(revoke_url.as_deref());
+                    }
                     result.notes = notes
                         .iter()
                         .map(|note| secrets.line(note, 500))

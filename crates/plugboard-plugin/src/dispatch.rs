@@ -318,8 +318,9 @@ fn profile_of(provider: &str, profile: &str) -> Result<ProfileId, WireError> {
     })
 }
 
-/// A finished sign-in for the wire. The protocol carries the profiles, the suggested model and
-/// the notes; a config patch or a revoke URL has no place in it yet.
+/// A finished sign-in for the wire: the profiles, the suggested model, the notes, and whether
+/// the service minted the credential (with where to revoke it). A config patch is not sent: a
+/// plugin never changes the host's config.
 fn signed_in(id: u64, result: AuthResult) -> PluginMessage {
     PluginMessage::SignedIn {
         id,
@@ -333,6 +334,8 @@ fn signed_in(id: u64, result: AuthResult) -> PluginMessage {
             .collect(),
         default_model: result.default_model.map(|m| m.to_string()),
         notes: result.notes,
+        issued_remotely: result.issued_remotely,
+        revoke_url: result.revoke_url,
     }
 }
 
@@ -561,5 +564,40 @@ mod tests {
             }],
         };
         assert_eq!(fit(small.clone()), small);
+    }
+
+    #[test]
+    fn a_sign_in_says_when_the_service_minted_the_key_and_where_to_revoke_it() {
+        let credential = Credential::new(
+            plugboard_core::CredentialKind::ApiKey,
+            "sk-minted-0123456789".to_owned().into(),
+            plugboard_core::Provenance::new(),
+        );
+        let profile = ProfileId::new("acme-cloud", "default").unwrap();
+        let cases = [
+            (
+                AuthResult::profile(profile.clone(), credential.clone()),
+                false,
+                None,
+            ),
+            (
+                AuthResult::profile(profile, credential)
+                    .with_remote_issue(Some("https://acme.test/keys")),
+                true,
+                Some("https://acme.test/keys"),
+            ),
+        ];
+        for (result, issued, revoke) in cases {
+            let PluginMessage::SignedIn {
+                issued_remotely,
+                revoke_url,
+                ..
+            } = signed_in(1, result)
+            else {
+                panic!("a signed_in message");
+            };
+            assert_eq!(issued_remotely, issued);
+            assert_eq!(revoke_url.as_deref(), revoke);
+        }
     }
 }

@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::wire::ErrorKind;
+use crate::wire::{ErrorKind, WireCredential};
 
 /// Everything a plugin declares for the contract.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -20,6 +20,9 @@ pub struct Fixtures {
     /// Scripted listings, for providers with `model.list`.
     #[serde(default)]
     pub list: Vec<ListFixture>,
+    /// Scripted refreshes, for providers whose sign-in stores OAuth tokens that expire.
+    #[serde(default)]
+    pub refresh: Vec<RefreshFixture>,
     /// How each provider's service answers a credential it will not take, for the harness's
     /// own probes.
     #[serde(default)]
@@ -138,6 +141,42 @@ pub struct ListFixture {
     pub replies: Vec<Reply>,
     /// What must happen.
     pub expect: ListExpectation,
+}
+
+/// What a scripted refresh must return.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshExpectation {
+    /// An `oauth` credential with exactly these tokens.
+    Refreshed {
+        /// The new access token.
+        access_token: String,
+        /// The refresh token to keep: the rotated one, or the stored one when none was sent.
+        refresh_token: String,
+    },
+    /// The stored credential with a new session token, and nothing else changed.
+    SessionRenewed {
+        /// The new session token.
+        session_token: String,
+    },
+    /// A failure of kind `sign_in_required`: the user must sign in again.
+    SignInRequired,
+}
+
+/// A scripted refresh of a stored credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RefreshFixture {
+    /// Names the case.
+    pub name: String,
+    /// The provider.
+    pub provider: String,
+    /// The stored credential to refresh (test tokens, never real ones).
+    pub credential: WireCredential,
+    /// The service's answers, in order.
+    #[serde(default)]
+    pub replies: Vec<Reply>,
+    /// What must happen.
+    pub expect: RefreshExpectation,
 }
 
 /// How a provider's service answers a credential it will not take, in its own error shape.

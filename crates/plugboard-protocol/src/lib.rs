@@ -27,8 +27,8 @@ use serde::de::DeserializeOwned;
 use thiserror::Error;
 
 pub use fixtures::{
-    FixtureAnswer, Fixtures, ListExpectation, ListFixture, ModelExpectation, ModelFixture, Reply,
-    ServiceErrors, SignInExpectation, SignInFixture,
+    FixtureAnswer, Fixtures, ListExpectation, ListFixture, ModelExpectation, ModelFixture,
+    RefreshExpectation, RefreshFixture, Reply, ServiceErrors, SignInExpectation, SignInFixture,
 };
 pub use message::{Answer, AnswerError, AnswerFailure, HostMessage, PluginMessage, PromptKind};
 pub use wire::{

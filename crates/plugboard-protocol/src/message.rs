@@ -153,6 +153,13 @@ pub enum PluginMessage {
         /// Lines for the user.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notes: Vec<String>,
+        /// The service minted the credential during this sign-in (an OAuth exchange that
+        /// issues a key), so it is live there whether or not the host manages to store it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        issued_remotely: bool,
+        /// Where the user can revoke a credential issued during this sign-in (https).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revoke_url: Option<String>,
     },
     /// A refresh finished: the renewed profile.
     Refreshed {

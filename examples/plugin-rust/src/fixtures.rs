@@ -120,6 +120,8 @@ pub fn fixtures() -> Fixtures {
             expired: None,
             error_with_message: reply(400, error_body(400, "{message}")),
         }],
+        // API keys never expire, so there is nothing to refresh.
+        refresh: Vec::new(),
     }
 }
 

@@ -89,7 +89,18 @@ def sign_in(request):
             }
         ],
         "notes": ["signed in to " + PROVIDER],
+        **minted(),
     }
+
+
+def minted():
+    """In the minted modes, the service issued the key during the sign-in (as an OAuth exchange
+    that returns a key does), with a page to revoke it: https, or not."""
+    if MODE == "minted":
+        return {"issued_remotely": True, "revoke_url": "https://keys.example.test/revoke"}
+    if MODE == "minted-plain":
+        return {"issued_remotely": True, "revoke_url": "http://keys.example.test/revoke"}
+    return {}
 
 
 def http(request, method, path, body=None):
@@ -169,15 +180,47 @@ def list_models(request):
 
 
 def refresh(request):
-    """Trades the stored refresh token for a new access token, keeping the refresh token."""
+    """Trades the stored refresh token for a new access token, keeping the refresh token unless
+    the service sends a new one. With a base URL it asks the service (`POST /token`, as the
+    refresh fixtures script it); without one it renews at once."""
     stored = request["credential"]
     if stored.get("kind") != "oauth" or not stored.get("refresh_token"):
         return failed(request["id"], "not_refreshable", "no refresh token")
-    if stored["refresh_token"] == "rt-revoked":
+    renewed = dict(stored, access_token="at-renewed", expires_at=4102444800)
+    if request.get("base_url"):
+        try:
+            status, body = http(request, "POST", "/token", {"refresh_token": stored["refresh_token"]})
+        except OSError:
+            return failed(request["id"], "network", "the token service could not be reached")
+        if status == 400 and isinstance(body, dict) and body.get("error") == "invalid_grant":
+            return failed(request["id"], "sign_in_required", "invalid_grant")
+        if status != 200 or not isinstance(body, dict) or not body.get("access_token"):
+            return failed(request["id"], "bad_response", "HTTP %d" % status)
+        renewed["access_token"] = body["access_token"]
+        renewed["refresh_token"] = body.get("refresh_token") or stored["refresh_token"]
+    elif stored["refresh_token"] == "rt-revoked":
         return failed(request["id"], "sign_in_required", "invalid_grant")
     profile = PROVIDER + ":other" if MODE == "foreign" else request["profile"]
-    renewed = dict(stored, access_token="at-renewed", expires_at=4102444800)
     return {"type": "refreshed", "id": request["id"], "profile": {"profile_id": profile, "credential": renewed}}
+
+
+def refresh_fixtures():
+    """Kept, rotated and refused refreshes, as the contract asks of every refresher."""
+    stored = {"kind": "oauth", "access_token": "at-fixture-stored", "refresh_token": "rt-fixture-stored",
+              "expires_at": 1700000030, "provenance": {}}
+    token = lambda body: {"status": 200, "body": json.dumps(body)}
+    case = lambda name, replies, expect: dict(
+        name=name, provider=PROVIDER, credential=stored, replies=replies, expect=expect
+    )
+    return [
+        case("the refresh token is kept", [token({"access_token": "at-fixture-new"})],
+             {"refreshed": {"access_token": "at-fixture-new", "refresh_token": "rt-fixture-stored"}}),
+        case("a rotated refresh token replaces the old one",
+             [token({"access_token": "at-fixture-new2", "refresh_token": "rt-fixture-rotated"})],
+             {"refreshed": {"access_token": "at-fixture-new2", "refresh_token": "rt-fixture-rotated"}}),
+        case("a refused refresh needs a sign-in",
+             [{"status": 400, "body": json.dumps({"error": "invalid_grant"})}], "sign_in_required"),
+    ]
 
 
 def fixtures():
@@ -224,7 +267,10 @@ def answer(request):
     if kind == "refresh":
         return refresh(request)
     if kind == "list_fixtures":
-        return {"type": "fixtures", "id": request["id"], "fixtures": fixtures()}
+        declared = fixtures()
+        if MODE == "refresh-fixtures":
+            declared = {"refresh": refresh_fixtures()}
+        return {"type": "fixtures", "id": request["id"], "fixtures": declared}
     return failed(request["id"], "unsupported", "not handled: " + kind)
 
 

@@ -62,6 +62,28 @@ async fn a_sign_in_relays_the_secret_prompt_and_returns_a_profile_of_its_provide
 }
 
 #[tokio::test]
+async fn a_key_the_service_minted_is_marked_so_and_only_an_https_revoke_page_is_kept() {
+    let cases = [
+        ("good", false, None),
+        ("minted", true, Some("https://keys.example.test/revoke")),
+        ("minted-plain", true, None),
+    ];
+    for (mode, issued, revoke_url) in cases {
+        let plugin = TestPlugin::new(mode);
+        let (options, _) = options(false);
+        let providers = plugin.providers(&options);
+        let method = providers[0].auth_method("api-key").expect("the method");
+        let mut ctx = AuthContext::scripted([]);
+        ctx.prompter = Arc::new(ScriptedPrompter::new([Answer::Secret(
+            "sk-test-0123456789".into(),
+        )]));
+        let result = method.run(&mut ctx).await.expect("the sign-in succeeds");
+        assert_eq!(result.issued_remotely, issued, "{mode}");
+        assert_eq!(result.revoke_url.as_deref(), revoke_url, "{mode}");
+    }
+}
+
+#[tokio::test]
 async fn a_model_call_and_a_listing_reach_the_openrouter_double_at_the_base_url_variable() {
     let double = OpenRouterDouble::start().expect("the double starts");
     let key = double.issue_key();

@@ -80,3 +80,25 @@ fn a_provider_signed_in_with_a_key_has_nothing_to_refresh() {
     let (options, _) = options(false);
     assert!(plugin.providers(&options)[0].refresher().is_none());
 }
+
+#[tokio::test]
+async fn refresh_fixtures_declared_over_the_protocol_hold_the_plugin_to_the_refresh_rules() {
+    let plugin = TestPlugin::oauth("refresh-fixtures");
+    let options = plugboard_exec::ExecOptions::for_check(false, Arc::new(|_: &str| {}));
+    let subjects = plugboard_exec::subjects(plugin.dir(), &plugin.path(), plugin.json(), &options)
+        .await
+        .expect("the plugin lists its fixtures");
+    assert_eq!(subjects.len(), 1);
+    assert_eq!(subjects[0].refresh_fixtures.len(), 3);
+    let report = plugboard_contract::check_provider(&subjects[0]).await;
+    let refresh_rules: Vec<_> = report
+        .failed_rules()
+        .into_iter()
+        .filter(|rule| rule.starts_with("refresh-"))
+        .collect();
+    assert!(refresh_rules.is_empty(), "{report}");
+    assert!(
+        !report.failed_rules().contains("refresh-fixtures-present"),
+        "{report}"
+    );
+}
