@@ -2,11 +2,9 @@
 //! validate against the schema generated from core's types, and parse; then each issue
 //! core finds is filed under the contract rule it breaks.
 
-use std::sync::OnceLock;
+mod schema;
 
-use jsonschema::error::ValidationErrorKind;
-use jsonschema::{ValidationError, Validator};
-use plugboard_core::{Manifest, ManifestIssue, ManifestRule, manifest_schema};
+use plugboard_core::{Manifest, ManifestIssue, ManifestRule};
 
 use crate::report::Report;
 use crate::rules::{
@@ -42,19 +40,18 @@ fn examine(text: &ManifestText) -> Examined {
         Ok(value) => value,
         Err(e) => return broken(format!("manifest is not valid JSON ({e}): fix the syntax")),
     };
-    let validator = match validator() {
-        Ok(validator) => validator,
+    let schema = match schema::Check::new(&value) {
+        Ok(schema) => schema,
         Err(e) => {
             return broken(format!(
                 "the generated manifest schema does not compile ({e}): this is a plugboard-core bug"
             ));
         }
     };
-    let schema_errors: Vec<ValidationError<'_>> = validator.iter_errors(&value).collect();
     let manifest = match Manifest::parse(&text.path, &text.json) {
         Ok(manifest) => manifest,
         Err(e) => {
-            let mut faults: Vec<_> = schema_errors.iter().map(schema_fault).collect();
+            let mut faults = schema.all_faults();
             if faults.is_empty() {
                 faults.push((
                     MANIFEST_SCHEMA,
@@ -69,30 +66,8 @@ fn examine(text: &ManifestText) -> Examined {
     };
 
     let issues = manifest.issues();
-    let mut faults = Vec::new();
-    let mut sound = true;
-    for error in &schema_errors {
-        // The schema also carries the id patterns. Core's issues report the same bad id at
-        // the same place under a more specific rule (choice-id-syntax, ...), so defer to them.
-        let id_syntax = matches!(
-            error.kind(),
-            ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MaxLength { .. }
-        );
-        let at = error.instance_path().as_str();
-        // A choice naming a badly spelt, but declared, provider repeats that provider's
-        // fault, which provider-id-syntax already reports.
-        let names_declared_provider = at.starts_with("/auth_choices/")
-            && at.ends_with("/provider")
-            && error
-                .instance()
-                .as_str()
-                .is_some_and(|v| manifest.providers.iter().any(|p| p.id == v));
-        if id_syntax && (names_declared_provider || issues.iter().any(|i| i.pointer == at)) {
-            continue;
-        }
-        sound = false;
-        faults.push(schema_fault(error));
-    }
+    let mut faults = schema.faults_beside(&manifest, &issues);
+    let sound = faults.is_empty();
     for issue in &issues {
         if let Some(rule) = rule_for(issue) {
             faults.push((rule, format!("{issue}{}", advice(issue.rule))));
@@ -102,22 +77,6 @@ fn examine(text: &ManifestText) -> Examined {
         manifest: sound.then_some(manifest),
         faults,
     }
-}
-
-fn schema_fault(error: &ValidationError<'_>) -> (&'static str, String) {
-    let what = error.to_string();
-    let mut chars = what.chars();
-    let what: String = chars
-        .next()
-        .map(|first| first.to_lowercase().chain(chars).collect())
-        .unwrap_or_default();
-    (
-        MANIFEST_SCHEMA,
-        format!(
-            "{}: {what}: make it match manifests/schema/plugin-manifest.schema.json",
-            pointer(error.instance_path().as_str())
-        ),
-    )
 }
 
 /// What to do, for the issues whose core message says only what is wrong.
@@ -131,17 +90,7 @@ fn advice(rule: ManifestRule) -> &'static str {
     }
 }
 
-/// The schema compiled once per process; `validator_for` picks the draft the schema's
-/// `$schema` declares.
-fn validator() -> Result<&'static Validator, &'static str> {
-    static VALIDATOR: OnceLock<Result<Validator, String>> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| jsonschema::validator_for(&manifest_schema()).map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(String::as_str)
-}
-
-fn pointer(pointer: &str) -> &str {
+pub(crate) fn pointer(pointer: &str) -> &str {
     if pointer.is_empty() {
         "(document)"
     } else {
