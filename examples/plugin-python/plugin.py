@@ -298,8 +298,9 @@ def post(url, key, payload):
             return error.code, read_bounded(error)
     except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as error:
         # The reason names the host and what went wrong, never the key (it is in a header).
+        # Only the cause: plugboard says which service could not be reached.
         reason = getattr(error, "reason", error)
-        raise Failure("network", f"{SERVICE} could not be reached: {sanitize_line(str(reason), MAX_SERVICE_TEXT)}")
+        raise Failure("network", sanitize_line(str(reason), MAX_SERVICE_TEXT) or "no answer")
 
 
 def read_bounded(response):

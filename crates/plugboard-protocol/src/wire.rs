@@ -255,8 +255,10 @@ impl From<WireModel> for ModelInfo {
 pub struct WireError {
     /// What kind of failure.
     pub kind: ErrorKind,
-    /// What happened, one line, never a secret. For `credential_rejected` and
-    /// `credential_expired`, what the service said.
+    /// What happened, one line, never a secret. The host names the service itself, so for
+    /// `credential_rejected`, `credential_expired` and `sign_in_required` this is what the
+    /// service said, and for `network` what went wrong (`cannot connect to api.example.com:
+    /// connection refused`), without "could not be reached".
     #[serde(default)]
     pub message: String,
 }
@@ -347,6 +349,8 @@ impl WireError {
         let message = match error {
             ModelError::CredentialRejected { detail, .. }
             | ModelError::CredentialExpired { detail, .. } => detail.clone(),
+            // The host says which service could not be reached; only the cause travels.
+            ModelError::Network { source, .. } => chain(source),
             other => chain(other),
         };
         Self::new(kind, message)
@@ -383,7 +387,7 @@ impl WireError {
                 (ErrorKind::SignInRequired, detail.clone())
             }
             RefreshError::NotRefreshable => (ErrorKind::NotRefreshable, chain(error)),
-            RefreshError::Network { .. } => (ErrorKind::Network, chain(error)),
+            RefreshError::Network { source, .. } => (ErrorKind::Network, chain(source)),
             RefreshError::BadResponse(_) => (ErrorKind::BadResponse, chain(error)),
             RefreshError::Config(_) => (ErrorKind::Config, chain(error)),
             _ => (ErrorKind::Service, chain(error)),
@@ -424,6 +428,8 @@ fn chain(error: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use plugboard_core::ErrorChain;
+
     use super::*;
 
     #[test]
@@ -493,6 +499,38 @@ mod tests {
         for (wire, model) in kinds {
             assert_eq!(WireError::new(wire, "x").into_model("S").kind(), model);
         }
+        // A failure to reach the service travels as its cause alone: the host names the
+        // service, so the chain it prints says "could not be reached" once.
+        let timeout = || HttpError::Timeout {
+            host: "127.0.0.1".into(),
+            seconds: 30,
+        };
+        let unreachable = WireError::from_model(&ModelError::Network {
+            service: "OpenRouter".into(),
+            source: timeout(),
+        });
+        let not_renewed = WireError::from_refresh(&RefreshError::Network {
+            service: "OpenRouter".into(),
+            source: timeout(),
+        });
+        for wire in [unreachable.clone(), not_renewed.clone()] {
+            assert_eq!(
+                (wire.kind, wire.message.as_str()),
+                (ErrorKind::Network, "no answer from 127.0.0.1 within 30 s")
+            );
+        }
+        for shown in [
+            ErrorChain(&unreachable.into_model("Acme")).to_string(),
+            ErrorChain(&not_renewed.into_refresh("Acme")).to_string(),
+        ] {
+            assert!(shown.starts_with("Acme could not be reached: "), "{shown}");
+            assert_eq!(shown.matches("could not be reached").count(), 1, "{shown}");
+            assert!(
+                shown.ends_with("no answer from 127.0.0.1 within 30 s"),
+                "{shown}"
+            );
+        }
+
         let cancelled = WireError::from_auth(&AuthError::Prompt(PromptError::Cancelled));
         assert!(matches!(cancelled.into_auth(), AuthError::Cancelled));
         let refused = WireError::from_refresh(&RefreshError::SignInRequired {
