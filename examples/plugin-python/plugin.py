@@ -5,9 +5,9 @@ OpenAI-compatible chat completions API.
 
 It speaks the plugboard plugin protocol (docs/protocol/*.schema.json) with the standard library
 only: one JSON object per line on stdin and stdout. Nothing but protocol lines may reach stdout,
-so `sys.stdout` is pointed at stderr at once and protocol lines go to the real stdout, each
-flushed: a stray print() lands on stderr, which the host shows (sanitised) on failure or with
---verbose.
+so protocol lines go to a copy of it, each flushed, and stdout itself (file descriptor 1, and
+`sys.stdout`) is pointed at stderr at once: a stray print(), a child process or a C library
+writing there lands on stderr, which the host shows (sanitised) on failure or with --verbose.
 
 OpenRouter's request and error shapes: https://openrouter.ai/docs/api-reference/chat-completion
 and https://openrouter.ai/docs/api/reference/errors-and-debugging.
@@ -16,6 +16,7 @@ and https://openrouter.ai/docs/api/reference/errors-and-debugging.
 import http.client
 import ipaddress
 import json
+import os
 import socket
 import sys
 import unicodedata
@@ -44,8 +45,11 @@ MAX_SERVICE_TEXT = 120
 MIN_SECRET_RUN = 8
 MAX_API_KEY_LEN = 4096
 
-# Protocol lines go here; anything else printed goes to stderr.
-PROTOCOL_OUT = sys.stdout
+# Protocol lines go to a copy of stdout; file descriptor 1 itself then points at stderr, so
+# whatever else writes there (print(), a child process, a C library) cannot break the protocol.
+sys.stdout.flush()
+PROTOCOL_OUT = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", newline="\n")
+os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 sys.stdout = sys.stderr
 
 

@@ -460,3 +460,33 @@ fn both_examples_end_each_answer_of_the_service_the_same_way() {
         assert!(plugin.close().success(), "{id}");
     }
 }
+
+#[test]
+fn nothing_but_protocol_lines_reach_the_python_examples_stdout() {
+    // The example loaded as a module (its session not started), then code in it writing to
+    // stdout every way it can: print(), the file descriptor itself, a child process.
+    let script = "import os, subprocess, sys\n\
+                  import plugin\n\
+                  print('a stray print')\n\
+                  os.write(1, b'a stray write\\n')\n\
+                  subprocess.run([sys.executable, '-c', 'print(\"a child\")'], check=True)\n\
+                  plugin.send({'type': 'note', 'message': 'a protocol line'})\n";
+    let output = std::process::Command::new("python3")
+        // -B: no __pycache__ left in the example's folder.
+        .args(["-B", "-c", script])
+        .current_dir(example_python_plugin_dir())
+        .env_clear()
+        .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"type\":\"note\",\"message\":\"a protocol line\"}\n",
+        "stderr: {stderr}"
+    );
+    for stray in ["a stray print", "a stray write", "a child"] {
+        assert!(stderr.contains(stray), "{stray}: {stderr}");
+    }
+}
