@@ -480,8 +480,8 @@ def serve(stdin):
         except Exception as error:  # A bug here fails this request, never the plugin.
             log(f"failed handling {request['type']}: {type(error).__name__}")
             reply = {"type": "failed", "error": {"kind": "internal", "message": f"the plugin failed handling {request['type']}"}}
-        reply["id"] = request_id
-        send(reply)
+        # The request's id right after the type, as the Rust SDK writes it.
+        send({"type": reply.pop("type"), "id": request_id, **reply})
 
 
 def main():
