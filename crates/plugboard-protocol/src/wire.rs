@@ -105,8 +105,14 @@ fn seconds(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// The latest time a credential on the wire stands for: the last second of year 9999, the
+/// last a date can be printed for (RFC 3339) and the latest the store keeps.
+const MAX_SECONDS: u64 = 253_402_300_799;
+
+/// A time the other side sent, held at [`MAX_SECONDS`]: any `u64` arrives, and one past what a
+/// `SystemTime` holds would panic in the addition, one past year 9999 when it is printed.
 fn time(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
+    UNIX_EPOCH + Duration::from_secs(seconds.min(MAX_SECONDS))
 }
 
 impl From<&Credential> for WireCredential {
@@ -472,6 +478,29 @@ mod tests {
             for n in 0..5 {
                 assert!(!debug.contains(&format!("secret-{n}")), "{debug}");
             }
+        }
+    }
+
+    #[test]
+    fn a_time_past_what_the_host_can_say_is_held_at_the_end_of_year_9999() {
+        let end_of_9999 = time(253_402_300_799);
+        for seconds in [253_402_300_799, 253_402_300_800, i64::MAX as u64, u64::MAX] {
+            let wire = WireCredential::OAuth {
+                access_token: WireSecret("at".into()),
+                refresh_token: None,
+                expires_at: Some(seconds),
+                account_id: None,
+                session: Some(WireSession {
+                    token: WireSecret("st".into()),
+                    expires_at: seconds,
+                    endpoint: None,
+                }),
+                provenance: Provenance::new(),
+            };
+            let credential = Credential::from(wire);
+            assert_eq!(credential.expires_at(), Some(end_of_9999), "{seconds}");
+            let shown = format!("{credential:?}");
+            assert!(shown.contains("9999-12-31T23:59:59Z"), "{seconds}: {shown}");
         }
     }
 
