@@ -5,16 +5,18 @@ OpenAI-compatible chat completions API.
 
 It speaks the plugboard plugin protocol (docs/protocol/*.schema.json) with the standard library
 only: one JSON object per line on stdin and stdout. Nothing but protocol lines may reach stdout,
-so `sys.stdout` is pointed at stderr at once and protocol lines go to the real stdout, each
-flushed: a stray print() lands on stderr, which the host shows (sanitised) on failure or with
---verbose.
+so protocol lines go to a copy of it, each flushed, and stdout itself (file descriptor 1, and
+`sys.stdout`) is pointed at stderr at once: a stray print(), a child process or a C library
+writing there lands on stderr, which the host shows (sanitised) on failure or with --verbose.
 
 OpenRouter's request and error shapes: https://openrouter.ai/docs/api-reference/chat-completion
 and https://openrouter.ai/docs/api/reference/errors-and-debugging.
 """
 
+import http.client
 import ipaddress
 import json
+import os
 import socket
 import sys
 import unicodedata
@@ -43,8 +45,11 @@ MAX_SERVICE_TEXT = 120
 MIN_SECRET_RUN = 8
 MAX_API_KEY_LEN = 4096
 
-# Protocol lines go here; anything else printed goes to stderr.
-PROTOCOL_OUT = sys.stdout
+# Protocol lines go to a copy of stdout; file descriptor 1 itself then points at stderr, so
+# whatever else writes there (print(), a child process, a C library) cannot break the protocol.
+sys.stdout.flush()
+PROTOCOL_OUT = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", newline="\n")
+os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 sys.stdout = sys.stderr
 
 
@@ -164,7 +169,7 @@ class Session:
 
 def validate_api_key(raw):
     key = raw.strip(" \r\n")
-    if len(key) > MAX_API_KEY_LEN:
+    if len(key.encode("utf-8")) > MAX_API_KEY_LEN:
         raise Failure("invalid_input", f"api key is longer than {MAX_API_KEY_LEN} bytes: paste just the key")
     if any(unicodedata.category(c) == "Cc" for c in key):
         raise Failure("invalid_input", "api key contains control characters: paste just the key")
@@ -231,8 +236,12 @@ def base_url(request):
     """The base URL the host sent (else OpenRouter): https, or plain http to this machine only,
     and never with a user name or password in it."""
     raw = (request.get("base_url") or "").strip() or DEFAULT_BASE_URL
-    url = urllib.parse.urlsplit(raw)
-    if url.scheme not in ("http", "https") or not url.hostname:
+    try:
+        url = urllib.parse.urlsplit(raw)
+        url.port  # A port that is not a number raises here rather than mid-request.
+    except ValueError:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.hostname:
         raise Failure("config", f"the base URL is not an http(s) URL with a host: use e.g. {DEFAULT_BASE_URL}")
     if url.username or url.password:
         raise Failure("config", "the base URL carries a user name or password: remove the part before @")
@@ -266,6 +275,8 @@ def refusal(status, body, key):
         return Failure("rate_limited", answered("the account is out of credits"))
     if status == 429:
         return Failure("rate_limited", answered("too many requests: wait a minute and try again"))
+    if status == 403:
+        return Failure("invalid_request", answered("the input was flagged by the model's moderation"))
     if status == 408 or 500 <= status <= 599:
         return Failure("service", answered("try again in a minute, or another model"))
     if 400 <= status <= 499:
@@ -275,6 +286,29 @@ def refusal(status, body, key):
 
 def bad_answer(what):
     return Failure("bad_response", f"{SERVICE}'s answer to the model call {what}: try again, and report it if it persists")
+
+
+def host_label(url):
+    """The host (and port, unless the scheme's own) a failure names, as plugboard's client does."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}.get(parts.scheme)
+    return f"{host}:{parts.port}" if parts.port and parts.port != default_port else host
+
+
+def unreachable(host, cause, connecting):
+    """A request that got no complete answer, in the words plugboard's own client uses. Only the
+    cause: plugboard says which service could not be reached. It names the host and what went
+    wrong, never the key (which is in a header)."""
+    if isinstance(cause, (socket.timeout, TimeoutError)):
+        return Failure("network", f"no answer from {host} within {HTTP_TIMEOUT_SECS} s")
+    words = sanitize_line(getattr(cause, "strerror", None) or str(cause) or type(cause).__name__, MAX_SERVICE_TEXT)
+    words = words[:1].lower() + words[1:]
+    if connecting:
+        return Failure("network", f"cannot connect to {host}: {words}")
+    return Failure("network", f"the connection to {host} failed: {words}")
 
 
 def post(url, key, payload):
@@ -290,22 +324,25 @@ def post(url, key, payload):
             "User-Agent": f"{PLUGIN_ID}/{VERSION}",
         },
     )
+    host = host_label(url)
     try:
         with OPENER.open(req, timeout=HTTP_TIMEOUT_SECS) as response:
-            return response.status, read_bounded(response)
+            return response.status, read_bounded(response, host)
     except urllib.error.HTTPError as error:
         with error:
-            return error.code, read_bounded(error)
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, OSError) as error:
-        # The reason names the host and what went wrong, never the key (it is in a header).
-        reason = getattr(error, "reason", error)
-        raise Failure("network", f"{SERVICE} could not be reached: {sanitize_line(str(reason), MAX_SERVICE_TEXT)}")
+            return error.code, read_bounded(error, host)
+    except urllib.error.URLError as error:
+        # urllib wraps what fails before the request is sent: connecting, TLS.
+        raise unreachable(host, error.reason, connecting=True) from None
+    except (OSError, http.client.HTTPException) as error:
+        # The answer broke off, timed out, or was not HTTP.
+        raise unreachable(host, error, connecting=False) from None
 
 
-def read_bounded(response):
+def read_bounded(response, host):
     body = response.read(MAX_RESPONSE_BYTES + 1)
     if len(body) > MAX_RESPONSE_BYTES:
-        raise bad_answer(f"is larger than {MAX_RESPONSE_BYTES} bytes")
+        raise Failure("bad_response", f"the response from {host} is larger than {MAX_RESPONSE_BYTES} bytes")
     return body
 
 
@@ -327,13 +364,21 @@ def run_model(request):
         raise bad_answer("is not the JSON it should be")
     if completion.get("error") is not None:
         raise Failure("service", with_said("OpenRouter could not complete the request: try again, or another model", body, key))
+    choices = completion.get("choices", [])
+    if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
+        raise bad_answer("is not the JSON it should be")
     outputs = []
-    for choice in completion.get("choices") or []:
-        content = ((choice or {}).get("message") or {}).get("content") if isinstance(choice, dict) else None
+    for choice in choices:
+        message = choice.get("message")
+        if message is not None and not isinstance(message, dict):
+            raise bad_answer("is not the JSON it should be")
+        content = (message or {}).get("content")
         if isinstance(content, str):
             outputs.append({"text": content})
         elif isinstance(content, list):
-            outputs.append({"text": "".join(p.get("text", "") for p in content if isinstance(p, dict))})
+            # Content may come as typed parts; the text parts make the output.
+            texts = (p.get("text") for p in content if isinstance(p, dict))
+            outputs.append({"text": "".join(t for t in texts if isinstance(t, str))})
     if not outputs:
         raise bad_answer("has no choices")
     return {"type": "model_reply", "outputs": outputs}
@@ -435,8 +480,8 @@ def serve(stdin):
         except Exception as error:  # A bug here fails this request, never the plugin.
             log(f"failed handling {request['type']}: {type(error).__name__}")
             reply = {"type": "failed", "error": {"kind": "internal", "message": f"the plugin failed handling {request['type']}"}}
-        reply["id"] = request_id
-        send(reply)
+        # The request's id right after the type, as the Rust SDK writes it.
+        send({"type": reply.pop("type"), "id": request_id, **reply})
 
 
 def main():

@@ -105,8 +105,14 @@ fn seconds(time: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
+/// The latest time a credential on the wire stands for: the last second of year 9999, the
+/// last a date can be printed for (RFC 3339) and the latest the store keeps.
+const MAX_SECONDS: u64 = 253_402_300_799;
+
+/// A time the other side sent, held at [`MAX_SECONDS`]: any `u64` arrives, and one past what a
+/// `SystemTime` holds would panic in the addition, one past year 9999 when it is printed.
 fn time(seconds: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(seconds)
+    UNIX_EPOCH + Duration::from_secs(seconds.min(MAX_SECONDS))
 }
 
 impl From<&Credential> for WireCredential {
@@ -255,8 +261,10 @@ impl From<WireModel> for ModelInfo {
 pub struct WireError {
     /// What kind of failure.
     pub kind: ErrorKind,
-    /// What happened, one line, never a secret. For `credential_rejected` and
-    /// `credential_expired`, what the service said.
+    /// What happened, one line, never a secret. The host names the service itself, so for
+    /// `credential_rejected`, `credential_expired` and `sign_in_required` this is what the
+    /// service said, and for `network` what went wrong (`cannot connect to api.example.com:
+    /// connection refused`), without "could not be reached".
     #[serde(default)]
     pub message: String,
 }
@@ -347,6 +355,8 @@ impl WireError {
         let message = match error {
             ModelError::CredentialRejected { detail, .. }
             | ModelError::CredentialExpired { detail, .. } => detail.clone(),
+            // The host says which service could not be reached; only the cause travels.
+            ModelError::Network { source, .. } => chain(source),
             other => chain(other),
         };
         Self::new(kind, message)
@@ -383,7 +393,7 @@ impl WireError {
                 (ErrorKind::SignInRequired, detail.clone())
             }
             RefreshError::NotRefreshable => (ErrorKind::NotRefreshable, chain(error)),
-            RefreshError::Network { .. } => (ErrorKind::Network, chain(error)),
+            RefreshError::Network { source, .. } => (ErrorKind::Network, chain(source)),
             RefreshError::BadResponse(_) => (ErrorKind::BadResponse, chain(error)),
             RefreshError::Config(_) => (ErrorKind::Config, chain(error)),
             _ => (ErrorKind::Service, chain(error)),
@@ -424,6 +434,8 @@ fn chain(error: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use plugboard_core::ErrorChain;
+
     use super::*;
 
     #[test]
@@ -470,6 +482,29 @@ mod tests {
     }
 
     #[test]
+    fn a_time_past_what_the_host_can_say_is_held_at_the_end_of_year_9999() {
+        let end_of_9999 = time(253_402_300_799);
+        for seconds in [253_402_300_799, 253_402_300_800, i64::MAX as u64, u64::MAX] {
+            let wire = WireCredential::OAuth {
+                access_token: WireSecret("at".into()),
+                refresh_token: None,
+                expires_at: Some(seconds),
+                account_id: None,
+                session: Some(WireSession {
+                    token: WireSecret("st".into()),
+                    expires_at: seconds,
+                    endpoint: None,
+                }),
+                provenance: Provenance::new(),
+            };
+            let credential = Credential::from(wire);
+            assert_eq!(credential.expires_at(), Some(end_of_9999), "{seconds}");
+            let shown = format!("{credential:?}");
+            assert!(shown.contains("9999-12-31T23:59:59Z"), "{seconds}: {shown}");
+        }
+    }
+
+    #[test]
     fn errors_keep_their_kind_across_the_wire_and_say_the_detail_once() {
         let rejected = ModelError::CredentialRejected {
             service: "Acme".into(),
@@ -493,6 +528,38 @@ mod tests {
         for (wire, model) in kinds {
             assert_eq!(WireError::new(wire, "x").into_model("S").kind(), model);
         }
+        // A failure to reach the service travels as its cause alone: the host names the
+        // service, so the chain it prints says "could not be reached" once.
+        let timeout = || HttpError::Timeout {
+            host: "127.0.0.1".into(),
+            seconds: 30,
+        };
+        let unreachable = WireError::from_model(&ModelError::Network {
+            service: "OpenRouter".into(),
+            source: timeout(),
+        });
+        let not_renewed = WireError::from_refresh(&RefreshError::Network {
+            service: "OpenRouter".into(),
+            source: timeout(),
+        });
+        for wire in [unreachable.clone(), not_renewed.clone()] {
+            assert_eq!(
+                (wire.kind, wire.message.as_str()),
+                (ErrorKind::Network, "no answer from 127.0.0.1 within 30 s")
+            );
+        }
+        for shown in [
+            ErrorChain(&unreachable.into_model("Acme")).to_string(),
+            ErrorChain(&not_renewed.into_refresh("Acme")).to_string(),
+        ] {
+            assert!(shown.starts_with("Acme could not be reached: "), "{shown}");
+            assert_eq!(shown.matches("could not be reached").count(), 1, "{shown}");
+            assert!(
+                shown.ends_with("no answer from 127.0.0.1 within 30 s"),
+                "{shown}"
+            );
+        }
+
         let cancelled = WireError::from_auth(&AuthError::Prompt(PromptError::Cancelled));
         assert!(matches!(cancelled.into_auth(), AuthError::Cancelled));
         let refused = WireError::from_refresh(&RefreshError::SignInRequired {

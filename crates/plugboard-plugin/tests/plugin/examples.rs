@@ -213,6 +213,11 @@ fn each_example_signs_in_with_the_key_the_host_relays() {
                 Answer::Secret(WireSecret("sk with spaces".into())),
                 ErrorKind::InvalidInput,
             ),
+            // 2049 characters, but 4098 bytes: over the limit, which counts bytes.
+            (
+                Answer::Secret(WireSecret("é".repeat(2049))),
+                ErrorKind::InvalidInput,
+            ),
         ];
         for (n, (answer, kind)) in (2..).zip(cases) {
             plugin.send(&sign_in(n, id, "default"));
@@ -354,5 +359,134 @@ fn each_example_keeps_the_key_out_of_its_errors_however_the_service_echoes_it() 
             }
         }
         assert!(plugin.close().success(), "{id}");
+    }
+}
+
+/// How one model call ended: the outputs' texts, or the failure's kind and message.
+type Outcome = Result<Vec<String>, (ErrorKind, String)>;
+
+/// A port nothing listens on (one just freed).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn both_examples_end_each_answer_of_the_service_the_same_way() {
+    let service = Service::start();
+    let key = "sk-or-v1-same-way-0123456789";
+    let error = |code: u16, message: &str| {
+        serde_json::json!({"error": {"code": code, "message": message}}).to_string()
+    };
+    let parts = r#"{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"type":"image_url"},{"type":"text","text":5},{"type":"text","text":"b"}]}}]}"#;
+    let too_large = format!(
+        r#"{{"choices":[{{"message":{{"content":"{}"}}}}]}}"#,
+        "x".repeat(1024 * 1024)
+    );
+    use ErrorKind as K;
+    let cases: Vec<(u16, String, Result<&str, ErrorKind>)> = vec![
+        (200, parts.to_owned(), Ok("ab")),
+        (200, error(502, "upstream failed"), Err(K::Service)),
+        (
+            200,
+            "<html>maintenance</html>".to_owned(),
+            Err(K::BadResponse),
+        ),
+        (200, r#"{"choices":[]}"#.to_owned(), Err(K::BadResponse)),
+        (200, r#"{"choices":[1]}"#.to_owned(), Err(K::BadResponse)),
+        (200, too_large, Err(K::BadResponse)),
+        (302, String::new(), Err(K::Service)),
+        (
+            400,
+            error(400, "x is not a valid model ID"),
+            Err(K::InvalidRequest),
+        ),
+        (
+            401,
+            error(401, "User not found."),
+            Err(K::CredentialRejected),
+        ),
+        (402, error(402, "Insufficient credits"), Err(K::RateLimited)),
+        (403, error(403, "Input flagged"), Err(K::InvalidRequest)),
+        (404, String::new(), Err(K::InvalidRequest)),
+        (408, String::new(), Err(K::Service)),
+        (429, error(429, "Rate limit exceeded"), Err(K::RateLimited)),
+        (500, "<html>".to_owned(), Err(K::Service)),
+    ];
+    let mut plugins: Vec<(&str, Plugin)> = examples()
+        .iter()
+        .map(|example| (example.id, example.start()))
+        .collect();
+    let mut call = |base_url: &str| -> Vec<Outcome> {
+        plugins
+            .iter_mut()
+            .map(|(id, plugin)| {
+                plugin.send(&run_model(1, id, base_url, key, "Say hello."));
+                match plugin.recv() {
+                    PluginMessage::ModelReply { outputs, .. } => {
+                        Ok(outputs.into_iter().map(|o| o.text).collect())
+                    }
+                    other => {
+                        let (_, kind, message) = failure(id, other);
+                        Err((kind, message))
+                    }
+                }
+            })
+            .collect()
+    };
+    for (status, body, want) in &cases {
+        service.answer(*status, body);
+        let [rust, python] = <[Outcome; 2]>::try_from(call(service.base_url())).unwrap();
+        assert_eq!(rust, python, "a {status} answered {body:.60}");
+        match (want, rust) {
+            (Ok(text), Ok(outputs)) => assert_eq!(outputs, [*text], "{status}"),
+            (Err(kind), Err((got, _))) => assert_eq!(got, *kind, "{status} {body:.60}"),
+            (want, got) => panic!("a {status}: expected {want:?}, got {got:?}"),
+        }
+    }
+    // A service that cannot be reached, named as plugboard's own client names it.
+    let port = closed_port();
+    let [rust, python] =
+        <[Outcome; 2]>::try_from(call(&format!("http://127.0.0.1:{port}/api/v1"))).unwrap();
+    assert_eq!(rust, python);
+    assert_eq!(
+        rust,
+        Err((
+            K::Network,
+            format!("cannot connect to 127.0.0.1:{port}: connection refused")
+        ))
+    );
+    for (id, mut plugin) in plugins {
+        assert!(plugin.close().success(), "{id}");
+    }
+}
+
+#[test]
+fn nothing_but_protocol_lines_reach_the_python_examples_stdout() {
+    // The example loaded as a module (its session not started), then code in it writing to
+    // stdout every way it can: print(), the file descriptor itself, a child process.
+    let script = "import os, subprocess, sys\n\
+                  import plugin\n\
+                  print('a stray print')\n\
+                  os.write(1, b'a stray write\\n')\n\
+                  subprocess.run([sys.executable, '-c', 'print(\"a child\")'], check=True)\n\
+                  plugin.send({'type': 'note', 'message': 'a protocol line'})\n";
+    let output = std::process::Command::new("python3")
+        // -B: no __pycache__ left in the example's folder.
+        .args(["-B", "-c", script])
+        .current_dir(example_python_plugin_dir())
+        .env_clear()
+        .envs(std::env::var_os("PATH").map(|path| ("PATH", path)))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "{\"type\":\"note\",\"message\":\"a protocol line\"}\n",
+        "stderr: {stderr}"
+    );
+    for stray in ["a stray print", "a stray write", "a child"] {
+        assert!(stderr.contains(stray), "{stray}: {stderr}");
     }
 }

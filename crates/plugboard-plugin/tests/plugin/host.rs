@@ -91,6 +91,21 @@ impl Host {
         self.finish().await
     }
 
+    /// Goes away at once, both pipes closed, as a host that was killed; returns how the
+    /// session ended.
+    pub async fn vanish(self) -> Result<(), ServeError> {
+        let Self {
+            to_plugin,
+            from_plugin,
+            serving,
+        } = self;
+        drop((to_plugin, from_plugin));
+        tokio::time::timeout(PATIENCE, serving)
+            .await
+            .expect("the session ended in time")
+            .unwrap()
+    }
+
     /// Waits for the session to end by itself (after an error), returning what it wrote.
     pub async fn finish(mut self) -> (Vec<PluginMessage>, Result<(), ServeError>) {
         let mut rest = Vec::new();

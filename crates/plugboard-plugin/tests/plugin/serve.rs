@@ -553,3 +553,37 @@ async fn an_answer_nobody_asked_for_is_ignored() {
     ));
     assert!(host.close().await.1.is_ok());
 }
+
+#[tokio::test]
+async fn an_answer_to_another_id_leaves_the_prompt_waiting_for_its_own() {
+    let mut host = Host::started(plugin()).await;
+    host.send(&sign_in(1, ACME, "api-key", "acme:default"))
+        .await;
+    let id = prompt(&mut host, PromptKind::Secret, "Acme API key").await;
+    host.answer(id + 1, Answer::Secret(WireSecret("sk-acme-stray".into())))
+        .await;
+    host.answer(id, Answer::Secret(WireSecret("sk-acme-asked".into())))
+        .await;
+    match host.recv().await {
+        PluginMessage::SignedIn {
+            id: 1, profiles, ..
+        } => {
+            assert!(matches!(
+                &profiles[0].credential,
+                WireCredential::ApiKey { key, .. } if key.0 == "sk-acme-asked"
+            ));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(host.close().await.1.is_ok());
+}
+
+#[tokio::test]
+async fn a_host_that_vanishes_during_a_prompt_ends_the_session_with_a_write_error() {
+    let mut host = Host::started(plugin()).await;
+    host.send(&sign_in(1, ACME, "api-key", "acme:default"))
+        .await;
+    prompt(&mut host, PromptKind::Secret, "Acme API key").await;
+    let ended = host.vanish().await;
+    assert!(matches!(ended, Err(ServeError::Write(_))), "{ended:?}");
+}
