@@ -179,6 +179,10 @@ pub enum HttpError {
     /// This context has no network (scripted contexts without a scripted client).
     #[error("no network in this context: {0}")]
     Unavailable(String),
+    /// A request someone else made failed, as they reported it: an executable plugin sends
+    /// its own requests and says why one failed (already one sanitised line).
+    #[error("{0}")]
+    Reported(String),
 }
 
 impl HttpError {

@@ -378,7 +378,7 @@ impl WireError {
             ErrorKind::RateLimited => ModelError::RateLimited(self.message),
             ErrorKind::Network => ModelError::Network {
                 service,
-                source: HttpError::Unavailable(self.message),
+                source: HttpError::Reported(self.message),
             },
             ErrorKind::BadResponse => ModelError::BadResponse(self.message),
             ErrorKind::Config => ModelError::Config(self.message),
@@ -411,7 +411,7 @@ impl WireError {
             ErrorKind::NotRefreshable => RefreshError::NotRefreshable,
             ErrorKind::Network => RefreshError::Network {
                 service: service.to_owned(),
-                source: HttpError::Unavailable(self.message),
+                source: HttpError::Reported(self.message),
             },
             ErrorKind::BadResponse => RefreshError::BadResponse(self.message),
             ErrorKind::Config => RefreshError::Config(self.message),
@@ -560,6 +560,15 @@ mod tests {
             );
         }
 
+        let network = WireError::new(
+            ErrorKind::Network,
+            "cannot connect to api.acme.test: refused",
+        )
+        .into_model("Acme");
+        assert_eq!(
+            plugboard_core::ErrorChain(&network).to_string(),
+            "Acme could not be reached: cannot connect to api.acme.test: refused"
+        );
         let cancelled = WireError::from_auth(&AuthError::Prompt(PromptError::Cancelled));
         assert!(matches!(cancelled.into_auth(), AuthError::Cancelled));
         let refused = WireError::from_refresh(&RefreshError::SignInRequired {
