@@ -566,7 +566,7 @@ mod tests {
         )
         .into_model("Acme");
         assert_eq!(
-            plugboard_core::ErrorChain(&network).to_string(),
+            ErrorChain(&network).to_string(),
             "Acme could not be reached: cannot connect to api.acme.test: refused"
         );
         let cancelled = WireError::from_auth(&AuthError::Prompt(PromptError::Cancelled));
