@@ -223,7 +223,7 @@ fn decode_line(line: &[u8], number: u64) -> Result<HostMessage, ServeError> {
             line: number,
             limit: plugboard_protocol::MAX_LINE_BYTES,
         },
-        DecodeError::Invalid(e) if e.is_data() => ServeError::Garbage {
+        DecodeError::NotAMessage => ServeError::Garbage {
             line: number,
             problem: "it is JSON, but no message this protocol version knows",
         },

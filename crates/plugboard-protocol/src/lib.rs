@@ -52,9 +52,13 @@ pub enum DecodeError {
         /// Its length in bytes.
         len: usize,
     },
-    /// Not JSON, or not a message this version knows. The source says where.
-    #[error("not a protocol message")]
-    Invalid(#[source] serde_json::Error),
+    /// Not JSON.
+    #[error("not JSON")]
+    NotJson,
+    /// JSON, but not a message this version knows. serde's own words are dropped: they may
+    /// quote the line, and a line may hold a secret.
+    #[error("JSON, but not a message this protocol version knows")]
+    NotAMessage,
 }
 
 /// One message as a line: compact JSON and a trailing newline.
@@ -72,7 +76,13 @@ pub fn decode<T: DeserializeOwned>(line: &str) -> Result<T, DecodeError> {
     if line.len() > MAX_LINE_BYTES {
         return Err(DecodeError::TooLong { len: line.len() });
     }
-    serde_json::from_str(line).map_err(DecodeError::Invalid)
+    serde_json::from_str(line).map_err(|e| {
+        if e.is_data() {
+            DecodeError::NotAMessage
+        } else {
+            DecodeError::NotJson
+        }
+    })
 }
 
 /// The highest version in both `ours` and `theirs`, if any.
@@ -132,11 +142,20 @@ mod tests {
                 versions: vec![1]
             }
         );
-        for garbage in ["garbage", "{}", r#"{"type":"launch"}"#, "[1]"] {
+        for garbage in ["garbage", "{\"type\":", ""] {
             assert!(matches!(
                 decode::<PluginMessage>(garbage),
-                Err(DecodeError::Invalid(_))
+                Err(DecodeError::NotJson)
             ));
+        }
+        let secret = r#"{"type":"hello","plugin":"sk-secret-123","versions":"sk-secret-456"}"#;
+        for unknown in ["{}", r#"{"type":"launch"}"#, "[1]", secret] {
+            let error = decode::<PluginMessage>(unknown).expect_err(unknown);
+            assert!(matches!(error, DecodeError::NotAMessage), "{unknown}");
+            assert!(
+                !format!("{error} {error:?}").contains("sk-secret"),
+                "{unknown}"
+            );
         }
         let long = "x".repeat(MAX_LINE_BYTES + 1);
         assert!(matches!(
