@@ -12,7 +12,8 @@
 //!   variables its manifest lists), runs in its own folder, and never sees the store, its path,
 //!   or another provider's credential: each request carries only its provider's credential.
 //! - A plugin cannot hang or flood the host: `hello` within 10 s, every request within its time
-//!   limit (time spent waiting for the user excluded), lines within the protocol's bound, a
+//!   limit (time spent waiting for the user excluded), writing to it included (a plugin that
+//!   stops reading its stdin is given up on), lines within the protocol's bound, a
 //!   bounded number of messages per request, stderr kept to its last 64 KiB. A plugin that
 //!   breaks any of this fails the call with one line naming it ([`ExecError`]), is killed, and
 //!   fails every later call of the command the same way.

@@ -107,7 +107,8 @@ impl Session {
                 ours: PROTOCOL_VERSIONS.to_vec(),
             });
         };
-        self.send(&HostMessage::Start { version }).await
+        self.send(&HostMessage::Start { version }, deadline, limit)
+            .await
     }
 
     /// Sends one request and relays the plugin's messages until it answers, within `limit`
@@ -135,8 +136,8 @@ impl Session {
     ) -> Result<PluginMessage, ExecError> {
         self.next_id += 1;
         let id = self.next_id;
-        self.send(&(request.build)(id)).await?;
         let mut deadline = Instant::now() + limit;
+        self.send(&(request.build)(id), deadline, limit).await?;
         let mut messages = 0usize;
         loop {
             let Some(message) = self.read(deadline).await? else {
@@ -194,7 +195,8 @@ impl Session {
             // The user's time is theirs: the plugin's limit resumes once they have answered.
             deadline += asked.elapsed();
             if let Some((id, answer)) = reply {
-                self.send(&HostMessage::Answer { id, answer }).await?;
+                self.send(&HostMessage::Answer { id, answer }, deadline, limit)
+                    .await?;
             }
         }
     }
@@ -223,11 +225,24 @@ impl Session {
         message.map(Some)
     }
 
-    async fn send(&mut self, message: &HostMessage) -> Result<(), ExecError> {
-        match self.connection.send(message).await {
-            Ok(()) => Ok(()),
+    /// Sends `message`, giving up at `deadline` (that of the request it belongs to, whose
+    /// time limit is `limit`): a plugin that stops reading its stdin fills the pipe, and a
+    /// write to a full pipe waits for ever.
+    async fn send(
+        &mut self,
+        message: &HostMessage,
+        deadline: Instant,
+        limit: Duration,
+    ) -> Result<(), ExecError> {
+        match tokio::time::timeout_at(deadline, self.connection.send(message)).await {
+            Ok(Ok(())) => Ok(()),
             // A closed stdin is a plugin that has gone.
-            Err(_) => Err(self.ended().await),
+            Ok(Err(_)) => Err(self.ended().await),
+            // The message may be half written: the plugin is stopped, never written to again.
+            Err(_) => Err(ExecError::NotReading {
+                plugin: self.plugin.clone(),
+                seconds: limit.as_secs(),
+            }),
         }
     }
 

@@ -20,6 +20,7 @@ host killed it. argv[1] picks how it behaves:
                another profile than the one asked for
   chatty       says hello, then sends notes for ever
   wrong-id     as good, but answers with another request's id
+  deaf         says hello, then sends 999 prompts and never reads its input again
 """
 
 import json
@@ -300,6 +301,10 @@ def main():
     start = receive()
     if start.get("type") != "start":
         sys.exit(2)
+    if MODE == "deaf":
+        for prompt in range(1, 1000):
+            send({"type": "prompt", "id": prompt, "kind": "text", "message": "are you there?"})
+        time.sleep(3600)
     while True:
         request = receive()
         if MODE == "hang":

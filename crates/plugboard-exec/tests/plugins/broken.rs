@@ -177,6 +177,41 @@ async fn a_program_that_is_missing_or_not_on_path_fails_naming_it() {
 }
 
 #[tokio::test]
+async fn a_plugin_that_stops_reading_its_input_fails_at_its_time_limit_instead_of_blocking_the_host()
+ {
+    // Both fill the pipe to a plugin that never reads: a request larger than a pipe holds, and
+    // the host's answers to the prompts it sent. A write blocked on a full pipe is a hang too.
+    for prompt in ["Hi".to_owned(), "x".repeat(1024 * 1024)] {
+        let plugin = TestPlugin::with_runtime("deaf", json!({"timeout_secs": 1}));
+        let (options, _) = options(false);
+        let providers = plugin.providers(&options);
+        let ctx = ModelContext::new(
+            Credential::new(
+                CredentialKind::ApiKey,
+                "sk-test-0123456789".to_owned().into(),
+                Provenance::new(),
+            ),
+            HostServices::default(),
+        );
+        let runner = providers[0].model_runner().expect("model.run");
+        let request = ModelRequest::new("m", prompt.clone());
+        let error = tokio::time::timeout(BUDGET, runner.run(&ctx, &request))
+            .await
+            .expect("the host gives up on a plugin that does not read")
+            .expect_err("the plugin never answers");
+        assert_eq!(
+            error.to_string(),
+            "plugin test-exec: did not read its input within 1 s",
+            "a prompt of {} bytes",
+            prompt.len()
+        );
+        assert_eq!(error.kind(), ModelErrorKind::Service);
+        let pid = plugin.pid().expect("the plugin started");
+        assert!(ended(pid).await, "the plugin still runs");
+    }
+}
+
+#[tokio::test]
 async fn a_model_call_to_a_crashed_plugin_is_a_service_failure_naming_it() {
     let plugin = TestPlugin::with_runtime("exit", json!({}));
     let (options, _) = options(false);
