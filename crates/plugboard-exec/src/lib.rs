@@ -20,8 +20,8 @@
 //! - Nothing it returns is written unchecked: every profile of a sign-in must be the requested
 //!   provider's, a refresh must return the profile it was given, and what it says is sanitised
 //!   with the call's secrets scrubbed.
-//! - What it prints on stderr is shown sanitised and prefixed with its id, only when a call
-//!   fails or with `verbose`.
+//! - What it prints on stderr is shown sanitised, with every secret the host sent it scrubbed,
+//!   and prefixed with its id, only when a call fails or with `verbose`.
 
 mod bridge;
 mod calls;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard_core::EXEC_BASE_ENV;
+use plugboard_protocol::HostMessage;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
@@ -124,6 +125,11 @@ impl PluginProcess {
             let _ = tokio::time::timeout(WAIT_FOR_END, &mut self.stderr_task).await;
         }
         self.stderr.show_kept();
+    }
+
+    /// Notes the secrets `message` hands the plugin, never to be shown from its stderr.
+    pub(crate) fn hide_secrets_of(&self, message: &HostMessage) {
+        self.stderr.hide_secrets_of(message);
     }
 
     /// Forgets the stderr kept since the last call, which succeeded.

@@ -234,6 +234,7 @@ impl Session {
         deadline: Instant,
         limit: Duration,
     ) -> Result<(), ExecError> {
+        self.process.hide_secrets_of(message);
         match tokio::time::timeout_at(deadline, self.connection.send(message)).await {
             Ok(Ok(())) => Ok(()),
             // A closed stdin is a plugin that has gone.

@@ -21,6 +21,10 @@ host killed it. argv[1] picks how it behaves:
   chatty       says hello, then sends notes for ever
   wrong-id     as good, but answers with another request's id
   deaf         says hello, then sends 999 prompts and never reads its input again
+  leaky        writes the key it was given (typed at a sign-in, or sent with a model call) to
+               stderr, then dies
+  leaky-profile  as good, but its sign-in returns the key as the profile id
+  leaky-model  as good, but its sign-in suggests the key as the default model
 """
 
 import json
@@ -80,6 +84,11 @@ def sign_in(request):
     if not key.startswith("sk-") or len(key) < 10 or any(c.isspace() or ord(c) < 32 for c in key):
         return failed(request["id"], "invalid_input", "that is not an sk- key")
     profile = "openrouter:default" if MODE == "foreign" else request["profile"]
+    if MODE == "leaky":
+        leak("debug: signing in with " + key)
+    if MODE == "leaky-profile":
+        profile = key
+    suggested = {"default_model": key} if MODE == "leaky-model" else {}
     return {
         "type": "signed_in",
         "id": request["id"],
@@ -90,8 +99,16 @@ def sign_in(request):
             }
         ],
         "notes": ["signed in to " + PROVIDER],
+        **suggested,
         **minted(),
     }
+
+
+def leak(line):
+    """Writes a line holding a secret to stderr and dies, so the host shows it all."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def minted():
@@ -143,6 +160,8 @@ def service_failure(request_id, status):
 
 
 def run_model(request):
+    if MODE == "leaky":
+        leak("debug: calling the service with " + request["credential"]["key"])
     if not request.get("base_url"):
         return failed(request["id"], "config", "no base URL")
     body = {"model": request["model"], "messages": [{"role": "user", "content": request["prompt"]}]}

@@ -268,3 +268,70 @@ async fn a_check_tells_a_failed_handshake_from_a_failed_fixture_list() {
         "plugin test-exec: did not answer within 1 s"
     );
 }
+
+#[tokio::test]
+async fn a_key_sent_to_a_plugin_never_reaches_an_error_line_its_debug_or_the_stderr_shown() {
+    const KEY: &str = "sk-test-0123456789";
+    let no_key = |text: &str| !text.to_lowercase().contains(KEY);
+
+    // A sign-in answer quoting the typed key where the host names what it refuses.
+    for (mode, line) in [
+        (
+            "leaky-profile",
+            "plugin test-exec: returned profile [redacted], which provider test-exec does not own",
+        ),
+        (
+            "leaky-model",
+            "plugin test-exec: suggested model [redacted], which is not provider/model of provider test-exec",
+        ),
+    ] {
+        let plugin = TestPlugin::new(mode);
+        let (quiet, _) = options(false);
+        let providers = plugin.providers(&quiet);
+        let method = providers[0].auth_method("api-key").expect("the method");
+        let mut ctx = AuthContext::scripted([Answer::Secret(KEY.into())]);
+        let error = method
+            .run(&mut ctx)
+            .await
+            .expect_err("the answer is refused");
+        assert_eq!(ErrorChain(&error).to_string(), line);
+        assert!(no_key(&format!("{error:?}")), "{error:?}");
+    }
+
+    // The stderr of a plugin that failed a call, quoting the key typed at its prompt, or the
+    // one a model call sent it.
+    let plugin = TestPlugin::new("leaky");
+    let (quiet, shown) = options(false);
+    let providers = plugin.providers(&quiet);
+    let method = providers[0].auth_method("api-key").expect("the method");
+    let mut ctx = AuthContext::scripted([Answer::Secret(KEY.into())]);
+    let error = method.run(&mut ctx).await.expect_err("the plugin dies");
+    assert!(no_key(&format!("{error:?}")), "{error:?}");
+    assert_eq!(
+        *shown.lock().expect("the sink"),
+        ["test-exec: debug: signing in with [redacted]"]
+    );
+
+    let plugin = TestPlugin::new("leaky");
+    let (quiet, shown) = options(false);
+    let providers = plugin.providers(&quiet);
+    let ctx = ModelContext::new(
+        Credential::new(
+            CredentialKind::ApiKey,
+            KEY.to_owned().into(),
+            Provenance::new(),
+        ),
+        HostServices::default(),
+    );
+    let error = providers[0]
+        .model_runner()
+        .expect("model.run")
+        .run(&ctx, &ModelRequest::new("m", "Hi"))
+        .await
+        .expect_err("the plugin dies");
+    assert!(no_key(&format!("{error:?}")), "{error:?}");
+    assert_eq!(
+        *shown.lock().expect("the sink"),
+        ["test-exec: debug: calling the service with [redacted]"]
+    );
+}
