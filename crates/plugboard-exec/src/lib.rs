@@ -13,7 +13,8 @@
 //!   or another provider's credential: each request carries only its provider's credential.
 //! - A plugin cannot hang or flood the host: `hello` within 10 s, every request within its time
 //!   limit (time spent waiting for the user excluded), writing to it included (a plugin that
-//!   stops reading its stdin is given up on), lines within the protocol's bound, a
+//!   stops reading its stdin is given up on), within the options' total limit if any (that
+//!   of `plugins check`), lines within the protocol's bound, a
 //!   bounded number of messages per request, stderr kept to its last 64 KiB. A plugin that
 //!   breaks any of this fails the call with one line naming it ([`ExecError`]), is killed, and
 //!   fails every later call of the command the same way.
@@ -45,7 +46,9 @@ use plugboard_core::{Manifest, ManifestError, Provider};
 
 pub use error::ExecError;
 pub use fixtures::{SubjectsError, subjects};
-pub use options::{CHECK_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ExecOptions, HELLO_TIMEOUT};
+pub use options::{
+    CHECK_REQUEST_TIMEOUT, CHECK_TOTAL_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ExecOptions, HELLO_TIMEOUT,
+};
 pub use session::MAX_MESSAGES_PER_REQUEST;
 pub use stderr::STDERR_KEPT_BYTES;
 

@@ -25,6 +25,7 @@ host killed it. argv[1] picks how it behaves:
                stderr, then dies
   leaky-profile  as good, but its sign-in returns the key as the profile id
   leaky-model  as good, but its sign-in suggests the key as the default model
+  slow         as good, but takes half a second over every answer
 """
 
 import json
@@ -331,6 +332,8 @@ def main():
         if MODE == "chatty":
             while True:
                 send({"type": "note", "message": "still here"})
+        if MODE == "slow":
+            time.sleep(0.5)
         reply = answer(request)
         if MODE == "wrong-id":
             reply["id"] += 1000

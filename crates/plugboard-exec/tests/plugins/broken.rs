@@ -335,3 +335,33 @@ async fn a_key_sent_to_a_plugin_never_reaches_an_error_line_its_debug_or_the_std
         ["test-exec: debug: calling the service with [redacted]"]
     );
 }
+
+#[tokio::test]
+async fn a_plugin_answering_each_request_slowly_cannot_stretch_a_check_past_its_total_limit() {
+    // Every answer comes within the request limit, but a check makes dozens of requests.
+    let plugin = TestPlugin::new("slow");
+    let (quiet, _) = options(false);
+    let total = Duration::from_secs(3);
+    let options =
+        plugboard_exec::ExecOptions::for_check(false, quiet.stderr).with_total_limit(total);
+    let started = Instant::now();
+    let subjects = plugboard_exec::subjects(plugin.dir(), &plugin.path(), plugin.json(), &options)
+        .await
+        .expect("the fixtures come within the limits");
+    let report = plugboard_contract::check_registry(&subjects).await;
+    let took = started.elapsed();
+    assert!(
+        took < total + Duration::from_secs(3),
+        "took {took:?}: {report}"
+    );
+    let out_of_time = "plugin test-exec: took more than the 3 s it is allowed in all";
+    assert!(
+        report
+            .failures()
+            .iter()
+            .any(|f| f.message.contains(out_of_time)),
+        "{report}"
+    );
+    let pid = plugin.pid().expect("the check started the plugin");
+    assert!(ended(pid).await, "the plugin still runs");
+}
