@@ -416,6 +416,35 @@ fn install_copies_a_passing_plugin_privately_and_refuses_it_a_second_time() {
 }
 
 #[test]
+fn install_refuses_an_id_naming_the_plugins_folder_or_its_parent_for_its_syntax() {
+    for id in ["", ".."] {
+        let pb = Plugboard::new();
+        std::fs::create_dir_all(pb.home().join("plugins")).unwrap();
+        let dir = exec_plugin(&pb, "dots", "good", json!({}));
+        let path = dir.join("plugin.json");
+        let mut manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        manifest["id"] = json!(id);
+        write_private(&path, &manifest.to_string(), 0o600);
+        let (run, _) = plugins(&pb, "install", &dir, &[], &[]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        assert!(
+            run.stdout.starts_with("[manifest-schema] ")
+                && run
+                    .stdout
+                    .contains(&format!("/id: plugin id {id:?} is invalid")),
+            "{id:?}: {run:#?}"
+        );
+        assert!(
+            run.stderr
+                .ends_with(" was not installed: it fails 1 check\n"),
+            "{id:?}: {run:#?}"
+        );
+        assert!(!dir.join("pid").exists(), "the plugin was started");
+    }
+}
+
+#[test]
 fn install_refuses_a_folder_with_a_symlink_inside() {
     let pb = Plugboard::new();
     let dir = exec_plugin(&pb, "linked", "good", json!({}));

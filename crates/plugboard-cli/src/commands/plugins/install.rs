@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use plugboard_core::{Manifest, PluginIds, duplicate_ids};
+use plugboard_core::{Manifest, PluginIds, duplicate_ids, is_valid_id};
 use plugboard_discovery::{Found, PluginRoots, discover};
 use plugboard_store::{Paths, ensure_private_dir};
 use thiserror::Error;
@@ -73,11 +73,16 @@ pub(crate) async fn run(args: &PluginDirArgs, verbose: bool) -> anyhow::Result<(
     ))
 }
 
-/// The plugin id the folder's manifest gives, if it can be read at all.
+/// The plugin id the folder's manifest gives, if it can be read at all and is a valid id
+/// (`..` or an empty id would name the plugins directory's parent or itself: the check
+/// reports those).
 fn plugin_id(dir: &Path) -> Option<String> {
     let files = plugboard_discovery::read_plugin(dir).ok()?;
     let path = files.manifest_path.display().to_string();
-    Manifest::parse(&path, &files.json).ok().map(|m| m.id)
+    Manifest::parse(&path, &files.json)
+        .ok()
+        .map(|m| m.id)
+        .filter(|id| is_valid_id(id))
 }
 
 /// Refuses a plugin whose folder in the plugins directory exists.
