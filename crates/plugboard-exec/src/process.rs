@@ -132,7 +132,16 @@ impl PluginProcess {
         self.stderr.hide_secrets_of(message);
     }
 
-    /// Forgets the stderr kept since the last call, which succeeded.
+    /// Stops the plugin and shows the stderr kept since the last call (whose answer the host
+    /// refused), the rest of it included: the plugin wrote it before answering.
+    pub(crate) async fn stop(&mut self) {
+        // A plugin already gone cannot be killed; either way it is waited for just below.
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(WAIT_FOR_END, self.child.wait()).await;
+        self.show_stderr().await;
+    }
+
+    /// Forgets the stderr kept so far: it belongs to calls that are over.
     pub(crate) fn forget_stderr(&self) {
         self.stderr.clear();
     }

@@ -120,19 +120,26 @@ impl Session {
 
     /// Sends one request and relays the plugin's messages until it answers, within `limit`
     /// (time spent in `relay` excluded). Returns the answer of the expected type or `failed`;
-    /// anything else fails the call. The plugin's stderr is shown when the call fails.
+    /// anything else fails the call. The plugin's stderr is shown when the call fails (or
+    /// by [`Session::stop`] when the host refuses the answer).
     pub(crate) async fn request<F: FnOnce(u64) -> HostMessage>(
         &mut self,
         request: Request<F>,
         limit: Duration,
         relay: &mut dyn Relay,
     ) -> Result<PluginMessage, ExecError> {
+        self.process.forget_stderr();
         let result = self.exchange(request, limit, relay).await;
-        match &result {
-            Ok(PluginMessage::Failed { .. }) | Err(_) => self.process.show_stderr().await,
-            Ok(_) => self.process.forget_stderr(),
+        if matches!(result, Ok(PluginMessage::Failed { .. }) | Err(_)) {
+            self.process.show_stderr().await;
         }
         result
+    }
+
+    /// Stops the plugin, whose last answer the host refused, showing its stderr since the
+    /// request.
+    pub(crate) async fn stop(&mut self) {
+        self.process.stop().await;
     }
 
     async fn exchange<F: FnOnce(u64) -> HostMessage>(

@@ -16,8 +16,8 @@ host killed it. argv[1] picks how it behaves:
   garbage      writes 10 MB of lines that are not JSON
   hang         says hello, then never answers a request
   crash        says hello, then dies in the middle of a sign-in, after a note
-  foreign      as good, but its sign-in returns another provider's profile, and a refresh
-               another profile than the one asked for
+  foreign      as good, but its sign-in returns another provider's profile (saying so on
+               stderr), and a refresh another profile than the one asked for
   chatty       says hello, then sends notes for ever
   wrong-id     as good, but answers with another request's id
   deaf         says hello, then sends 999 prompts and never reads its input again
@@ -84,7 +84,11 @@ def sign_in(request):
     key = answer["secret"].strip()
     if not key.startswith("sk-") or len(key) < 10 or any(c.isspace() or ord(c) < 32 for c in key):
         return failed(request["id"], "invalid_input", "that is not an sk- key")
-    profile = "openrouter:default" if MODE == "foreign" else request["profile"]
+    profile = request["profile"]
+    if MODE == "foreign":
+        sys.stderr.write("test plugin: signing in to openrouter instead\n")
+        sys.stderr.flush()
+        profile = "openrouter:default"
     if MODE == "leaky":
         leak("debug: signing in with " + key)
     if MODE == "leaky-profile":

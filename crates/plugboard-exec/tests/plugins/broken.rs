@@ -138,6 +138,11 @@ async fn a_plugin_returning_another_providers_profile_fails_naming_it_and_is_sto
         failed.line,
         "plugin test-exec: returned profile openrouter:default, which provider test-exec does not own"
     );
+    // The host refused an answer the plugin gave: a failed call, so its stderr is shown.
+    assert_eq!(
+        failed.stderr,
+        ["test-exec: test plugin: signing in to openrouter instead"]
+    );
 }
 
 #[tokio::test]
