@@ -26,6 +26,7 @@ host killed it. argv[1] picks how it behaves:
   leaky-profile  as good, but its sign-in returns the key as the profile id
   leaky-model  as good, but its sign-in suggests the key as the default model
   slow         as good, but takes half a second over every answer
+  settings     as good, but a model call replies with the settings it was sent, as JSON
 """
 
 import json
@@ -165,6 +166,9 @@ def service_failure(request_id, status):
 
 
 def run_model(request):
+    if MODE == "settings":
+        sent = json.dumps(request.get("settings", "absent"))
+        return {"type": "model_reply", "id": request["id"], "outputs": [{"text": sent}]}
     if MODE == "leaky":
         leak("debug: calling the service with " + request["credential"]["key"])
     if not request.get("base_url"):
