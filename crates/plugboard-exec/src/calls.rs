@@ -103,11 +103,12 @@ impl ProviderCalls {
         })
     }
 
-    /// The provider's settings from the user's config (`providers.<id>`), `{}` when none.
+    /// The provider's settings from the user's config (`providers.<id>`), `null` when none (as
+    /// the protocol says, and as the SDK reads it: no settings, not empty ones).
     pub(crate) fn settings(&self, host: &HostServices) -> serde_json::Value {
         host.provider_config(&self.provider)
             .cloned()
-            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()))
+            .unwrap_or_default()
     }
 
     /// A request nobody can be asked anything during (a model call, a listing, a refresh), with

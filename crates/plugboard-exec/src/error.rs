@@ -56,6 +56,25 @@ pub enum ExecError {
         /// The limit.
         seconds: u64,
     },
+    /// The plugin used up the time the options allow it in all
+    /// ([`ExecOptions::total_limit`](crate::ExecOptions::total_limit)), however quickly it
+    /// answered each request.
+    #[error("plugin {plugin}: took more than the {seconds} s it is allowed in all")]
+    OutOfTime {
+        /// The plugin id.
+        plugin: String,
+        /// The limit.
+        seconds: u64,
+    },
+    /// The plugin stopped reading what the host sends: a message could not be written within
+    /// the time limit of the request (or of `hello`) it belongs to.
+    #[error("plugin {plugin}: did not read its input within {seconds} s")]
+    NotReading {
+        /// The plugin id.
+        plugin: String,
+        /// The limit.
+        seconds: u64,
+    },
     /// A line that does not decode as a message from a plugin (or is not UTF-8).
     #[error("plugin {plugin}: wrote something that is not a protocol message")]
     NotProtocol {

@@ -119,6 +119,7 @@ fn stray_provider(fixtures: &Fixtures, manifest: &Manifest) -> Option<String> {
         .map(|f| &f.provider)
         .chain(fixtures.model.iter().map(|f| &f.provider))
         .chain(fixtures.list.iter().map(|f| &f.provider))
+        .chain(fixtures.refresh.iter().map(|f| &f.provider))
         .chain(fixtures.service_errors.iter().map(|f| &f.provider));
     named
         .into_iter()
@@ -447,6 +448,58 @@ mod tests {
                     );
                 }
                 None => assert_eq!(filled, "plain k text"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_fixture_of_any_kind_for_a_provider_the_manifest_does_not_declare_is_named() {
+        let manifest = Manifest::load(
+            "acme/plugin.json",
+            r#"{"manifest_version": 1, "id": "acme", "name": "Acme", "version": "1",
+                "providers": [{"id": "acme", "label": "Acme"}],
+                "auth_choices": [{"choice_id": "acme-key", "provider": "acme",
+                    "method": "api-key", "kind": "api_key", "label": "Key",
+                    "group": {"id": "acme", "label": "Acme"}}],
+                "runtime": {"kind": "exec", "command": ["./acme"]}}"#,
+        )
+        .unwrap();
+        let credential =
+            serde_json::json!({"kind": "oauth", "access_token": "at", "provenance": {}});
+        let reply = serde_json::json!({"status": 401, "body": ""});
+        let cases = [
+            (
+                "sign_in",
+                serde_json::json!({"name": "n", "method": "api-key", "expect": "succeeds"}),
+            ),
+            (
+                "model",
+                serde_json::json!({"name": "n", "model": "m", "prompt": "p", "expect": {"replies": "t"}}),
+            ),
+            (
+                "list",
+                serde_json::json!({"name": "n", "expect": {"fails": "service"}}),
+            ),
+            (
+                "refresh",
+                serde_json::json!({"name": "n", "credential": credential, "expect": "sign_in_required"}),
+            ),
+            (
+                "service_errors",
+                serde_json::json!({"rejected": reply, "error_with_message": reply}),
+            ),
+        ];
+        for (kind, mut fixture) in cases {
+            for (provider, stray) in [("acme", None), ("other", Some("\"other\""))] {
+                fixture["provider"] = provider.into();
+                let fixtures: Fixtures =
+                    serde_json::from_value(serde_json::json!({ kind: [fixture.clone()] }))
+                        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+                assert_eq!(
+                    stray_provider(&fixtures, &manifest).as_deref(),
+                    stray,
+                    "{kind} for {provider}"
+                );
             }
         }
     }

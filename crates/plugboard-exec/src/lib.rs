@@ -12,15 +12,17 @@
 //!   variables its manifest lists), runs in its own folder, and never sees the store, its path,
 //!   or another provider's credential: each request carries only its provider's credential.
 //! - A plugin cannot hang or flood the host: `hello` within 10 s, every request within its time
-//!   limit (time spent waiting for the user excluded), lines within the protocol's bound, a
+//!   limit (time spent waiting for the user excluded), writing to it included (a plugin that
+//!   stops reading its stdin is given up on), within the options' total limit if any (that
+//!   of `plugins check`), lines within the protocol's bound, a
 //!   bounded number of messages per request, stderr kept to its last 64 KiB. A plugin that
 //!   breaks any of this fails the call with one line naming it ([`ExecError`]), is killed, and
 //!   fails every later call of the command the same way.
 //! - Nothing it returns is written unchecked: every profile of a sign-in must be the requested
 //!   provider's, a refresh must return the profile it was given, and what it says is sanitised
 //!   with the call's secrets scrubbed.
-//! - What it prints on stderr is shown sanitised and prefixed with its id, only when a call
-//!   fails or with `verbose`.
+//! - What it prints on stderr is shown sanitised, with every secret the host sent it scrubbed,
+//!   and prefixed with its id, only when a call fails or with `verbose`.
 
 mod bridge;
 mod calls;
@@ -44,7 +46,9 @@ use plugboard_core::{Manifest, ManifestError, Provider};
 
 pub use error::ExecError;
 pub use fixtures::{SubjectsError, subjects};
-pub use options::{CHECK_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ExecOptions, HELLO_TIMEOUT};
+pub use options::{
+    CHECK_REQUEST_TIMEOUT, CHECK_TOTAL_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, ExecOptions, HELLO_TIMEOUT,
+};
 pub use session::MAX_MESSAGES_PER_REQUEST;
 pub use stderr::STDERR_KEPT_BYTES;
 

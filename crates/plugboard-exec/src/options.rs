@@ -17,6 +17,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// broken plugin stays within 30 s.
 pub const CHECK_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The longest `plugins check` lets a plugin take in all, from its start: `hello` and every
+/// request together. A check makes dozens of requests, so a plugin answering each just
+/// within [`CHECK_REQUEST_TIMEOUT`] would otherwise stretch it to minutes; this keeps the
+/// check of any plugin within 30 s.
+pub const CHECK_TOTAL_TIMEOUT: Duration = Duration::from_secs(25);
+
 /// How the host runs executable plugins in this command.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -30,6 +36,10 @@ pub struct ExecOptions {
     /// The longest any request may take, whatever the manifest asks for (`plugins check`
     /// sets [`CHECK_REQUEST_TIMEOUT`]); `None` leaves it to the manifest.
     pub request_timeout_cap: Option<Duration>,
+    /// The longest a plugin may take in all, from its start (`plugins check` sets
+    /// [`CHECK_TOTAL_TIMEOUT`]); time spent waiting for the user does not count. `None` sets
+    /// no limit beyond each request's.
+    pub total_limit: Option<Duration>,
     /// Serve each call's HTTP client (the contract's scripted service) on a loopback server
     /// for the call's duration, and hand the plugin that server's URL as its base URL, so a
     /// plugin that does its own HTTP meets the contract's scripted replies.
@@ -45,16 +55,19 @@ impl ExecOptions {
             stderr,
             hello_timeout: HELLO_TIMEOUT,
             request_timeout_cap: None,
+            total_limit: None,
             bridge: false,
         }
     }
 
     /// Options for holding a plugin to the contract (`plugins check`): its service is the
-    /// harness's script, served on loopback, and no request may take longer than
-    /// [`CHECK_REQUEST_TIMEOUT`].
+    /// harness's script, served on loopback, no request may take longer than
+    /// [`CHECK_REQUEST_TIMEOUT`], and all of them together no longer than
+    /// [`CHECK_TOTAL_TIMEOUT`].
     pub fn for_check(verbose: bool, stderr: Arc<dyn Fn(&str) + Send + Sync>) -> Self {
         Self {
             request_timeout_cap: Some(CHECK_REQUEST_TIMEOUT),
+            total_limit: Some(CHECK_TOTAL_TIMEOUT),
             bridge: true,
             ..Self::new(verbose, stderr)
         }
@@ -63,6 +76,12 @@ impl ExecOptions {
     /// The same options with another limit for `hello`.
     pub fn with_hello_timeout(mut self, timeout: Duration) -> Self {
         self.hello_timeout = timeout;
+        self
+    }
+
+    /// The same options with another limit for all of a plugin's time.
+    pub fn with_total_limit(mut self, limit: Duration) -> Self {
+        self.total_limit = Some(limit);
         self
     }
 }

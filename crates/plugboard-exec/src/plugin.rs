@@ -106,9 +106,14 @@ impl Plugin {
     }
 
     /// Stops the plugin for the rest of the command: it answered, but with something the host
-    /// refuses (another provider's profile). Returns `error` for the caller to report.
+    /// refuses (another provider's profile). Its stderr is shown, as for any failed call.
+    /// Returns `error` for the caller to report.
     pub(crate) async fn stop(&self, error: ExecError) -> ExecError {
-        *self.state.lock().await = State::Broken(error.clone());
+        let mut state = self.state.lock().await;
+        if let State::Running(session) = &mut *state {
+            session.stop().await;
+        }
+        *state = State::Broken(error.clone());
         error
     }
 

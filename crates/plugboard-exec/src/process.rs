@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plugboard_core::EXEC_BASE_ENV;
+use plugboard_protocol::HostMessage;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
@@ -126,7 +127,21 @@ impl PluginProcess {
         self.stderr.show_kept();
     }
 
-    /// Forgets the stderr kept since the last call, which succeeded.
+    /// Notes the secrets `message` hands the plugin, never to be shown from its stderr.
+    pub(crate) fn hide_secrets_of(&self, message: &HostMessage) {
+        self.stderr.hide_secrets_of(message);
+    }
+
+    /// Stops the plugin and shows the stderr kept since the last call (whose answer the host
+    /// refused), the rest of it included: the plugin wrote it before answering.
+    pub(crate) async fn stop(&mut self) {
+        // A plugin already gone cannot be killed; either way it is waited for just below.
+        let _ = self.child.start_kill();
+        let _ = tokio::time::timeout(WAIT_FOR_END, self.child.wait()).await;
+        self.show_stderr().await;
+    }
+
+    /// Forgets the stderr kept so far: it belongs to calls that are over.
     pub(crate) fn forget_stderr(&self) {
         self.stderr.clear();
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use plugboard_core::{
-    Credential, ProfileWrite, RefreshContext, RefreshError, Refresher, async_trait, sanitize_line,
+    Credential, ProfileWrite, RefreshContext, RefreshError, Refresher, async_trait,
 };
 use plugboard_protocol::{HostMessage, PluginMessage, WireCredential};
 
@@ -57,7 +57,7 @@ impl Refresher for ExecRefresher {
                 .refuse(ExecError::WrongProfile {
                     plugin: calls.plugin.id.clone(),
                     asked,
-                    got: sanitize_line(&profile.profile_id, 80),
+                    got: secrets.line(&profile.profile_id, 80),
                 })
                 .await
                 .into()),

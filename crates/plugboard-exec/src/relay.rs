@@ -5,7 +5,9 @@
 //! Everything a plugin says is sanitised to one line, with the secrets of the call scrubbed.
 
 use plugboard_core::{AuthContext, PromptError, async_trait, sanitize_line, scrub_secret};
-use plugboard_protocol::{Answer, AnswerError, AnswerFailure, PromptKind, WireSecret};
+use plugboard_protocol::{
+    Answer, AnswerError, AnswerFailure, HostMessage, PromptKind, WireCredential, WireSecret,
+};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -28,8 +30,42 @@ pub(crate) struct Secrets(Vec<SecretString>);
 impl Secrets {
     /// Adds a secret to scrub.
     pub(crate) fn add(&mut self, secret: &str) {
-        if !secret.is_empty() {
+        if !secret.is_empty() && !self.0.iter().any(|known| known.expose_secret() == secret) {
             self.0.push(secret.to_owned().into());
+        }
+    }
+
+    /// Adds every secret `message` hands the plugin: the credential of a request, the
+    /// user's answer to a secret prompt.
+    pub(crate) fn add_sent(&mut self, message: &HostMessage) {
+        let credential = match message {
+            HostMessage::Refresh { credential, .. }
+            | HostMessage::RunModel { credential, .. }
+            | HostMessage::ListModels { credential, .. } => credential,
+            HostMessage::Answer {
+                answer: Answer::Secret(secret),
+                ..
+            } => return self.add(&secret.0),
+            _ => return,
+        };
+        match credential {
+            WireCredential::ApiKey { key, .. } => self.add(&key.0),
+            WireCredential::Token { token, .. } => self.add(&token.0),
+            WireCredential::OAuth {
+                access_token,
+                refresh_token,
+                session,
+                ..
+            } => {
+                self.add(&access_token.0);
+                if let Some(token) = refresh_token {
+                    self.add(&token.0);
+                }
+                if let Some(session) = session {
+                    self.add(&session.token.0);
+                }
+            }
+            WireCredential::None { .. } => {}
         }
     }
 

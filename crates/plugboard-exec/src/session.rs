@@ -49,6 +49,9 @@ pub(crate) struct Session {
     process: PluginProcess,
     connection: Connection<ChildStdin, ChildStdout>,
     next_id: u64,
+    /// When the options' total limit for the plugin runs out (moved on by the time spent
+    /// waiting for the user), and that limit.
+    total: Option<(Instant, Duration)>,
 }
 
 impl Session {
@@ -64,6 +67,9 @@ impl Session {
             process,
             connection: Connection::new(stdin, stdout),
             next_id: 0,
+            total: options
+                .total_limit
+                .map(|limit| (Instant::now() + limit, limit)),
         };
         match session.hello(options.hello_timeout).await {
             Ok(()) => {
@@ -79,11 +85,12 @@ impl Session {
 
     async fn hello(&mut self, limit: Duration) -> Result<(), ExecError> {
         let deadline = Instant::now() + limit;
-        let Some(message) = self.read(deadline).await? else {
-            return Err(ExecError::NoHello {
+        let Some(message) = self.read(self.until(deadline)).await? else {
+            let no_hello = ExecError::NoHello {
                 plugin: self.plugin.clone(),
                 seconds: limit.as_secs(),
-            });
+            };
+            return Err(self.out_of_time(deadline, no_hello));
         };
         let PluginMessage::Hello {
             plugin, versions, ..
@@ -107,24 +114,32 @@ impl Session {
                 ours: PROTOCOL_VERSIONS.to_vec(),
             });
         };
-        self.send(&HostMessage::Start { version }).await
+        self.send(&HostMessage::Start { version }, deadline, limit)
+            .await
     }
 
     /// Sends one request and relays the plugin's messages until it answers, within `limit`
     /// (time spent in `relay` excluded). Returns the answer of the expected type or `failed`;
-    /// anything else fails the call. The plugin's stderr is shown when the call fails.
+    /// anything else fails the call. The plugin's stderr is shown when the call fails (or
+    /// by [`Session::stop`] when the host refuses the answer).
     pub(crate) async fn request<F: FnOnce(u64) -> HostMessage>(
         &mut self,
         request: Request<F>,
         limit: Duration,
         relay: &mut dyn Relay,
     ) -> Result<PluginMessage, ExecError> {
+        self.process.forget_stderr();
         let result = self.exchange(request, limit, relay).await;
-        match &result {
-            Ok(PluginMessage::Failed { .. }) | Err(_) => self.process.show_stderr().await,
-            Ok(_) => self.process.forget_stderr(),
+        if matches!(result, Ok(PluginMessage::Failed { .. }) | Err(_)) {
+            self.process.show_stderr().await;
         }
         result
+    }
+
+    /// Stops the plugin, whose last answer the host refused, showing its stderr since the
+    /// request.
+    pub(crate) async fn stop(&mut self) {
+        self.process.stop().await;
     }
 
     async fn exchange<F: FnOnce(u64) -> HostMessage>(
@@ -135,15 +150,16 @@ impl Session {
     ) -> Result<PluginMessage, ExecError> {
         self.next_id += 1;
         let id = self.next_id;
-        self.send(&(request.build)(id)).await?;
         let mut deadline = Instant::now() + limit;
+        self.send(&(request.build)(id), deadline, limit).await?;
         let mut messages = 0usize;
         loop {
-            let Some(message) = self.read(deadline).await? else {
-                return Err(ExecError::Timeout {
+            let Some(message) = self.read(self.until(deadline)).await? else {
+                let timeout = ExecError::Timeout {
                     plugin: self.plugin.clone(),
                     seconds: limit.as_secs(),
-                });
+                };
+                return Err(self.out_of_time(deadline, timeout));
             };
             if let Some(answered) = answer_id(&message) {
                 if answered != id {
@@ -191,10 +207,15 @@ impl Session {
                     });
                 }
             };
-            // The user's time is theirs: the plugin's limit resumes once they have answered.
-            deadline += asked.elapsed();
+            // The user's time is theirs: the plugin's limits resume once they have answered.
+            let paused = asked.elapsed();
+            deadline += paused;
+            if let Some((end, _)) = &mut self.total {
+                *end += paused;
+            }
             if let Some((id, answer)) = reply {
-                self.send(&HostMessage::Answer { id, answer }).await?;
+                self.send(&HostMessage::Answer { id, answer }, deadline, limit)
+                    .await?;
             }
         }
     }
@@ -223,11 +244,46 @@ impl Session {
         message.map(Some)
     }
 
-    async fn send(&mut self, message: &HostMessage) -> Result<(), ExecError> {
-        match self.connection.send(message).await {
-            Ok(()) => Ok(()),
+    /// Sends `message`, giving up at `deadline` (that of the request it belongs to, whose
+    /// time limit is `limit`) or when the total limit runs out: a plugin that stops reading
+    /// its stdin fills the pipe, and a write to a full pipe waits for ever.
+    async fn send(
+        &mut self,
+        message: &HostMessage,
+        deadline: Instant,
+        limit: Duration,
+    ) -> Result<(), ExecError> {
+        self.process.hide_secrets_of(message);
+        let until = self.until(deadline);
+        match tokio::time::timeout_at(until, self.connection.send(message)).await {
+            Ok(Ok(())) => Ok(()),
             // A closed stdin is a plugin that has gone.
-            Err(_) => Err(self.ended().await),
+            Ok(Err(_)) => Err(self.ended().await),
+            // The message may be half written: the plugin is stopped, never written to again.
+            Err(_) => {
+                let not_reading = ExecError::NotReading {
+                    plugin: self.plugin.clone(),
+                    seconds: limit.as_secs(),
+                };
+                Err(self.out_of_time(deadline, not_reading))
+            }
+        }
+    }
+
+    /// `deadline`, or the end of the total limit when that comes first.
+    fn until(&self, deadline: Instant) -> Instant {
+        self.total.map_or(deadline, |(end, _)| end.min(deadline))
+    }
+
+    /// What failed when time ran out at [`Session::until`]`(deadline)`: the total limit if it
+    /// came first, otherwise `error`, the limit that ends at `deadline`.
+    fn out_of_time(&self, deadline: Instant, error: ExecError) -> ExecError {
+        match self.total {
+            Some((end, limit)) if end < deadline => ExecError::OutOfTime {
+                plugin: self.plugin.clone(),
+                seconds: limit.as_secs(),
+            },
+            _ => error,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use plugboard_core::{
     AuthContext, AuthError, AuthKind, AuthMethod, AuthResult, Credential, ModelRef, ProfileId,
-    ProfileWrite, async_trait, sanitize_line,
+    ProfileWrite, async_trait,
 };
 use plugboard_protocol::{HostMessage, PluginMessage, WireProfile};
 
@@ -91,7 +91,7 @@ impl AuthMethod for ExecMethod {
                 issued_remotely,
                 revoke_url,
                 ..
-            } => match signed_in(calls, profiles, default_model) {
+            } => match signed_in(calls, profiles, default_model, &secrets) {
                 Ok(mut result) => {
                     if issued_remotely {
                         // Only an https page is worth showing as where to revoke a key.
@@ -118,16 +118,18 @@ impl AuthMethod for ExecMethod {
 }
 
 /// What a sign-in returned, if the host can take it: every profile the requested provider's,
-/// and a suggested model of that provider.
+/// and a suggested model of that provider. An error quoting the plugin has the sign-in's
+/// `secrets` scrubbed.
 fn signed_in(
     calls: &ProviderCalls,
     profiles: Vec<WireProfile>,
     default_model: Option<String>,
+    secrets: &Secrets,
 ) -> Result<AuthResult, ExecError> {
     let mut result = AuthResult::default();
-    result.profiles = owned_profiles(calls, profiles)?;
+    result.profiles = owned_profiles(calls, profiles, secrets)?;
     result.default_model = default_model
-        .map(|model| suggested_model(calls, &model))
+        .map(|model| suggested_model(calls, &model, secrets))
         .transpose()?;
     Ok(result)
 }
@@ -137,6 +139,7 @@ fn signed_in(
 fn owned_profiles(
     calls: &ProviderCalls,
     profiles: Vec<WireProfile>,
+    secrets: &Secrets,
 ) -> Result<Vec<ProfileWrite>, ExecError> {
     profiles
         .into_iter()
@@ -148,21 +151,25 @@ fn owned_profiles(
             _ => Err(ExecError::ForeignProfile {
                 plugin: calls.plugin.id.clone(),
                 provider: calls.provider.clone(),
-                profile: sanitize_line(&wire.profile_id, 80),
+                profile: secrets.line(&wire.profile_id, 80),
             }),
         })
         .collect()
 }
 
 /// The model a sign-in suggests, if it is one of this provider's.
-fn suggested_model(calls: &ProviderCalls, model: &str) -> Result<ModelRef, ExecError> {
+fn suggested_model(
+    calls: &ProviderCalls,
+    model: &str,
+    secrets: &Secrets,
+) -> Result<ModelRef, ExecError> {
     match model.parse::<ModelRef>() {
         Ok(model) if model.provider() == calls.provider => Ok(model),
         _ => Err(ExecError::BadAnswer {
             plugin: calls.plugin.id.clone(),
             problem: format!(
                 "suggested model {}, which is not provider/model of provider {}",
-                sanitize_line(model, 80),
+                secrets.line(model, 80),
                 calls.provider
             ),
         }),

@@ -1,13 +1,16 @@
 //! A plugin's stderr: read as it comes (so a chatty plugin never blocks on a full pipe), each
-//! line sanitised, kept in a bounded buffer of the last lines, and shown prefixed with the
-//! plugin's id: as it arrives with `--verbose`, otherwise only when a call fails.
+//! line sanitised with every secret the host has sent the plugin scrubbed, kept in a bounded
+//! buffer of the last lines, and shown prefixed with the plugin's id: as it arrives with
+//! `--verbose`, otherwise only when a call fails.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use plugboard_core::sanitize_line;
+use plugboard_protocol::HostMessage;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
+
+use crate::relay::Secrets;
 
 /// How much of a plugin's stderr is kept for showing when a call fails: the last lines, up to
 /// this many bytes.
@@ -25,6 +28,9 @@ pub(crate) struct StderrLog {
     verbose: bool,
     sink: Arc<dyn Fn(&str) + Send + Sync>,
     kept: Mutex<Kept>,
+    /// Every secret the host has sent the plugin. Each is added before it is written to the
+    /// plugin, so it is known before any line that could echo it arrives.
+    secrets: Mutex<Secrets>,
 }
 
 #[derive(Default)]
@@ -41,13 +47,27 @@ impl StderrLog {
             verbose,
             sink,
             kept: Mutex::default(),
+            secrets: Mutex::default(),
         }
     }
 
-    /// Takes one raw line: sanitised, then shown (verbose) or kept, the oldest kept lines
-    /// dropped beyond [`STDERR_KEPT_BYTES`].
+    /// Notes the secrets `message` hands the plugin (call it before sending the message), to
+    /// scrub from every line the plugin writes afterwards.
+    pub(crate) fn hide_secrets_of(&self, message: &HostMessage) {
+        self.secrets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add_sent(message);
+    }
+
+    /// Takes one raw line: scrubbed of the secrets sent so far and sanitised, then shown
+    /// (verbose) or kept, the oldest kept lines dropped beyond [`STDERR_KEPT_BYTES`].
     pub(crate) fn line(&self, raw: &[u8]) {
-        let line = sanitize_line(&String::from_utf8_lossy(raw), SHOWN_CHARS);
+        let line = self
+            .secrets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .line(&String::from_utf8_lossy(raw), SHOWN_CHARS);
         if line.is_empty() {
             return;
         }

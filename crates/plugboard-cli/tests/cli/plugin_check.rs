@@ -416,6 +416,70 @@ fn install_copies_a_passing_plugin_privately_and_refuses_it_a_second_time() {
 }
 
 #[test]
+fn install_refuses_a_plugin_reusing_an_installed_plugins_provider_id_naming_both() {
+    let pb = Plugboard::new();
+    let compat = |id: &str| {
+        json!({
+            "manifest_version": 1,
+            "id": id,
+            "name": "Groq",
+            "version": "0.1.0",
+            "providers": [{"id": "groq", "label": "Groq", "capabilities": ["model.run"]}],
+            "auth_choices": [{
+                "choice_id": format!("{id}-api-key"), "provider": "groq", "method": "api-key",
+                "kind": "api_key", "label": "Groq API key", "group": {"id": "groq", "label": "Groq"}
+            }],
+            "runtime": {"kind": "openai-compatible", "base_url": "https://api.groq.com/openai/v1"}
+        })
+    };
+    let first = plugin_dir(&pb, "groq", &compat("groq"));
+    plugins(&pb, "install", &first, &[], &[]).0.success();
+    let installed = pb.home().join("plugins").join("groq").join("plugin.json");
+
+    let second = plugin_dir(&pb, "groq-too", &compat("groq-too"));
+    let (run, _) = plugins(&pb, "install", &second, &[], &[]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert_eq!(
+        run.stderr.trim_end(),
+        format!(
+            "error: [provider-id-unique] {}: /providers: provider id \"groq\" is already used by the installed plugin {}: pick another",
+            second.join("plugin.json").display(),
+            installed.display()
+        )
+    );
+    assert!(!pb.home().join("plugins").join("groq-too").exists());
+}
+
+#[test]
+fn install_refuses_an_id_naming_the_plugins_folder_or_its_parent_for_its_syntax() {
+    for id in ["", ".."] {
+        let pb = Plugboard::new();
+        std::fs::create_dir_all(pb.home().join("plugins")).unwrap();
+        let dir = exec_plugin(&pb, "dots", "good", json!({}));
+        let path = dir.join("plugin.json");
+        let mut manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        manifest["id"] = json!(id);
+        write_private(&path, &manifest.to_string(), 0o600);
+        let (run, _) = plugins(&pb, "install", &dir, &[], &[]);
+        assert_eq!(run.code, 1, "{run:#?}");
+        assert!(
+            run.stdout.starts_with("[manifest-schema] ")
+                && run
+                    .stdout
+                    .contains(&format!("/id: plugin id {id:?} is invalid")),
+            "{id:?}: {run:#?}"
+        );
+        assert!(
+            run.stderr
+                .ends_with(" was not installed: it fails 1 check\n"),
+            "{id:?}: {run:#?}"
+        );
+        assert!(!dir.join("pid").exists(), "the plugin was started");
+    }
+}
+
+#[test]
 fn install_refuses_a_folder_with_a_symlink_inside() {
     let pb = Plugboard::new();
     let dir = exec_plugin(&pb, "linked", "good", json!({}));

@@ -16,10 +16,17 @@ host killed it. argv[1] picks how it behaves:
   garbage      writes 10 MB of lines that are not JSON
   hang         says hello, then never answers a request
   crash        says hello, then dies in the middle of a sign-in, after a note
-  foreign      as good, but its sign-in returns another provider's profile, and a refresh
-               another profile than the one asked for
+  foreign      as good, but its sign-in returns another provider's profile (saying so on
+               stderr), and a refresh another profile than the one asked for
   chatty       says hello, then sends notes for ever
   wrong-id     as good, but answers with another request's id
+  deaf         says hello, then sends 999 prompts and never reads its input again
+  leaky        writes the key it was given (typed at a sign-in, or sent with a model call) to
+               stderr, then dies
+  leaky-profile  as good, but its sign-in returns the key as the profile id
+  leaky-model  as good, but its sign-in suggests the key as the default model
+  slow         as good, but takes half a second over every answer
+  settings     as good, but a model call replies with the settings it was sent, as JSON
 """
 
 import json
@@ -78,7 +85,16 @@ def sign_in(request):
     key = answer["secret"].strip()
     if not key.startswith("sk-") or len(key) < 10 or any(c.isspace() or ord(c) < 32 for c in key):
         return failed(request["id"], "invalid_input", "that is not an sk- key")
-    profile = "openrouter:default" if MODE == "foreign" else request["profile"]
+    profile = request["profile"]
+    if MODE == "foreign":
+        sys.stderr.write("test plugin: signing in to openrouter instead\n")
+        sys.stderr.flush()
+        profile = "openrouter:default"
+    if MODE == "leaky":
+        leak("debug: signing in with " + key)
+    if MODE == "leaky-profile":
+        profile = key
+    suggested = {"default_model": key} if MODE == "leaky-model" else {}
     return {
         "type": "signed_in",
         "id": request["id"],
@@ -89,8 +105,16 @@ def sign_in(request):
             }
         ],
         "notes": ["signed in to " + PROVIDER],
+        **suggested,
         **minted(),
     }
+
+
+def leak(line):
+    """Writes a line holding a secret to stderr and dies, so the host shows it all."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def minted():
@@ -142,6 +166,11 @@ def service_failure(request_id, status):
 
 
 def run_model(request):
+    if MODE == "settings":
+        sent = json.dumps(request.get("settings", "absent"))
+        return {"type": "model_reply", "id": request["id"], "outputs": [{"text": sent}]}
+    if MODE == "leaky":
+        leak("debug: calling the service with " + request["credential"]["key"])
     if not request.get("base_url"):
         return failed(request["id"], "config", "no base URL")
     body = {"model": request["model"], "messages": [{"role": "user", "content": request["prompt"]}]}
@@ -300,6 +329,10 @@ def main():
     start = receive()
     if start.get("type") != "start":
         sys.exit(2)
+    if MODE == "deaf":
+        for prompt in range(1, 1000):
+            send({"type": "prompt", "id": prompt, "kind": "text", "message": "are you there?"})
+        time.sleep(3600)
     while True:
         request = receive()
         if MODE == "hang":
@@ -307,6 +340,8 @@ def main():
         if MODE == "chatty":
             while True:
                 send({"type": "note", "message": "still here"})
+        if MODE == "slow":
+            time.sleep(0.5)
         reply = answer(request)
         if MODE == "wrong-id":
             reply["id"] += 1000

@@ -138,6 +138,11 @@ async fn a_plugin_returning_another_providers_profile_fails_naming_it_and_is_sto
         failed.line,
         "plugin test-exec: returned profile openrouter:default, which provider test-exec does not own"
     );
+    // The host refused an answer the plugin gave: a failed call, so its stderr is shown.
+    assert_eq!(
+        failed.stderr,
+        ["test-exec: test plugin: signing in to openrouter instead"]
+    );
 }
 
 #[tokio::test]
@@ -173,6 +178,41 @@ async fn a_program_that_is_missing_or_not_on_path_fails_naming_it() {
     for (command, line) in cases {
         let failed = sign_in_fails("good", json!({"command": command})).await;
         assert_eq!(failed.line, line);
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_that_stops_reading_its_input_fails_at_its_time_limit_instead_of_blocking_the_host()
+ {
+    // Both fill the pipe to a plugin that never reads: a request larger than a pipe holds, and
+    // the host's answers to the prompts it sent. A write blocked on a full pipe is a hang too.
+    for prompt in ["Hi".to_owned(), "x".repeat(1024 * 1024)] {
+        let plugin = TestPlugin::with_runtime("deaf", json!({"timeout_secs": 1}));
+        let (options, _) = options(false);
+        let providers = plugin.providers(&options);
+        let ctx = ModelContext::new(
+            Credential::new(
+                CredentialKind::ApiKey,
+                "sk-test-0123456789".to_owned().into(),
+                Provenance::new(),
+            ),
+            HostServices::default(),
+        );
+        let runner = providers[0].model_runner().expect("model.run");
+        let request = ModelRequest::new("m", prompt.clone());
+        let error = tokio::time::timeout(BUDGET, runner.run(&ctx, &request))
+            .await
+            .expect("the host gives up on a plugin that does not read")
+            .expect_err("the plugin never answers");
+        assert_eq!(
+            error.to_string(),
+            "plugin test-exec: did not read its input within 1 s",
+            "a prompt of {} bytes",
+            prompt.len()
+        );
+        assert_eq!(error.kind(), ModelErrorKind::Service);
+        let pid = plugin.pid().expect("the plugin started");
+        assert!(ended(pid).await, "the plugin still runs");
     }
 }
 
@@ -232,4 +272,101 @@ async fn a_check_tells_a_failed_handshake_from_a_failed_fixture_list() {
         hang.to_string(),
         "plugin test-exec: did not answer within 1 s"
     );
+}
+
+#[tokio::test]
+async fn a_key_sent_to_a_plugin_never_reaches_an_error_line_its_debug_or_the_stderr_shown() {
+    const KEY: &str = "sk-test-0123456789";
+    let no_key = |text: &str| !text.to_lowercase().contains(KEY);
+
+    // A sign-in answer quoting the typed key where the host names what it refuses.
+    for (mode, line) in [
+        (
+            "leaky-profile",
+            "plugin test-exec: returned profile [redacted], which provider test-exec does not own",
+        ),
+        (
+            "leaky-model",
+            "plugin test-exec: suggested model [redacted], which is not provider/model of provider test-exec",
+        ),
+    ] {
+        let plugin = TestPlugin::new(mode);
+        let (quiet, _) = options(false);
+        let providers = plugin.providers(&quiet);
+        let method = providers[0].auth_method("api-key").expect("the method");
+        let mut ctx = AuthContext::scripted([Answer::Secret(KEY.into())]);
+        let error = method
+            .run(&mut ctx)
+            .await
+            .expect_err("the answer is refused");
+        assert_eq!(ErrorChain(&error).to_string(), line);
+        assert!(no_key(&format!("{error:?}")), "{error:?}");
+    }
+
+    // The stderr of a plugin that failed a call, quoting the key typed at its prompt, or the
+    // one a model call sent it.
+    let plugin = TestPlugin::new("leaky");
+    let (quiet, shown) = options(false);
+    let providers = plugin.providers(&quiet);
+    let method = providers[0].auth_method("api-key").expect("the method");
+    let mut ctx = AuthContext::scripted([Answer::Secret(KEY.into())]);
+    let error = method.run(&mut ctx).await.expect_err("the plugin dies");
+    assert!(no_key(&format!("{error:?}")), "{error:?}");
+    assert_eq!(
+        *shown.lock().expect("the sink"),
+        ["test-exec: debug: signing in with [redacted]"]
+    );
+
+    let plugin = TestPlugin::new("leaky");
+    let (quiet, shown) = options(false);
+    let providers = plugin.providers(&quiet);
+    let ctx = ModelContext::new(
+        Credential::new(
+            CredentialKind::ApiKey,
+            KEY.to_owned().into(),
+            Provenance::new(),
+        ),
+        HostServices::default(),
+    );
+    let error = providers[0]
+        .model_runner()
+        .expect("model.run")
+        .run(&ctx, &ModelRequest::new("m", "Hi"))
+        .await
+        .expect_err("the plugin dies");
+    assert!(no_key(&format!("{error:?}")), "{error:?}");
+    assert_eq!(
+        *shown.lock().expect("the sink"),
+        ["test-exec: debug: calling the service with [redacted]"]
+    );
+}
+
+#[tokio::test]
+async fn a_plugin_answering_each_request_slowly_cannot_stretch_a_check_past_its_total_limit() {
+    // Every answer comes within the request limit, but a check makes dozens of requests.
+    let plugin = TestPlugin::new("slow");
+    let (quiet, _) = options(false);
+    let total = Duration::from_secs(3);
+    let options =
+        plugboard_exec::ExecOptions::for_check(false, quiet.stderr).with_total_limit(total);
+    let started = Instant::now();
+    let subjects = plugboard_exec::subjects(plugin.dir(), &plugin.path(), plugin.json(), &options)
+        .await
+        .expect("the fixtures come within the limits");
+    let report = plugboard_contract::check_registry(&subjects).await;
+    let took = started.elapsed();
+    assert!(
+        took < total + Duration::from_secs(3),
+        "took {took:?}: {report}"
+    );
+    let out_of_time = "plugin test-exec: took more than the 3 s it is allowed in all";
+    assert!(
+        report
+            .failures()
+            .iter()
+            .any(|f| f.message.contains(out_of_time)),
+        "{report}"
+    );
+    let pid = plugin.pid().expect("the check started the plugin");
+    assert!(ended(pid).await, "the plugin still runs");
 }

@@ -134,6 +134,33 @@ async fn a_model_call_and_a_listing_reach_the_openrouter_double_at_the_base_url_
 }
 
 #[tokio::test]
+async fn a_call_carries_its_providers_settings_from_the_config_and_null_without_any() {
+    let plugin = TestPlugin::new("settings");
+    let (options, _) = options(false);
+    let providers = plugin.providers(&options);
+    let runner = providers[0].model_runner().expect("model.run is declared");
+    for (config, sent) in [
+        (json!({}), "null"),
+        (
+            json!({"providers": {"openrouter": {"region": "us"}}}),
+            "null",
+        ),
+        (
+            json!({"providers": {ID: {"region": "eu"}}}),
+            r#"{"region": "eu"}"#,
+        ),
+    ] {
+        let host = HostServices::default().with_config(config);
+        let ctx = ModelContext::new(api_key("sk-test-0123456789"), host);
+        let reply = runner
+            .run(&ctx, &ModelRequest::new("m", "Hi"))
+            .await
+            .expect("the call succeeds");
+        assert_eq!(reply.outputs[0].text, sent);
+    }
+}
+
+#[tokio::test]
 async fn one_process_serves_every_call_and_is_gone_once_the_providers_are_dropped() {
     let double = OpenRouterDouble::start().expect("the double starts");
     let plugin = TestPlugin::new("good");

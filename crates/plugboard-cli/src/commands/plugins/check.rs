@@ -160,30 +160,39 @@ fn collisions_with_built_ins(path: &str, manifest: &Manifest, checked: &mut Chec
     let Ok(built_in) = Registry::load() else {
         return;
     };
-    let mut plugins: Vec<PluginIds<'_>> = built_in
+    let others = built_in
         .manifests()
         .iter()
-        .map(|m| PluginIds {
-            path: &m.path,
-            manifest: Some(&m.manifest),
-            providers: m.manifest.providers.iter().map(|p| p.id.as_str()).collect(),
-        })
-        .collect();
-    plugins.push(PluginIds {
-        path,
-        manifest: Some(manifest),
-        providers: manifest.providers.iter().map(|p| p.id.as_str()).collect(),
-    });
-    for duplicate in duplicate_ids(&plugins) {
-        if duplicate.second == path {
-            let (rule, message) = collision(&duplicate, "the built-in plugin");
-            checked.fail(rule, path, message);
-        }
+        .map(|m| (m.path.as_str(), &m.manifest));
+    for (rule, message) in collisions(others, path, manifest, "the built-in plugin") {
+        checked.fail(rule, path, message);
     }
 }
 
+/// Each id of `manifest` (at `path`) that one of the `others` (path, manifest) already uses:
+/// the contract rule for that kind of id, and a message naming `whose` plugin uses it.
+pub(crate) fn collisions<'a>(
+    others: impl IntoIterator<Item = (&'a str, &'a Manifest)>,
+    path: &'a str,
+    manifest: &'a Manifest,
+    whose: &str,
+) -> Vec<(&'static str, String)> {
+    let ids = |path, manifest: &'a Manifest| PluginIds {
+        path,
+        manifest: Some(manifest),
+        providers: manifest.providers.iter().map(|p| p.id.as_str()).collect(),
+    };
+    let mut plugins: Vec<PluginIds<'_>> = others.into_iter().map(|(p, m)| ids(p, m)).collect();
+    plugins.push(ids(path, manifest));
+    duplicate_ids(&plugins)
+        .iter()
+        .filter(|duplicate| duplicate.second == path)
+        .map(|duplicate| collision(duplicate, whose))
+        .collect()
+}
+
 /// The rule and message for an id of this plugin that `whose` plugin (at `first`) uses.
-pub(crate) fn collision(duplicate: &DuplicateId, whose: &str) -> (&'static str, String) {
+fn collision(duplicate: &DuplicateId, whose: &str) -> (&'static str, String) {
     let DuplicateId {
         kind,
         id,

@@ -6,14 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
-use plugboard_core::{Manifest, PluginIds, duplicate_ids};
+use plugboard_core::{Manifest, is_valid_id};
 use plugboard_discovery::{Found, PluginRoots, discover};
 use plugboard_store::{Paths, ensure_private_dir};
 use thiserror::Error;
 
 use crate::app::advised;
 use crate::cli::PluginDirArgs;
-use crate::commands::plugins::check::{check_dir, collision};
+use crate::commands::plugins::check::{check_dir, collisions};
 use crate::output::print;
 
 /// A plugin folder holds something that cannot be installed.
@@ -73,11 +73,16 @@ pub(crate) async fn run(args: &PluginDirArgs, verbose: bool) -> anyhow::Result<(
     ))
 }
 
-/// The plugin id the folder's manifest gives, if it can be read at all.
+/// The plugin id the folder's manifest gives, if it can be read at all and is a valid id
+/// (`..` or an empty id would name the plugins directory's parent or itself: the check
+/// reports those).
 fn plugin_id(dir: &Path) -> Option<String> {
     let files = plugboard_discovery::read_plugin(dir).ok()?;
     let path = files.manifest_path.display().to_string();
-    Manifest::parse(&path, &files.json).ok().map(|m| m.id)
+    Manifest::parse(&path, &files.json)
+        .ok()
+        .map(|m| m.id)
+        .filter(|id| is_valid_id(id))
 }
 
 /// Refuses a plugin whose folder in the plugins directory exists.
@@ -111,27 +116,12 @@ fn refuse_installed(plugins_dir: &Path, source: &Path, manifest: &Manifest) -> a
         .join(plugboard_discovery::MANIFEST_FILE)
         .display()
         .to_string();
-    let mut plugins: Vec<PluginIds<'_>> = installed
-        .iter()
-        .map(|(path, m)| PluginIds {
-            path,
-            manifest: Some(m),
-            providers: m.providers.iter().map(|p| p.id.as_str()).collect(),
-        })
-        .collect();
-    plugins.push(PluginIds {
-        path: &ours,
-        manifest: Some(manifest),
-        providers: manifest.providers.iter().map(|p| p.id.as_str()).collect(),
-    });
-    match duplicate_ids(&plugins)
+    let others = installed.iter().map(|(path, m)| (path.as_str(), m));
+    match collisions(others, &ours, manifest, "the installed plugin")
         .into_iter()
-        .find(|d| d.second == ours)
+        .next()
     {
-        Some(duplicate) => {
-            let (rule, message) = collision(&duplicate, "the installed plugin");
-            Err(anyhow!("[{rule}] {ours}: {message}"))
-        }
+        Some((rule, message)) => Err(anyhow!("[{rule}] {ours}: {message}")),
         None => Ok(()),
     }
 }
