@@ -3,10 +3,7 @@
 use plugboard_core::{Manifest, registrations};
 
 use crate::report::Report;
-use crate::rules::{
-    CHOICE_ID_SYNTAX, CHOICE_ID_UNIQUE, MANIFEST_SCHEMA, METHOD_ID_SYNTAX, PROVIDER_ID_SYNTAX,
-    REGISTRY_ONLY, RULES, TEXT_NONBLANK,
-};
+use crate::rules::{REGISTRY_ONLY, RULES};
 use crate::subject::{ManifestText, Subject};
 use crate::{
     check_probe, device, fixtures, forged_state, list, list_probes, manifest_rules, model_fixtures,
@@ -57,14 +54,7 @@ async fn check_subject(subject: &Subject) -> (Report, Option<Manifest>) {
 /// its code, and all a manifest-only plugin's own files can be held to. Needs no runtime.
 pub fn check_manifest(manifest: &ManifestText) -> Report {
     let mut report = Report::default();
-    report.ran([
-        MANIFEST_SCHEMA,
-        PROVIDER_ID_SYNTAX,
-        METHOD_ID_SYNTAX,
-        CHOICE_ID_SYNTAX,
-        CHOICE_ID_UNIQUE,
-        TEXT_NONBLANK,
-    ]);
+    report.ran(manifest_rules::RULES_FILED.iter().copied());
     if let Some(loaded) = manifest_rules::check(manifest, &mut report) {
         for provider in &loaded.providers {
             report.checked_provider(&provider.id);

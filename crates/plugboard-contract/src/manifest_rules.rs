@@ -13,6 +13,16 @@ use crate::rules::{
 };
 use crate::subject::ManifestText;
 
+/// Every rule this module files faults under: [`rule_for`]'s rules and `manifest-schema`.
+pub(crate) const RULES_FILED: &[&str] = &[
+    MANIFEST_SCHEMA,
+    PROVIDER_ID_SYNTAX,
+    METHOD_ID_SYNTAX,
+    CHOICE_ID_SYNTAX,
+    CHOICE_ID_UNIQUE,
+    TEXT_NONBLANK,
+];
+
 /// What examining a manifest found.
 struct Examined {
     /// The manifest, if it is structurally sound enough to compare with the runtime provider.
