@@ -322,20 +322,25 @@ impl Registry {
                 for provider in &plugin.providers {
                     check_provider_ids(provider.as_ref())?;
                 }
+                let new = PluginIds {
+                    path: plugin.path,
+                    manifest: Some(&manifest),
+                    providers: plugin.providers.iter().map(|p| p.id()).collect(),
+                };
+                // Only a plugin sharing an id with this one can be named in a repeat (those
+                // already admitted share none among themselves), so the others are left out
+                // rather than indexed again for every plugin admitted.
                 let mut ids: Vec<PluginIds<'_>> = self
                     .manifests
                     .iter()
+                    .filter(|m| shares_an_id(&m.manifest, &new))
                     .map(|m| PluginIds {
                         path: &m.path,
                         manifest: Some(&m.manifest),
                         providers: m.manifest.providers.iter().map(|p| p.id.as_str()).collect(),
                     })
                     .collect();
-                ids.push(PluginIds {
-                    path: plugin.path,
-                    manifest: Some(&manifest),
-                    providers: plugin.providers.iter().map(|p| p.id()).collect(),
-                });
+                ids.push(new);
                 if let Some(duplicate) = duplicate_ids(&ids).into_iter().next() {
                     return Err(duplicate_error(duplicate));
                 }
@@ -438,6 +443,28 @@ fn check_provider_ids(provider: &dyn Provider) -> Result<(), RegistryError> {
         }),
         Some(_) => Err(RegistryError::InvalidProviderId { id }),
     }
+}
+
+/// Whether `manifest` uses any plugin, choice or provider id that `plugin` uses: a cheap scan,
+/// with no pointers built, to pick the manifests [`duplicate_ids`] must see.
+fn shares_an_id(manifest: &Manifest, plugin: &PluginIds<'_>) -> bool {
+    let Some(theirs) = plugin.manifest else {
+        return false;
+    };
+    manifest.id == theirs.id
+        || manifest
+            .providers
+            .iter()
+            .any(|p| plugin.providers.contains(&p.id.as_str()))
+        || choice_ids(manifest).any(|id| choice_ids(theirs).any(|other| other == id))
+}
+
+/// Every id `--choice` accepts in `manifest`, as [`Manifest::choice_ids`] without pointers.
+fn choice_ids(manifest: &Manifest) -> impl Iterator<Item = &str> {
+    manifest.auth_choices.iter().flat_map(|c| {
+        std::iter::once(c.choice_id.as_str())
+            .chain(c.deprecated_choice_ids.iter().map(String::as_str))
+    })
 }
 
 /// An id used twice across plugins, as a registry error.
