@@ -10,9 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use plugboard_core::{
-    BrokenPlugin, Manifest, ManifestError, PluginOrigin, PluginSource, Registry, Runtime,
-};
+use plugboard_core::{BrokenPlugin, Manifest, ManifestError, PluginOrigin, Registry, Runtime};
 use plugboard_discovery::{Found, PluginFiles, PluginRoots, discover};
 use plugboard_exec::ExecOptions;
 
@@ -35,15 +33,13 @@ fn load_plugin(registry: &mut Registry, files: &PluginFiles, options: &ExecOptio
     let path = files.manifest_path.display().to_string();
     let manifest = match Manifest::load(&path, &files.json) {
         Ok(manifest) => manifest,
-        Err(_) => {
-            // The registry loads it again, fails the same way and records the plugin as
-            // broken with that error: one place words every refusal.
-            let _ = registry.admit(PluginSource {
-                path: &path,
-                json: &files.json,
-                providers: Vec::new(),
+        Err(error) => {
+            return registry.mark_broken(BrokenPlugin {
+                path,
+                id: None,
+                origin: None,
+                reason: error.to_string(),
             });
-            return;
         }
     };
     let broken = |reason: String| BrokenPlugin {
@@ -65,12 +61,9 @@ fn load_plugin(registry: &mut Registry, files: &PluginFiles, options: &ExecOptio
         Ok(providers) => providers,
         Err(error) => return registry.mark_broken(broken(error.to_string())),
     };
-    // Refused plugins are recorded by the registry itself.
-    let _ = registry.admit(PluginSource {
-        path: &path,
-        json: &files.json,
-        providers,
-    });
+    // Refused plugins are recorded by the registry itself. The manifest is handed over as
+    // loaded: parsing it again would cost as much as everything else the registry does.
+    let _ = registry.admit_manifest(&path, manifest, providers);
 }
 
 /// The first variable holding another provider's credential that this plugin would read: a

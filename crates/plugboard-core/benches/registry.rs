@@ -162,12 +162,16 @@ fn bench_admit(c: &mut Criterion) {
                     Ok(registry) => registry,
                     Err(e) => panic!("an empty registry builds: {e}"),
                 };
+                // As the host does: each manifest loaded once, to build its providers, then
+                // handed over.
                 for ((path, json), provider) in texts.iter().zip(providers) {
-                    let admitted = registry.admit(PluginSource {
-                        path,
-                        json,
-                        providers: vec![provider],
-                    });
+                    let admitted = Manifest::load(path, json)
+                        .map_err(|e| e.to_string())
+                        .and_then(|manifest| {
+                            registry
+                                .admit_manifest(path, manifest, vec![provider])
+                                .map_err(|e| e.to_string())
+                        });
                     if let Err(e) = admitted {
                         panic!("generated plugins are admitted: {e}");
                     }
