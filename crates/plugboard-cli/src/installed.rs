@@ -7,7 +7,6 @@
 //! One bad plugin never stops the others or the command: whatever goes wrong is its reason in
 //! `plugins list`, and it is absent from the menu.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use plugboard_core::{BrokenPlugin, Manifest, ManifestError, PluginOrigin, Registry, Runtime};
@@ -79,14 +78,6 @@ fn borrowed_secret(registry: &Registry, path: &str, manifest: &Manifest) -> Opti
     {
         return None;
     }
-    let owners: BTreeMap<&str, &str> = registry
-        .providers()
-        .flat_map(|p| {
-            p.credential_env_vars()
-                .into_iter()
-                .map(move |v| (v, p.id()))
-        })
-        .collect();
     let read: Vec<(String, &str)> = match &manifest.runtime {
         Some(Runtime::OpenaiCompatible(rt)) => rt
             .api_key_env
@@ -101,8 +92,13 @@ fn borrowed_secret(registry: &Registry, path: &str, manifest: &Manifest) -> Opti
             .collect(),
         None => Vec::new(),
     };
+    // Only the few names this plugin reads are looked up, rather than every provider's
+    // variables indexed again for each plugin loaded.
     read.into_iter().find_map(|(pointer, name)| {
-        let owner = owners.get(name)?;
+        let owner = registry
+            .providers()
+            .find(|p| p.credential_env_vars().contains(&name))?
+            .id();
         Some(ManifestError {
             file: path.to_owned(),
             pointer,
