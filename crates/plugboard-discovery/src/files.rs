@@ -134,25 +134,70 @@ pub fn read_plugin(dir: &Path) -> Result<PluginFiles, DiscoveryError> {
             dir: dir.to_owned(),
         });
     }
-    let file =
-        std::fs::File::open(&manifest_path).map_err(|e| DiscoveryError::io(&manifest_path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| DiscoveryError::io(&manifest_path, e))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(DiscoveryError::TooLarge {
-            path: manifest_path,
-            limit: MAX_MANIFEST_BYTES,
-        });
-    }
-    let json = String::from_utf8(bytes).map_err(|_| DiscoveryError::NotText {
-        path: manifest_path.clone(),
-    })?;
+    let json = read_manifest(dir, &manifest_path)?;
     Ok(PluginFiles {
         dir: dir.to_owned(),
         manifest_path,
         json,
+    })
+}
+
+/// Reads the manifest at `path` (in `dir`), checking the opened file itself: a regular file,
+/// the user's and writable by nobody else, not reached through a link. The checks before the
+/// open looked at a path, which may name another file by the time it is opened; these look at
+/// what is read.
+fn read_manifest(dir: &Path, path: &Path) -> Result<String, DiscoveryError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // No link is followed, and a FIFO put there cannot make the open wait for a writer
+        // (reading a regular file is the same without blocking). `custom_flags` takes the C
+        // int; both flags are small positive values everywhere.
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DiscoveryError::NoManifest {
+                dir: dir.to_owned(),
+            });
+        }
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(DiscoveryError::Symlink {
+                path: path.to_owned(),
+            });
+        }
+        Err(e) => return Err(DiscoveryError::io(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| DiscoveryError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(DiscoveryError::NoManifest {
+            dir: dir.to_owned(),
+        });
+    }
+    check_owned_private(path, &meta)?;
+    let too_large = || DiscoveryError::TooLarge {
+        path: path.to_owned(),
+        limit: MAX_MANIFEST_BYTES,
+    };
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
+    // Sized from the file, so a small manifest is read in one go; the bound still holds if
+    // the file grows while it is read.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DiscoveryError::io(path, e))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| DiscoveryError::NotText {
+        path: path.to_owned(),
     })
 }
 
@@ -296,6 +341,44 @@ mod tests {
         };
         assert_eq!(alpha.json, "{}");
         assert_eq!(alpha.manifest_path, home.join("alpha").join(MANIFEST_FILE));
+    }
+
+    #[test]
+    fn the_manifest_read_checks_the_opened_file_not_just_the_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = private_root(tmp.path(), "plugin");
+        let private = dir.join("private.json");
+        std::fs::write(&private, "{}").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let linked = dir.join("linked.json");
+        std::os::unix::fs::symlink(&private, &linked).unwrap();
+        let writable = dir.join("writable.json");
+        std::fs::write(&writable, "{}").unwrap();
+        std::fs::set_permissions(&writable, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let missing = dir.join("missing.json");
+        let mut cases = vec![
+            (private, "ok"),
+            (linked, "is a symlink"),
+            (writable, "is not private"),
+            (missing, "has no plugin.json"),
+        ];
+        // A FIFO would hold a blocking open until something wrote to it.
+        #[cfg(target_os = "linux")]
+        {
+            let fifo = dir.join("fifo.json");
+            rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::RUSR).unwrap();
+            cases.push((fifo, "has no plugin.json"));
+        }
+        for (path, want) in cases {
+            let got = match read_manifest(&dir, &path) {
+                Ok(json) => {
+                    assert_eq!(json, "{}");
+                    "ok".to_owned()
+                }
+                Err(e) => e.to_string(),
+            };
+            assert!(got.contains(want), "{}: {got}", path.display());
+        }
     }
 
     #[test]
