@@ -15,6 +15,9 @@ pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
 /// The most entries (files and folders, at any depth) a plugin folder may hold.
 pub const MAX_PLUGIN_ENTRIES: usize = 1000;
 
+/// How deep folders may nest inside a plugin folder.
+pub const MAX_PLUGIN_DEPTH: usize = 16;
+
 /// A plugin folder whose files were checked, with its manifest's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginFiles {
@@ -74,6 +77,14 @@ pub enum DiscoveryError {
     /// More than [`MAX_PLUGIN_ENTRIES`] entries.
     #[error("{} holds more than {limit} files", dir.display())]
     TooManyFiles {
+        /// The folder.
+        dir: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+    /// Folders nested deeper than [`MAX_PLUGIN_DEPTH`].
+    #[error("{} nests folders more than {limit} deep", dir.display())]
+    TooDeep {
         /// The folder.
         dir: PathBuf,
         /// The limit.
@@ -202,16 +213,22 @@ fn read_manifest(dir: &Path, path: &Path) -> Result<String, DiscoveryError> {
 }
 
 /// Checks every entry under `dir` (not following links), depth first, counting them against
-/// [`MAX_PLUGIN_ENTRIES`].
+/// [`MAX_PLUGIN_ENTRIES`] and their nesting against [`MAX_PLUGIN_DEPTH`].
 fn walk(root: &Path, dir: &Path, depth: usize, walked: &mut usize) -> Result<(), DiscoveryError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DiscoveryError::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| DiscoveryError::io(dir, e))?;
         *walked += 1;
-        if *walked > MAX_PLUGIN_ENTRIES || depth > 16 {
+        if *walked > MAX_PLUGIN_ENTRIES {
             return Err(DiscoveryError::TooManyFiles {
                 dir: root.to_owned(),
                 limit: MAX_PLUGIN_ENTRIES,
+            });
+        }
+        if depth > MAX_PLUGIN_DEPTH {
+            return Err(DiscoveryError::TooDeep {
+                dir: root.to_owned(),
+                limit: MAX_PLUGIN_DEPTH,
             });
         }
         let path = entry.path();
@@ -378,6 +395,31 @@ mod tests {
                 Err(e) => e.to_string(),
             };
             assert!(got.contains(want), "{}: {got}", path.display());
+        }
+    }
+
+    #[test]
+    fn a_plugin_nested_too_deep_says_so_and_one_with_too_many_files_says_that() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = private_root(tmp.path(), "plugins");
+        let deep = plugin(&root, "deep", "{}");
+        let mut inner = deep.clone();
+        for _ in 0..=MAX_PLUGIN_DEPTH + 1 {
+            inner = private_root(&inner, "d");
+        }
+        let many = plugin(&root, "many", "{}");
+        for i in 0..MAX_PLUGIN_ENTRIES {
+            std::fs::write(many.join(format!("f{i}")), "").unwrap();
+        }
+        for (dir, want) in [
+            (
+                deep,
+                format!("nests folders more than {MAX_PLUGIN_DEPTH} deep"),
+            ),
+            (many, format!("holds more than {MAX_PLUGIN_ENTRIES} files")),
+        ] {
+            let err = read_plugin(&dir).unwrap_err().to_string();
+            assert!(err.ends_with(&want), "{err}");
         }
     }
 
