@@ -131,20 +131,6 @@ pub fn read_plugin(dir: &Path) -> Result<PluginFiles, DiscoveryError> {
     walk(dir, dir, 0, &mut walked)?;
 
     let manifest_path = dir.join(MANIFEST_FILE);
-    let meta = match std::fs::symlink_metadata(&manifest_path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(DiscoveryError::NoManifest {
-                dir: dir.to_owned(),
-            });
-        }
-        Err(e) => return Err(DiscoveryError::io(&manifest_path, e)),
-    };
-    if !meta.is_file() {
-        return Err(DiscoveryError::NoManifest {
-            dir: dir.to_owned(),
-        });
-    }
     let json = read_manifest(dir, &manifest_path)?;
     Ok(PluginFiles {
         dir: dir.to_owned(),
@@ -154,9 +140,9 @@ pub fn read_plugin(dir: &Path) -> Result<PluginFiles, DiscoveryError> {
 }
 
 /// Reads the manifest at `path` (in `dir`), checking the opened file itself: a regular file,
-/// the user's and writable by nobody else, not reached through a link. The checks before the
-/// open looked at a path, which may name another file by the time it is opened; these look at
-/// what is read.
+/// the user's and writable by nobody else, not reached through a link. The walk looked at a
+/// path, which may name another file by the time it is opened; these look at what is read, so
+/// they are the manifest's only checks that matter (and the only ones made here).
 fn read_manifest(dir: &Path, path: &Path) -> Result<String, DiscoveryError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
