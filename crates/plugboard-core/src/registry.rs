@@ -390,8 +390,9 @@ impl Registry {
         self.insert(path, providers, manifest, origin)
     }
 
-    /// Records an installed plugin that could not even be offered to [`Registry::admit`] (its
-    /// directory is not private, its manifest cannot be read, its runtime cannot start).
+    /// Records an installed plugin that could not even be offered to [`Registry::admit_manifest`]
+    /// (its directory is not private, its manifest cannot be read or does not load, its runtime
+    /// cannot start).
     pub fn mark_broken(&mut self, broken: BrokenPlugin) {
         self.broken.push(broken);
     }
