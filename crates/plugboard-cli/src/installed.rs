@@ -7,12 +7,9 @@
 //! One bad plugin never stops the others or the command: whatever goes wrong is its reason in
 //! `plugins list`, and it is absent from the menu.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
-use plugboard_core::{
-    BrokenPlugin, Manifest, ManifestError, PluginOrigin, PluginSource, Registry, Runtime,
-};
+use plugboard_core::{BrokenPlugin, Manifest, ManifestError, PluginOrigin, Registry, Runtime};
 use plugboard_discovery::{Found, PluginFiles, PluginRoots, discover};
 use plugboard_exec::ExecOptions;
 
@@ -35,15 +32,13 @@ fn load_plugin(registry: &mut Registry, files: &PluginFiles, options: &ExecOptio
     let path = files.manifest_path.display().to_string();
     let manifest = match Manifest::load(&path, &files.json) {
         Ok(manifest) => manifest,
-        Err(_) => {
-            // The registry loads it again, fails the same way and records the plugin as
-            // broken with that error: one place words every refusal.
-            let _ = registry.admit(PluginSource {
-                path: &path,
-                json: &files.json,
-                providers: Vec::new(),
+        Err(error) => {
+            return registry.mark_broken(BrokenPlugin {
+                path,
+                id: None,
+                origin: None,
+                reason: error.to_string(),
             });
-            return;
         }
     };
     let broken = |reason: String| BrokenPlugin {
@@ -65,12 +60,9 @@ fn load_plugin(registry: &mut Registry, files: &PluginFiles, options: &ExecOptio
         Ok(providers) => providers,
         Err(error) => return registry.mark_broken(broken(error.to_string())),
     };
-    // Refused plugins are recorded by the registry itself.
-    let _ = registry.admit(PluginSource {
-        path: &path,
-        json: &files.json,
-        providers,
-    });
+    // Refused plugins are recorded by the registry itself. The manifest is handed over as
+    // loaded: parsing it again would cost as much as everything else the registry does.
+    let _ = registry.admit_manifest(&path, manifest, providers);
 }
 
 /// The first variable holding another provider's credential that this plugin would read: a
@@ -86,14 +78,6 @@ fn borrowed_secret(registry: &Registry, path: &str, manifest: &Manifest) -> Opti
     {
         return None;
     }
-    let owners: BTreeMap<&str, &str> = registry
-        .providers()
-        .flat_map(|p| {
-            p.credential_env_vars()
-                .into_iter()
-                .map(move |v| (v, p.id()))
-        })
-        .collect();
     let read: Vec<(String, &str)> = match &manifest.runtime {
         Some(Runtime::OpenaiCompatible(rt)) => rt
             .api_key_env
@@ -108,8 +92,13 @@ fn borrowed_secret(registry: &Registry, path: &str, manifest: &Manifest) -> Opti
             .collect(),
         None => Vec::new(),
     };
+    // Only the few names this plugin reads are looked up, rather than every provider's
+    // variables indexed again for each plugin loaded.
     read.into_iter().find_map(|(pointer, name)| {
-        let owner = owners.get(name)?;
+        let owner = registry
+            .providers()
+            .find(|p| p.credential_env_vars().contains(&name))?
+            .id();
         Some(ManifestError {
             file: path.to_owned(),
             pointer,

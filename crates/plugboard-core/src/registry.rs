@@ -294,7 +294,12 @@ impl Registry {
                     message: "a built-in plugin has no runtime: its code is linked in".to_owned(),
                 });
             }
-            registry.insert(plugin, manifest, PluginOrigin::BuiltIn)?;
+            registry.insert(
+                plugin.path,
+                plugin.providers,
+                manifest,
+                PluginOrigin::BuiltIn,
+            )?;
         }
         Ok(registry)
     }
@@ -304,47 +309,36 @@ impl Registry {
     /// its manifest and providers pair up. A plugin that fails is recorded as broken, with
     /// the error as its reason, and left out; the error is returned too.
     pub fn admit(&mut self, plugin: PluginSource<'_>) -> Result<(), RegistryError> {
-        let path = plugin.path.to_owned();
-        let mut id = None;
-        let mut origin = None;
-        let result = Manifest::load(plugin.path, plugin.json)
-            .map_err(RegistryError::from)
-            .and_then(|manifest| {
-                id = Some(manifest.id.clone());
-                origin = manifest.runtime.as_ref().map(PluginOrigin::of);
-                let Some(found) = origin else {
-                    return Err(RegistryError::Mismatch {
-                        file: path.clone(),
-                        pointer: "/runtime".to_owned(),
-                        message: "an installed plugin needs a \"runtime\" object".to_owned(),
-                    });
-                };
-                for provider in &plugin.providers {
-                    check_provider_ids(provider.as_ref())?;
-                }
-                let mut ids: Vec<PluginIds<'_>> = self
-                    .manifests
-                    .iter()
-                    .map(|m| PluginIds {
-                        path: &m.path,
-                        manifest: Some(&m.manifest),
-                        providers: m.manifest.providers.iter().map(|p| p.id.as_str()).collect(),
-                    })
-                    .collect();
-                ids.push(PluginIds {
-                    path: plugin.path,
-                    manifest: Some(&manifest),
-                    providers: plugin.providers.iter().map(|p| p.id()).collect(),
+        match Manifest::load(plugin.path, plugin.json) {
+            Ok(manifest) => self.admit_manifest(plugin.path, manifest, plugin.providers),
+            Err(error) => {
+                let error = RegistryError::from(error);
+                self.broken.push(BrokenPlugin {
+                    path: plugin.path.to_owned(),
+                    id: None,
+                    origin: None,
+                    reason: error.to_string(),
                 });
-                if let Some(duplicate) = duplicate_ids(&ids).into_iter().next() {
-                    return Err(duplicate_error(duplicate));
-                }
-                self.insert(plugin, manifest, found)
-            });
+                Err(error)
+            }
+        }
+    }
+
+    /// [`Registry::admit`] for a plugin whose manifest the caller has already loaded (with
+    /// [`Manifest::load`], from `path`) to build its providers, so it is not parsed again.
+    pub fn admit_manifest(
+        &mut self,
+        path: &str,
+        manifest: Manifest,
+        providers: Vec<Box<dyn Provider>>,
+    ) -> Result<(), RegistryError> {
+        let id = manifest.id.clone();
+        let origin = manifest.runtime.as_ref().map(PluginOrigin::of);
+        let result = self.check_and_insert(path, manifest, providers, origin);
         if let Err(error) = &result {
             self.broken.push(BrokenPlugin {
-                path,
-                id,
+                path: path.to_owned(),
+                id: Some(id),
                 origin,
                 reason: error.to_string(),
             });
@@ -352,8 +346,53 @@ impl Registry {
         result
     }
 
-    /// Records an installed plugin that could not even be offered to [`Registry::admit`] (its
-    /// directory is not private, its manifest cannot be read, its runtime cannot start).
+    /// The checks of [`Registry::admit_manifest`], then the insertion; `origin` is the
+    /// manifest's runtime's, `None` when it has none.
+    fn check_and_insert(
+        &mut self,
+        path: &str,
+        manifest: Manifest,
+        providers: Vec<Box<dyn Provider>>,
+        origin: Option<PluginOrigin>,
+    ) -> Result<(), RegistryError> {
+        let Some(origin) = origin else {
+            return Err(RegistryError::Mismatch {
+                file: path.to_owned(),
+                pointer: "/runtime".to_owned(),
+                message: "an installed plugin needs a \"runtime\" object".to_owned(),
+            });
+        };
+        for provider in &providers {
+            check_provider_ids(provider.as_ref())?;
+        }
+        let new = PluginIds {
+            path,
+            manifest: Some(&manifest),
+            providers: providers.iter().map(|p| p.id()).collect(),
+        };
+        // Only a plugin sharing an id with this one can be named in a repeat (those already
+        // admitted share none among themselves), so the others are left out rather than
+        // indexed again for every plugin admitted.
+        let mut ids: Vec<PluginIds<'_>> = self
+            .manifests
+            .iter()
+            .filter(|m| shares_an_id(&m.manifest, &new))
+            .map(|m| PluginIds {
+                path: &m.path,
+                manifest: Some(&m.manifest),
+                providers: m.manifest.providers.iter().map(|p| p.id.as_str()).collect(),
+            })
+            .collect();
+        ids.push(new);
+        if let Some(duplicate) = duplicate_ids(&ids).into_iter().next() {
+            return Err(duplicate_error(duplicate));
+        }
+        self.insert(path, providers, manifest, origin)
+    }
+
+    /// Records an installed plugin that could not even be offered to [`Registry::admit_manifest`]
+    /// (its directory is not private, its manifest cannot be read or does not load, its runtime
+    /// cannot start).
     pub fn mark_broken(&mut self, broken: BrokenPlugin) {
         self.broken.push(broken);
     }
@@ -367,19 +406,20 @@ impl Registry {
     /// id and manifests by plugin id.
     fn insert(
         &mut self,
-        plugin: PluginSource<'_>,
+        path: &str,
+        providers: Vec<Box<dyn Provider>>,
         manifest: Manifest,
         origin: PluginOrigin,
     ) -> Result<(), RegistryError> {
-        let runtime: Vec<&dyn Provider> = plugin.providers.iter().map(|p| p.as_ref()).collect();
+        let runtime: Vec<&dyn Provider> = providers.iter().map(|p| p.as_ref()).collect();
         if let Some(issue) = pairing_issues(&manifest, &runtime).into_iter().next() {
             return Err(RegistryError::Mismatch {
-                file: plugin.path.to_owned(),
+                file: path.to_owned(),
                 pointer: issue.pointer,
                 message: issue.message,
             });
         }
-        for provider in plugin.providers {
+        for provider in providers {
             let at = self.providers.partition_point(|p| p.id() < provider.id());
             self.providers.insert(at, provider);
         }
@@ -389,7 +429,7 @@ impl Registry {
         self.manifests.insert(
             at,
             LoadedManifest {
-                path: plugin.path.to_owned(),
+                path: path.to_owned(),
                 manifest,
                 origin,
             },
@@ -438,6 +478,28 @@ fn check_provider_ids(provider: &dyn Provider) -> Result<(), RegistryError> {
         }),
         Some(_) => Err(RegistryError::InvalidProviderId { id }),
     }
+}
+
+/// Whether `manifest` uses any plugin, choice or provider id that `plugin` uses: a cheap scan,
+/// with no pointers built, to pick the manifests [`duplicate_ids`] must see.
+fn shares_an_id(manifest: &Manifest, plugin: &PluginIds<'_>) -> bool {
+    let Some(theirs) = plugin.manifest else {
+        return false;
+    };
+    manifest.id == theirs.id
+        || manifest
+            .providers
+            .iter()
+            .any(|p| plugin.providers.contains(&p.id.as_str()))
+        || choice_ids(manifest).any(|id| choice_ids(theirs).any(|other| other == id))
+}
+
+/// Every id `--choice` accepts in `manifest`, as [`Manifest::choice_ids`] without pointers.
+fn choice_ids(manifest: &Manifest) -> impl Iterator<Item = &str> {
+    manifest.auth_choices.iter().flat_map(|c| {
+        std::iter::once(c.choice_id.as_str())
+            .chain(c.deprecated_choice_ids.iter().map(String::as_str))
+    })
 }
 
 /// An id used twice across plugins, as a registry error.

@@ -15,6 +15,9 @@ pub const MAX_MANIFEST_BYTES: u64 = 256 * 1024;
 /// The most entries (files and folders, at any depth) a plugin folder may hold.
 pub const MAX_PLUGIN_ENTRIES: usize = 1000;
 
+/// How deep folders may nest inside a plugin folder.
+pub const MAX_PLUGIN_DEPTH: usize = 16;
+
 /// A plugin folder whose files were checked, with its manifest's text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PluginFiles {
@@ -79,6 +82,14 @@ pub enum DiscoveryError {
         /// The limit.
         limit: usize,
     },
+    /// Folders nested deeper than [`MAX_PLUGIN_DEPTH`].
+    #[error("{} nests folders more than {limit} deep", dir.display())]
+    TooDeep {
+        /// The folder.
+        dir: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
     /// `plugin.json` is not UTF-8.
     #[error("{} is not UTF-8 text", path.display())]
     NotText {
@@ -120,35 +131,7 @@ pub fn read_plugin(dir: &Path) -> Result<PluginFiles, DiscoveryError> {
     walk(dir, dir, 0, &mut walked)?;
 
     let manifest_path = dir.join(MANIFEST_FILE);
-    let meta = match std::fs::symlink_metadata(&manifest_path) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(DiscoveryError::NoManifest {
-                dir: dir.to_owned(),
-            });
-        }
-        Err(e) => return Err(DiscoveryError::io(&manifest_path, e)),
-    };
-    if !meta.is_file() {
-        return Err(DiscoveryError::NoManifest {
-            dir: dir.to_owned(),
-        });
-    }
-    let file =
-        std::fs::File::open(&manifest_path).map_err(|e| DiscoveryError::io(&manifest_path, e))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_MANIFEST_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| DiscoveryError::io(&manifest_path, e))?;
-    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(DiscoveryError::TooLarge {
-            path: manifest_path,
-            limit: MAX_MANIFEST_BYTES,
-        });
-    }
-    let json = String::from_utf8(bytes).map_err(|_| DiscoveryError::NotText {
-        path: manifest_path.clone(),
-    })?;
+    let json = read_manifest(dir, &manifest_path)?;
     Ok(PluginFiles {
         dir: dir.to_owned(),
         manifest_path,
@@ -156,17 +139,82 @@ pub fn read_plugin(dir: &Path) -> Result<PluginFiles, DiscoveryError> {
     })
 }
 
+/// Reads the manifest at `path` (in `dir`), checking the opened file itself: a regular file,
+/// the user's and writable by nobody else, not reached through a link. The walk looked at a
+/// path, which may name another file by the time it is opened; these look at what is read, so
+/// they are the manifest's only checks that matter (and the only ones made here).
+fn read_manifest(dir: &Path, path: &Path) -> Result<String, DiscoveryError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // No link is followed, and a FIFO put there cannot make the open wait for a writer
+        // (reading a regular file is the same without blocking). `custom_flags` takes the C
+        // int; both flags are small positive values everywhere.
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
+    }
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(DiscoveryError::NoManifest {
+                dir: dir.to_owned(),
+            });
+        }
+        #[cfg(unix)]
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(DiscoveryError::Symlink {
+                path: path.to_owned(),
+            });
+        }
+        Err(e) => return Err(DiscoveryError::io(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| DiscoveryError::io(path, e))?;
+    if !meta.is_file() {
+        return Err(DiscoveryError::NoManifest {
+            dir: dir.to_owned(),
+        });
+    }
+    check_owned_private(path, &meta)?;
+    let too_large = || DiscoveryError::TooLarge {
+        path: path.to_owned(),
+        limit: MAX_MANIFEST_BYTES,
+    };
+    if meta.len() > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
+    // Sized from the file, so a small manifest is read in one go; the bound still holds if
+    // the file grows while it is read.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    file.take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| DiscoveryError::io(path, e))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| DiscoveryError::NotText {
+        path: path.to_owned(),
+    })
+}
+
 /// Checks every entry under `dir` (not following links), depth first, counting them against
-/// [`MAX_PLUGIN_ENTRIES`].
+/// [`MAX_PLUGIN_ENTRIES`] and their nesting against [`MAX_PLUGIN_DEPTH`].
 fn walk(root: &Path, dir: &Path, depth: usize, walked: &mut usize) -> Result<(), DiscoveryError> {
     let entries = std::fs::read_dir(dir).map_err(|e| DiscoveryError::io(dir, e))?;
     for entry in entries {
         let entry = entry.map_err(|e| DiscoveryError::io(dir, e))?;
         *walked += 1;
-        if *walked > MAX_PLUGIN_ENTRIES || depth > 16 {
+        if *walked > MAX_PLUGIN_ENTRIES {
             return Err(DiscoveryError::TooManyFiles {
                 dir: root.to_owned(),
                 limit: MAX_PLUGIN_ENTRIES,
+            });
+        }
+        if depth > MAX_PLUGIN_DEPTH {
+            return Err(DiscoveryError::TooDeep {
+                dir: root.to_owned(),
+                limit: MAX_PLUGIN_DEPTH,
             });
         }
         let path = entry.path();
@@ -296,6 +344,69 @@ mod tests {
         };
         assert_eq!(alpha.json, "{}");
         assert_eq!(alpha.manifest_path, home.join("alpha").join(MANIFEST_FILE));
+    }
+
+    #[test]
+    fn the_manifest_read_checks_the_opened_file_not_just_the_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = private_root(tmp.path(), "plugin");
+        let private = dir.join("private.json");
+        std::fs::write(&private, "{}").unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let linked = dir.join("linked.json");
+        std::os::unix::fs::symlink(&private, &linked).unwrap();
+        let writable = dir.join("writable.json");
+        std::fs::write(&writable, "{}").unwrap();
+        std::fs::set_permissions(&writable, std::fs::Permissions::from_mode(0o620)).unwrap();
+        let missing = dir.join("missing.json");
+        let mut cases = vec![
+            (private, "ok"),
+            (linked, "is a symlink"),
+            (writable, "is not private"),
+            (missing, "has no plugin.json"),
+        ];
+        // A FIFO would hold a blocking open until something wrote to it.
+        #[cfg(target_os = "linux")]
+        {
+            let fifo = dir.join("fifo.json");
+            rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::RUSR).unwrap();
+            cases.push((fifo, "has no plugin.json"));
+        }
+        for (path, want) in cases {
+            let got = match read_manifest(&dir, &path) {
+                Ok(json) => {
+                    assert_eq!(json, "{}");
+                    "ok".to_owned()
+                }
+                Err(e) => e.to_string(),
+            };
+            assert!(got.contains(want), "{}: {got}", path.display());
+        }
+    }
+
+    #[test]
+    fn a_plugin_nested_too_deep_says_so_and_one_with_too_many_files_says_that() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = private_root(tmp.path(), "plugins");
+        let deep = plugin(&root, "deep", "{}");
+        let mut inner = deep.clone();
+        for _ in 0..=MAX_PLUGIN_DEPTH + 1 {
+            inner = private_root(&inner, "d");
+        }
+        let many = plugin(&root, "many", "{}");
+        for i in 0..MAX_PLUGIN_ENTRIES {
+            std::fs::write(many.join(format!("f{i}")), "").unwrap();
+        }
+        for (dir, want) in [
+            (
+                deep,
+                format!("nests folders more than {MAX_PLUGIN_DEPTH} deep"),
+            ),
+            (many, format!("holds more than {MAX_PLUGIN_ENTRIES} files")),
+        ] {
+            let err = read_plugin(&dir).unwrap_err().to_string();
+            assert!(err.ends_with(&want), "{err}");
+        }
     }
 
     #[test]

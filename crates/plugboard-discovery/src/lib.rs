@@ -12,14 +12,16 @@
 //!   an error that stops the caller. Inside a plugin folder nothing may be a symlink (the
 //!   folder itself may be one, for a plugin under development).
 //! - It reads at most [`MAX_MANIFEST_BYTES`] of a manifest and walks at most
-//!   [`MAX_PLUGIN_ENTRIES`] entries of a plugin folder: a huge plugin is broken, not slow.
+//!   [`MAX_PLUGIN_ENTRIES`] entries of a plugin folder, [`MAX_PLUGIN_DEPTH`] folders deep: a
+//!   huge plugin is broken, not slow.
 //! - It never writes; installing and removing are the host's.
 
 mod files;
 mod roots;
 
 pub use files::{
-    DiscoveryError, MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_PLUGIN_ENTRIES, PluginFiles, read_plugin,
+    DiscoveryError, MANIFEST_FILE, MAX_MANIFEST_BYTES, MAX_PLUGIN_DEPTH, MAX_PLUGIN_ENTRIES,
+    PluginFiles, read_plugin,
 };
 pub use roots::{PLUGIN_PATH_VAR, PluginRoots};
 

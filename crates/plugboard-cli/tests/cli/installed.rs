@@ -312,6 +312,73 @@ fn a_plugin_in_a_plugboard_plugin_path_folder_is_loaded_after_the_plugins_direct
 
 #[cfg(unix)]
 #[test]
+fn an_id_taken_by_a_plugin_read_earlier_is_refused_naming_both_in_the_fixed_order() {
+    let pb = Plugboard::new();
+    let base = "http://127.0.0.1:9/v1";
+    let home = plugin(
+        &plugins_dir(&pb),
+        "zz-last-by-name",
+        &compat_manifest("acme", PROVIDER, base),
+    );
+    let first = private_dir(&pb.root().join("first"));
+    let second = private_dir(&pb.root().join("second"));
+    // Each reads a key variable of its own, so that only the id it reuses is at fault.
+    let reusing = |plugin_id: &str, provider: &str| {
+        compat_manifest(plugin_id, provider, base).replace(
+            KEY_ENV,
+            &format!("{}_API_KEY", provider.to_uppercase().replace('-', "_")),
+        )
+    };
+    // In the first path entry "a" is read before "b", and both after the plugins directory.
+    let same_id = plugin(&first, "b", &reusing("acme", "acme-b"));
+    let same_provider = plugin(&first, "a", &compat_manifest("acme-a", PROVIDER, base));
+    let same_choice = plugin(
+        &second,
+        "a",
+        &reusing("acme-c", "acme-c").replace("acme-c-api-key", "acme-api-key"),
+    );
+    let path = std::env::join_paths([&first, &second])
+        .expect("the path joins")
+        .into_string()
+        .expect("the path is UTF-8");
+    let list = plugins_list(&pb, &[("PLUGBOARD_PLUGIN_PATH", path.as_str())]);
+    let manifest = |dir: &Path| dir.join("plugin.json").display().to_string();
+    let at = |dir: &Path| dir.display().to_string();
+    assert_eq!(
+        broken(&list),
+        [
+            (
+                at(&same_provider),
+                format!(
+                    "provider \"acme-cloud\" is registered by both {} and {}",
+                    manifest(&home),
+                    manifest(&same_provider)
+                )
+            ),
+            (
+                at(&same_id),
+                format!(
+                    "plugin id \"acme\" is used by both {} and {}",
+                    manifest(&home),
+                    manifest(&same_id)
+                )
+            ),
+            (
+                at(&same_choice),
+                format!(
+                    "choice id \"acme-api-key\" is used by both {} and {}",
+                    manifest(&home),
+                    manifest(&same_choice)
+                )
+            ),
+        ],
+        "{list:#}"
+    );
+    assert_eq!(listed(&list, "acme")["path"], at(&home));
+}
+
+#[cfg(unix)]
+#[test]
 fn broken_plugins_are_listed_with_their_reason_and_every_other_command_works() {
     use std::os::unix::fs::PermissionsExt;
     let pb = Plugboard::new();
@@ -573,6 +640,47 @@ fn plugins_remove_refuses_what_is_not_an_installed_plugin_and_names_what_is() {
     ] {
         assert!(help.stdout.contains(said), "{said}: {help:#?}");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn plugins_remove_takes_only_the_link_to_a_linked_plugin_and_no_name_reaches_outside() {
+    let pb = Plugboard::new();
+    let root = plugins_dir(&pb);
+    let elsewhere = private_dir(&pb.root().join("dev"));
+    let target = plugin(
+        &elsewhere,
+        "acme",
+        &compat_manifest("acme", PROVIDER, "http://127.0.0.1:9/v1"),
+    );
+    let link = root.join("acme");
+    std::os::unix::fs::symlink(&target, &link).expect("the link is made");
+    let list = plugins_list(&pb, &[]);
+    assert_eq!(listed(&list, "acme")["state"], "ok", "{list:#}");
+
+    // Names are ids or folder names, never paths.
+    for name in ["../dev/acme", "..", ".", "acme/..", "acme/plugin.json"] {
+        let run = pb.run(&["plugins", "remove", name], "", &[]);
+        assert_eq!(
+            run.error_line(2),
+            format!("error: no installed plugin {name:?}: installed plugins are acme")
+        );
+    }
+    assert!(target.join("plugin.json").exists());
+
+    pb.run(&["plugins", "remove", "acme"], "", &[]).success();
+    assert!(
+        std::fs::symlink_metadata(&link).is_err(),
+        "the link is gone"
+    );
+    assert!(
+        target.join("plugin.json").exists(),
+        "what it pointed to stays"
+    );
+    let left = std::fs::read_dir(&root)
+        .expect("the plugins directory stays")
+        .count();
+    assert_eq!(left, 0);
 }
 
 #[cfg(unix)]
