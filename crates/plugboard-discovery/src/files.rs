@@ -60,6 +60,13 @@ pub enum DiscoveryError {
         /// The path.
         path: PathBuf,
     },
+    /// A path that is not UTF-8: plugboard names plugins by their paths in text, and a name
+    /// it cannot spell exactly could be taken for another.
+    #[error("{} is not a UTF-8 path: rename it", path.display())]
+    NotUtf8 {
+        /// The path, as well as it can be shown.
+        path: PathBuf,
+    },
     /// No `plugin.json`.
     #[error("{} has no plugin.json", dir.display())]
     NoManifest {
@@ -120,6 +127,11 @@ impl DiscoveryError {
 /// user, be writable by nobody else, and hold no symlink; `plugin.json` must exist, be a
 /// regular file within [`MAX_MANIFEST_BYTES`], and be UTF-8.
 pub fn read_plugin(dir: &Path) -> Result<PluginFiles, DiscoveryError> {
+    if dir.to_str().is_none() {
+        return Err(DiscoveryError::NotUtf8 {
+            path: dir.to_owned(),
+        });
+    }
     let meta = std::fs::metadata(dir).map_err(|e| DiscoveryError::io(dir, e))?;
     if !meta.is_dir() {
         return Err(DiscoveryError::NotADirectory {
@@ -323,6 +335,11 @@ mod tests {
             .unwrap();
         let big = plugin(&extra, "big", &" ".repeat(MAX_MANIFEST_BYTES as usize + 1));
         assert!(big.exists());
+        let not_utf8 =
+            extra.join(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"z\xff"));
+        std::fs::create_dir(&not_utf8).unwrap();
+        std::fs::set_permissions(&not_utf8, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::write(not_utf8.join(MANIFEST_FILE), "{}").unwrap();
 
         let path = std::env::join_paths([extra.as_path(), &tmp.path().join("missing")]).unwrap();
         let roots = PluginRoots::new(home.clone(), Some(path));
@@ -337,6 +354,7 @@ mod tests {
                 "broken linked folder",
                 "broken open others",
                 "broken writable others",
+                "broken z\u{fffd} it",
             ]
         );
         let Found::Plugin(alpha) = &found[0] else {
