@@ -597,6 +597,8 @@ fn plugins_remove_takes_an_installed_plugin_away_and_says_its_credentials_stay()
 #[cfg(unix)]
 #[test]
 fn plugins_remove_refuses_what_is_not_an_installed_plugin_and_names_what_is() {
+    use std::os::unix::fs::PermissionsExt;
+
     let pb = Plugboard::new();
     let root = plugins_dir(&pb);
     let base = "http://127.0.0.1:9/v1";
@@ -630,6 +632,18 @@ fn plugins_remove_refuses_what_is_not_an_installed_plugin_and_names_what_is() {
         "error: no installed plugin \"nope\": installed plugins are acme"
     );
     assert!(root.join("acme").exists());
+
+    // A plugins directory others can write is why nothing in it can be removed, and says so.
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let run = pb.run(&["plugins", "remove", "acme"], "", &env);
+    let line = run.error_line(2);
+    assert!(
+        line.starts_with("error: no installed plugin \"acme\" can be read: ")
+            && line.contains(&format!("{} is not private", root.display())),
+        "{line}"
+    );
+    assert!(root.join("acme").exists());
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
 
     let help = pb.run(&["plugins", "remove", "--help"], "", &[]).success();
     for said in [

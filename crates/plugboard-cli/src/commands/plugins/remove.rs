@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use plugboard_core::PluginOrigin;
-use plugboard_discovery::PLUGIN_PATH_VAR;
+use plugboard_discovery::{PLUGIN_PATH_VAR, PluginRoots};
 
 use crate::app::App;
 use crate::echo;
@@ -25,6 +25,8 @@ struct Installed {
     id: Option<String>,
     /// The providers it declares (none for a broken plugin).
     providers: Vec<String>,
+    /// Why it was left out, for a broken plugin.
+    reason: Option<String>,
 }
 
 impl Installed {
@@ -51,7 +53,12 @@ impl Installed {
 
 pub(crate) fn run(app: &App, id: &str) -> anyhow::Result<()> {
     let plugins_dir = app.paths.plugins_dir();
-    let installed = installed(app);
+    // A root that cannot be trusted is listed as broken like a plugin, but it is none: its
+    // name is not a plugin's, and its reason is why no plugin in it could be read.
+    let roots = PluginRoots::from_env(plugins_dir.to_owned());
+    let (untrusted_roots, installed): (Vec<Installed>, Vec<Installed>) = installed(app)
+        .into_iter()
+        .partition(|p| roots.dirs().contains(&p.dir));
     let in_home = |p: &&Installed| p.dir.parent() == Some(plugins_dir);
     // A plugin in the plugins directory wins, even one sharing a built-in plugin's id (left
     // out as broken): that is the one a user can have installed by mistake.
@@ -83,6 +90,15 @@ pub(crate) fn run(app: &App, id: &str) -> anyhow::Result<()> {
         .filter(in_home)
         .map(Installed::name)
         .collect();
+    if let Some(reason) = untrusted_roots
+        .iter()
+        .find(|root| root.dir == plugins_dir)
+        .and_then(|root| root.reason.as_deref())
+    {
+        return usage(format!(
+            "no installed plugin {quoted} can be read: {reason}"
+        ));
+    }
     if names.is_empty() {
         return usage(format!(
             "no installed plugin {quoted}: no plugins are installed in {}",
@@ -106,11 +122,13 @@ fn installed(app: &App) -> Vec<Installed> {
             dir: plugin_dir(&m.path).to_owned(),
             id: Some(m.manifest.id.clone()),
             providers: m.manifest.providers.iter().map(|p| p.id.clone()).collect(),
+            reason: None,
         });
     let broken = app.registry.broken().iter().map(|b| Installed {
         dir: plugin_dir(&b.path).to_owned(),
         id: b.id.clone(),
         providers: Vec::new(),
+        reason: Some(b.reason.clone()),
     });
     loaded.chain(broken).collect()
 }
