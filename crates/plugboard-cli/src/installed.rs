@@ -9,7 +9,9 @@
 
 use std::path::Path;
 
-use plugboard_core::{BrokenPlugin, Manifest, ManifestError, PluginOrigin, Registry, Runtime};
+use plugboard_core::{
+    BrokenPlugin, ErrorChain, Manifest, ManifestError, PluginOrigin, Registry, Runtime,
+};
 use plugboard_discovery::{Found, PluginFiles, PluginRoots, discover};
 use plugboard_exec::ExecOptions;
 
@@ -22,7 +24,8 @@ pub(crate) fn load(registry: &mut Registry, roots: &PluginRoots, options: &ExecO
                 path: dir.display().to_string(),
                 id: None,
                 origin: None,
-                reason: error.to_string(),
+                // With its cause: "cannot read X" alone would not say what went wrong.
+                reason: ErrorChain(&error).to_string(),
             }),
         }
     }

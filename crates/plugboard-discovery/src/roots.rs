@@ -61,8 +61,12 @@ pub(crate) fn plugin_dirs(root: &Path) -> Result<Vec<PathBuf>, Option<DiscoveryE
             continue;
         }
         let path = entry.path();
-        // Followed: a root entry may link to a plugin under development.
-        if std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+        // Followed: a root entry may link to a plugin under development. A link that leads
+        // nowhere, or to something that is not a folder, is kept too, so it is reported as a
+        // broken plugin rather than passed over in silence; plain files (a README) are not
+        // plugins and are skipped.
+        let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if link || std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
             dirs.push(path);
         }
     }
@@ -73,6 +77,35 @@ pub(crate) fn plugin_dirs(root: &Path) -> Result<Vec<PathBuf>, Option<DiscoveryE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_root_entry_linking_nowhere_or_to_a_file_is_a_broken_plugin_and_a_plain_file_is_skipped() {
+        use std::os::unix::fs::PermissionsExt;
+
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("plugins");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("gone"), root.join("ghost")).unwrap();
+        std::fs::write(tmp.path().join("file"), "x").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("file"), root.join("to-file")).unwrap();
+        std::fs::write(root.join("README"), "not a plugin").unwrap();
+
+        let found = crate::discover(&PluginRoots::new(root.clone(), None));
+        let broken: Vec<(PathBuf, String)> = found
+            .iter()
+            .map(|f| match f {
+                crate::Found::Broken { dir, error } => (dir.clone(), error.to_string()),
+                crate::Found::Plugin(files) => panic!("{files:?}"),
+            })
+            .collect();
+        assert_eq!(broken.len(), 2, "{broken:?}");
+        assert_eq!(broken[0].0, root.join("ghost"));
+        assert!(broken[0].1.starts_with("cannot read "), "{broken:?}");
+        assert_eq!(broken[1].0, root.join("to-file"));
+        assert!(broken[1].1.ends_with("is not a directory"), "{broken:?}");
+    }
 
     #[test]
     fn the_plugins_directory_comes_first_then_each_path_entry_once() {

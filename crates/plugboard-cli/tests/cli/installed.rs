@@ -402,6 +402,8 @@ fn broken_plugins_are_listed_with_their_reason_and_every_other_command_works() {
     );
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o770))
         .expect("the folder is opened to the group");
+    let dangling = root.join("d-dangling");
+    std::os::unix::fs::symlink(pb.root().join("gone"), &dangling).expect("a dangling link");
 
     let list = plugins_list(&pb, &[]);
     let broken = broken(&list);
@@ -411,8 +413,15 @@ fn broken_plugins_are_listed_with_their_reason_and_every_other_command_works() {
             .iter()
             .map(|(path, _)| path.clone())
             .collect::<Vec<_>>(),
-        [at(&unknown_field), at(&reusing), at(&open)],
+        [at(&unknown_field), at(&reusing), at(&open), at(&dangling)],
         "{list:#}"
+    );
+    assert_eq!(
+        broken[3].1,
+        format!(
+            "cannot read {}: No such file or directory (os error 2)",
+            dangling.display()
+        )
     );
     assert!(
         broken[0].1.starts_with(&format!(
